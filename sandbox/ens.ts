@@ -1,0 +1,185 @@
+/**
+ * ENS 2017-11-10 (RPC) node-pool actions. Parameters arrive as query or form values; the
+ * nested objects are JSON strings, as the generated SDKs send them.
+ */
+import { ApiError, errors } from './errors.js';
+import type { Pool, World } from './world.js';
+
+export interface RpcContext {
+  world: World;
+  requestId: string;
+  params: Record<string, string>;
+}
+
+type Json = Record<string, unknown>;
+
+export const ENS_VERSION = '2017-11-10';
+const SYSTEM_DISK_CATEGORIES = ['local_ssd', 'local_hdd', 'cloud_efficiency', 'cloud_ssd'];
+const CHARGE_TYPES = ['PrePaid', 'PostPaid'];
+const MAX_PAGE_SIZE = 100;
+
+function jsonParam(params: Record<string, string>, name: string, required: boolean): Json | undefined {
+  const raw = params[name];
+  if (raw === undefined || raw === '') {
+    if (required) throw errors.missingParameter(name);
+    return undefined;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw errors.invalidParameter(name, 'It must be a JSON object.');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw errors.invalidParameter(name, 'It must be a JSON object.');
+  return value as Json;
+}
+
+function requireString(obj: Json, path: string, key: string): string {
+  const v = obj[key];
+  if (v === undefined || v === null || v === '') throw errors.missingParameter(`${path}.${key}`);
+  if (typeof v !== 'string') throw errors.invalidParameter(`${path}.${key}`, 'It must be a string.');
+  return v;
+}
+
+function optionalString(obj: Json, path: string, key: string): string | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw errors.invalidParameter(`${path}.${key}`, 'It must be a string.');
+  return v;
+}
+
+function requireStringArray(obj: Json, path: string, key: string): string[] {
+  const v = obj[key];
+  if (v === undefined || v === null) throw errors.missingParameter(`${path}.${key}`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) {
+    throw errors.invalidParameter(`${path}.${key}`, 'It must be an array of non-empty strings.');
+  }
+  if (v.length === 0) throw errors.invalidParameter(`${path}.${key}`, 'It must not be empty.');
+  return v as string[];
+}
+
+function optionalInteger(obj: Json, path: string, key: string): number | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw errors.invalidParameter(`${path}.${key}`, 'It must be an integer.');
+  return v;
+}
+
+function checkDiskSize(size: number | undefined, field: string): void {
+  if (size !== undefined && (size < 20 || size % 10 !== 0)) {
+    throw errors.invalidParameter(field, 'The disk size must be at least 20 GB and a multiple of 10.');
+  }
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export function createClusterNodePool(ctx: RpcContext): Json {
+  const { params, world } = ctx;
+  const clusterId = params.ClusterId;
+  if (!clusterId) throw errors.missingParameter('ClusterId');
+  const info = jsonParam(params, 'NodepoolInfo', true)!;
+  const name = requireString(info, 'NodepoolInfo', 'Name');
+  const sg = jsonParam(params, 'ScalingGroup', true)!;
+  requireString(sg, 'ScalingGroup', 'ImageId');
+  requireStringArray(sg, 'ScalingGroup', 'InstanceTypes');
+  requireStringArray(sg, 'ScalingGroup', 'VswitchIds');
+  const desired = optionalInteger(sg, 'ScalingGroup', 'DesiredSize') ?? 0;
+  if (desired < 0) throw errors.invalidParameter('ScalingGroup.DesiredSize', 'It must not be negative.');
+  checkDiskSize(optionalInteger(sg, 'ScalingGroup', 'SystemDiskSize'), 'ScalingGroup.SystemDiskSize');
+  const category = optionalString(sg, 'ScalingGroup', 'SystemDiskCategory');
+  if (category !== undefined && !SYSTEM_DISK_CATEGORIES.includes(category)) {
+    throw errors.invalidParameter('ScalingGroup.SystemDiskCategory', `Valid values: ${SYSTEM_DISK_CATEGORIES.join(', ')}.`);
+  }
+  const charge = optionalString(sg, 'ScalingGroup', 'InstanceChargeType');
+  if (charge !== undefined && !CHARGE_TYPES.includes(charge)) {
+    throw errors.invalidParameter('ScalingGroup.InstanceChargeType', `Valid values: ${CHARGE_TYPES.join(', ')}.`);
+  }
+  if (sg.DataDisks !== undefined) {
+    if (!Array.isArray(sg.DataDisks)) throw errors.invalidParameter('ScalingGroup.DataDisks', 'It must be an array.');
+    sg.DataDisks.forEach((disk: unknown, i: number) => {
+      if (!disk || typeof disk !== 'object') throw errors.invalidParameter(`ScalingGroup.DataDisks.${i + 1}`, 'It must be an object.');
+      optionalString(disk as Json, `ScalingGroup.DataDisks.${i + 1}`, 'Category');
+      checkDiskSize(optionalInteger(disk as Json, `ScalingGroup.DataDisks.${i + 1}`, 'Size'), `ScalingGroup.DataDisks.${i + 1}.Size`);
+    });
+  }
+  const keyPair = optionalString(sg, 'ScalingGroup', 'KeyPairName');
+  const password = optionalString(sg, 'ScalingGroup', 'Password');
+  if (!keyPair && !password) {
+    throw errors.invalidParameter('ScalingGroup.KeyPairName', 'Either KeyPairName or Password must be specified.');
+  }
+  const k8s = jsonParam(params, 'KubernetesConfig', false);
+  for (const key of ['PreUserData', 'UserData']) {
+    const v = k8s ? optionalString(k8s, 'KubernetesConfig', key) : undefined;
+    if (v !== undefined && !BASE64.test(v)) throw errors.invalidParameter(`KubernetesConfig.${key}`, 'It must be Base64-encoded.');
+  }
+
+  const cluster = world.clusters.get(clusterId);
+  if (!cluster || cluster.provider !== 'ens') throw errors.ensClusterNotFound(clusterId);
+
+  const { Password: _dropped, ...scalingGroup } = sg;
+  const pool = world.addPool({
+    clusterId,
+    provider: 'ens',
+    name,
+    desired,
+    isDefault: false,
+    hasPassword: Boolean(password),
+    spec: { NodepoolInfo: { Name: name }, ScalingGroup: scalingGroup, ...(k8s ? { KubernetesConfig: k8s } : {}) },
+  });
+  return { Nodepool: ensPoolView(world, pool), RequestId: ctx.requestId };
+}
+
+export function describeClusterNodePools(ctx: RpcContext): Json {
+  const { params, world } = ctx;
+  const clusterId = params.ClusterId;
+  if (!clusterId) throw errors.missingParameter('ClusterId');
+  const pageNumber = pageParam(params, 'PageNumber', 1, Number.MAX_SAFE_INTEGER);
+  const pageSize = pageParam(params, 'PageSize', 10, MAX_PAGE_SIZE);
+  const cluster = world.clusters.get(clusterId);
+  if (!cluster || cluster.provider !== 'ens') throw errors.ensClusterNotFound(clusterId);
+  const pools = world.listedPools(clusterId);
+  const page = pools.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+  return {
+    NodePools: page.map((p) => ensPoolView(world, p)),
+    Page: { PageNumber: pageNumber, PageSize: pageSize, TotalCount: pools.length },
+    RequestId: ctx.requestId,
+  };
+}
+
+function pageParam(params: Record<string, string>, name: string, fallback: number, max: number): number {
+  const raw = params[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw errors.invalidParameter(name, `It must be an integer from 1 to ${max}.`);
+  return n;
+}
+
+export function ensPoolView(world: World, pool: Pool): Json {
+  const cluster = world.clusters.get(pool.clusterId);
+  const s = world.status(pool);
+  const { DesiredSize: _desired, ...scalingGroup } = (pool.spec.ScalingGroup ?? {}) as Json;
+  return {
+    ClusterId: pool.clusterId,
+    NodepoolInfo: { Name: pool.name, EnsRegionId: cluster?.regionId ?? '', NodepoolId: pool.id },
+    ScalingGroup: { ...scalingGroup, ...(pool.hasPassword ? { Password: '**********' } : {}) },
+    KubernetesConfig: (pool.spec.KubernetesConfig as Json | undefined) ?? {},
+    Status: {
+      State: s.state === 'removing' ? 'removing_nodes' : s.state,
+      TotalNodes: s.total,
+      DesiredNodes: s.desired,
+      ServingNodes: s.serving,
+      InitialNodes: s.initial,
+      RemovingNodes: s.removing,
+      FailedNodes: s.failed,
+    },
+  };
+}
+
+export const ensActions: Record<string, (ctx: RpcContext) => Json> = {
+  CreateClusterNodePool: createClusterNodePool,
+  DescribeClusterNodePools: describeClusterNodePools,
+};
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}

@@ -1,0 +1,211 @@
+/**
+ * The emulated cloud's state: clusters, node pools and ACK tasks. Pool status is derived
+ * from the pool's age on a speed-up clock, so it needs no background timers and a test can
+ * jump through a 10-minute creation by moving an injected clock.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../src/clock.js';
+
+export type Provider = 'ens' | 'ack';
+
+export interface ClusterFaults {
+  /** Every API call that names this cluster fails: 503, or no answer at all. */
+  unreachable?: 'error' | 'timeout';
+  /** Refuse node-pool operations as if another operation were running. */
+  busy?: boolean;
+}
+
+export interface PoolFaults {
+  failedNodes?: number;
+  offlineNodes?: number;
+  /** The pool reports this transition state forever; node progress stops when set. */
+  stuck?: { state: 'scaling' | 'removing' | 'updating'; sinceSimMs: number };
+  /** The pool disappears from every listing, as if deleted outside this system. */
+  deleted?: boolean;
+  /** Every node of the creation fails; ACK's task ends in `fail` with this error. */
+  creationFails?: { code: string; message: string };
+}
+
+export interface Cluster {
+  id: string;
+  provider: Provider;
+  regionId: string;
+  name: string;
+  createdAt: number;
+  faults: ClusterFaults;
+}
+
+export interface Pool {
+  id: string;
+  clusterId: string;
+  provider: Provider;
+  name: string;
+  desired: number;
+  isDefault: boolean;
+  createdAt: number;
+  /** The create request as received, with the password replaced by a flag. */
+  spec: Record<string, unknown>;
+  hasPassword: boolean;
+  taskId?: string;
+  faults: PoolFaults;
+}
+
+export interface Task {
+  id: string;
+  clusterId: string;
+  poolId: string;
+  type: string;
+  createdAt: number;
+}
+
+export interface Timing {
+  /** How many simulated milliseconds pass per real millisecond. */
+  speed: number;
+  /** Simulated time before the first node of a pool can be serving. */
+  bootMs: number;
+  /** Simulated time over which the nodes come up one by one after boot. */
+  rampMs: number;
+}
+
+/** With these defaults a pool is active ten real seconds after its creation (10 simulated minutes). */
+export const defaultTiming: Timing = { speed: 60, bootMs: 4 * 60_000, rampMs: 6 * 60_000 };
+
+export interface PoolStatus {
+  state: 'active' | 'scaling' | 'removing' | 'updating';
+  desired: number;
+  total: number;
+  serving: number;
+  healthy: number;
+  initial: number;
+  failed: number;
+  offline: number;
+  removing: number;
+  /** Real time at which the creation ended (all nodes serving or failed), if it has. */
+  completedAt?: number;
+}
+
+export function newId(prefix: string, hexChars: number): string {
+  return prefix + randomBytes(Math.ceil(hexChars / 2)).toString('hex').slice(0, hexChars);
+}
+
+export class World {
+  readonly clusters = new Map<string, Cluster>();
+  readonly pools = new Map<string, Pool>();
+  readonly tasks = new Map<string, Task>();
+
+  constructor(
+    private readonly clock: Clock,
+    public timing: Timing = defaultTiming,
+  ) {}
+
+  addCluster(input: { id?: string; provider: Provider; regionId?: string; name?: string }): Cluster {
+    const id = input.id ?? (input.provider === 'ens' ? newId('eck-', 8) : newId('c', 32));
+    if (this.clusters.has(id)) throw new Error(`cluster ${id} already exists`);
+    const cluster: Cluster = {
+      id,
+      provider: input.provider,
+      regionId: input.regionId ?? (input.provider === 'ens' ? 'cn-guiyang-14' : 'cn-beijing'),
+      name: input.name ?? id,
+      createdAt: this.clock.now(),
+      faults: {},
+    };
+    this.clusters.set(id, cluster);
+    return cluster;
+  }
+
+  addPool(input: Omit<Pool, 'id' | 'createdAt' | 'faults'> & { id?: string; createdAt?: number }): Pool {
+    const pool: Pool = {
+      ...input,
+      id: input.id ?? newId('np', 32),
+      createdAt: input.createdAt ?? this.clock.now(),
+      faults: {},
+    };
+    this.pools.set(pool.id, pool);
+    if (pool.provider === 'ack' && !pool.isDefault) {
+      const task: Task = { id: newId('T-', 24), clusterId: pool.clusterId, poolId: pool.id, type: 'nodepool_create', createdAt: pool.createdAt };
+      this.tasks.set(task.id, task);
+      pool.taskId = task.id;
+    }
+    return pool;
+  }
+
+  /** The pools a listing shows: those of the cluster that were not deleted behind our back. */
+  listedPools(clusterId: string): Pool[] {
+    return [...this.pools.values()].filter((p) => p.clusterId === clusterId && !p.faults.deleted);
+  }
+
+  simElapsed(pool: Pool): number {
+    return Math.max(0, (this.clock.now() - pool.createdAt) * this.timing.speed);
+  }
+
+  status(pool: Pool): PoolStatus {
+    const { bootMs, rampMs, speed } = this.timing;
+    const d = pool.desired;
+    const f = pool.faults;
+    let elapsed = this.simElapsed(pool);
+    if (f.stuck) elapsed = Math.min(elapsed, f.stuck.sinceSimMs);
+
+    const failed = f.creationFails ? (elapsed >= bootMs ? d : 0) : Math.min(f.failedNodes ?? 0, d);
+    const target = f.creationFails ? 0 : d - failed;
+    // Node i (of the nodes that will come up) is serving at boot + ramp * (i + 1) / d.
+    let serving = 0;
+    if (target > 0 && elapsed >= bootMs) {
+      serving = Math.min(target, Math.floor(((elapsed - bootMs) * d) / rampMs + 1e-9));
+    }
+    const initial = f.creationFails ? d - failed : target - serving;
+    const offline = Math.min(f.offlineNodes ?? 0, serving);
+    const removing = f.stuck?.state === 'removing' ? Math.min(1, serving) : 0;
+    const state = f.stuck ? f.stuck.state : initial > 0 ? 'scaling' : 'active';
+
+    let completedAt: number | undefined;
+    if (initial === 0 && !f.stuck) {
+      const simDone = f.creationFails || target === 0 ? (d === 0 ? 0 : bootMs) : bootMs + (rampMs * target) / d;
+      completedAt = pool.createdAt + Math.ceil(simDone / speed);
+    }
+    return { state, desired: d, total: d, serving, healthy: serving - offline, initial, failed, offline, removing, completedAt };
+  }
+
+  /** ACK: a cluster accepts one node-pool operation at a time. */
+  busyState(clusterId: string): string | undefined {
+    const cluster = this.clusters.get(clusterId);
+    if (cluster?.faults.busy) return 'updating';
+    for (const pool of this.listedPools(clusterId)) {
+      const s = this.status(pool).state;
+      if (s !== 'active') return s;
+    }
+    return undefined;
+  }
+
+  taskView(task: Task): { state: 'running' | 'success' | 'fail'; error?: { code: string; message: string }; updatedAt: number } {
+    const pool = this.pools.get(task.poolId);
+    if (!pool) return { state: 'fail', error: { code: 'ErrorNodePoolNotFound', message: `node pool ${task.poolId} not found` }, updatedAt: task.createdAt };
+    const s = this.status(pool);
+    if (s.completedAt === undefined || s.completedAt > this.clock.now()) return { state: 'running', updatedAt: this.clock.now() };
+    if (pool.faults.creationFails) return { state: 'fail', error: { ...pool.faults.creationFails }, updatedAt: s.completedAt };
+    if (s.failed > 0) {
+      return {
+        state: 'fail',
+        error: { code: 'NodesScaleOutFailed', message: `${s.failed} of ${s.desired} instances failed to join the cluster` },
+        updatedAt: s.completedAt,
+      };
+    }
+    return { state: 'success', updatedAt: s.completedAt };
+  }
+
+  setPoolFaults(pool: Pool, faults: Omit<PoolFaults, 'stuck'> & { stuck?: NonNullable<PoolFaults['stuck']>['state'] | null }): void {
+    const { stuck, ...rest } = faults;
+    Object.assign(pool.faults, rest);
+    if (stuck === null) delete pool.faults.stuck;
+    else if (stuck) pool.faults.stuck = { state: stuck, sinceSimMs: this.simElapsed(pool) };
+    for (const key of Object.keys(pool.faults) as Array<keyof PoolFaults>) {
+      const v = pool.faults[key];
+      if (v === undefined || v === null || v === 0 || v === false) delete pool.faults[key];
+    }
+  }
+
+  reset(): void {
+    this.clusters.clear();
+    this.pools.clear();
+    this.tasks.clear();
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Time as a dependency. Everything that waits, expires or schedules takes a Clock,
+ * so tests can move time forward instead of sleeping.
+ */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Resolves after `ms` milliseconds of this clock's time. */
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+};
+
+/**
+ * A clock that only moves when told to. `sleep` resolves when `advance` passes the
+ * wake-up time, so code under test that backs off can be driven without real waiting.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  private sleepers: Array<{ at: number; resolve: () => void }> = [];
+
+  constructor(start: number | Date = Date.UTC(2026, 0, 1)) {
+    this.current = typeof start === 'number' ? start : start.getTime();
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.sleepers.push({ at: this.current + ms, resolve });
+    });
+  }
+
+  /** Number of pending sleeps; lets a test wait until the code under test is parked. */
+  get pendingSleeps(): number {
+    return this.sleepers.length;
+  }
+
+  /** Moves time forward, waking every sleeper whose time has come, in order. */
+  async advance(ms: number): Promise<void> {
+    const target = this.current + ms;
+    for (;;) {
+      this.sleepers.sort((a, b) => a.at - b.at);
+      const next = this.sleepers[0];
+      if (!next || next.at > target) break;
+      this.sleepers.shift();
+      this.current = next.at;
+      next.resolve();
+      // Let the woken code run up to its next await before waking the next sleeper.
+      await new Promise((r) => setImmediate(r));
+    }
+    this.current = target;
+  }
+
+  set(ms: number | Date): void {
+    this.current = typeof ms === 'number' ? ms : ms.getTime();
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * The node-pool operations the system needs, for ENS and ACK, on one transport each:
+ * per-API rate limiting, retry with backoff inside the caller's budget, pagination, and
+ * adoption of a pool that an unanswered create did make.
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { CloudError } from './errors.js';
+import { fromAck, fromEns, type NodePool, type Provider } from './nodepool.js';
+import { RateLimiter } from './rate-limiter.js';
+import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
+import { defaultTimeouts, OpenApiTransport, type ApiSpec, type CredentialSource, type Timeouts } from './transport.js';
+
+export const ENS_VERSION = '2017-11-10';
+export const ACK_VERSION = '2015-12-15';
+
+export const defaultEndpoints = {
+  ens: 'https://ens.aliyuncs.com',
+  /** `{region}` is replaced by the cluster's region. */
+  ack: 'https://cs.{region}.aliyuncs.com',
+};
+
+export type ClusterRef = { provider: 'ens'; clusterId: string } | { provider: 'ack'; clusterId: string; regionId: string };
+
+/** ENS CreateClusterNodePool parameters, as the API reference names them. */
+export interface EnsCreateRequest {
+  ClusterId: string;
+  NodepoolInfo: { Name: string };
+  ScalingGroup: Record<string, unknown>;
+  KubernetesConfig?: Record<string, unknown>;
+}
+
+/** ACK CreateClusterNodePool body (snake_case), with at least `nodepool_info.name`. */
+export type AckCreateBody = Record<string, unknown> & { nodepool_info: { name: string } & Record<string, unknown> };
+
+export interface CreateOutcome {
+  nodepoolId: string;
+  requestId?: string;
+  taskId?: string;
+  /** True when the pool was found by name after an unanswered attempt, not created by an answered one. */
+  adopted: boolean;
+  attempts: number;
+}
+
+export interface AckTask {
+  id: string;
+  state: string;
+  type?: string;
+  error?: { code: string; message: string };
+  requestId?: string;
+}
+
+export interface Budget {
+  /** Absolute time on the client's clock after which no new attempt starts. */
+  deadline: number;
+}
+
+export interface CloudClientOptions {
+  credentials: CredentialSource;
+  endpoints?: Partial<typeof defaultEndpoints>;
+  timeouts?: Timeouts;
+  /** Calls per second per API; the documented limits are 10 for creates and 100 for listings. */
+  rateLimits?: { create?: number; describe?: number };
+  retry?: RetryPolicy;
+  ensPageSize?: number;
+  clock?: Clock;
+  random?: () => number;
+  onRetry?: (event: { api: string; code: string; attempt: number; delayMs: number }) => void;
+}
+
+/** Counters a sweep reports in its summary line. */
+export interface CloudMetrics {
+  calls: number;
+  throttled: number;
+  retries: number;
+  errors: number;
+}
+
+const NAME_EXISTS = /already exist/i;
+
+export class CloudClient {
+  readonly metrics: CloudMetrics = { calls: 0, throttled: 0, retries: 0, errors: 0 };
+  private readonly clock: Clock;
+  private readonly endpoints: typeof defaultEndpoints;
+  private readonly transports = new Map<string, OpenApiTransport>();
+  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly pageSize: number;
+
+  constructor(private readonly options: CloudClientOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.endpoints = { ...defaultEndpoints, ...options.endpoints };
+    this.pageSize = options.ensPageSize ?? 50;
+  }
+
+  // ---------------------------------------------------------------- public operations
+
+  /**
+   * Creates a node pool once. Throttling and cluster-busy answers are retried as they are;
+   * after an answer that leaves the outcome unknown (timeout, reset, 5xx) the pool is
+   * looked up by name before any new attempt, and adopted if it is there.
+   */
+  async createNodePool(ref: ClusterRef, request: EnsCreateRequest | AckCreateBody, budget: Budget): Promise<CreateOutcome> {
+    const name = ref.provider === 'ens' ? (request as EnsCreateRequest).NodepoolInfo.Name : (request as AckCreateBody).nodepool_info.name;
+    let unknownOutcome = false;
+    let attempts = 0;
+    const adopt = async (): Promise<CreateOutcome | undefined> => {
+      const found = await this.findNodePool(ref, name, budget);
+      return found ? { nodepoolId: found.id, adopted: true, attempts } : undefined;
+    };
+    return this.retrying(
+      `${ref.provider}:CreateClusterNodePool`,
+      budget,
+      async (attempt) => {
+        attempts = attempt;
+        try {
+          return await this.createOnce(ref, request, budget);
+        } catch (err) {
+          const e = err as CloudError;
+          // A create that did run but whose answer was lost shows up as "name exists" on the next try.
+          if (unknownOutcome && e.kind === 'client' && NAME_EXISTS.test(e.message)) {
+            const adopted = await adopt();
+            if (adopted) return adopted;
+          }
+          if (e.ambiguous) unknownOutcome = true;
+          throw e;
+        }
+      },
+      async (err) => (err.ambiguous || unknownOutcome ? adopt() : undefined),
+      (e) => {
+        e.attempts = attempts;
+        return e;
+      },
+    );
+  }
+
+  /** Every node pool of a cluster: one call for ACK, one per page for ENS. */
+  async listNodePools(ref: ClusterRef, budget: Budget, filter: { name?: string } = {}): Promise<NodePool[]> {
+    if (ref.provider === 'ack') {
+      const body = await this.retrying(`ack:DescribeClusterNodePools`, budget, () =>
+        this.send<{ nodepools?: unknown[] }>(ref, 'describe', {
+          action: 'DescribeClusterNodePools',
+          version: ACK_VERSION,
+          style: 'ROA',
+          method: 'GET',
+          pathname: `/clusters/${encodeURIComponent(ref.clusterId)}/nodepools`,
+          reqBodyType: 'json',
+          bodyType: 'json',
+        }, { query: filter.name ? { NodepoolName: filter.name } : undefined }, budget),
+      );
+      return (body.nodepools ?? []).map((p) => fromAck(p, ref.clusterId)).filter((p) => !filter.name || p.name === filter.name);
+    }
+    const pools: NodePool[] = [];
+    for (let page = 1; page <= 10_000; page++) {
+      const body = await this.retrying(`ens:DescribeClusterNodePools`, budget, () =>
+        this.send<{ NodePools?: unknown[]; Page?: { TotalCount?: number } }>(ref, 'describe', {
+          action: 'DescribeClusterNodePools',
+          version: ENS_VERSION,
+          style: 'RPC',
+          method: 'POST',
+          pathname: '/',
+          reqBodyType: 'formData',
+          bodyType: 'json',
+        }, { query: { ClusterId: ref.clusterId, PageNumber: String(page), PageSize: String(this.pageSize) } }, budget),
+      );
+      const items = body.NodePools ?? [];
+      pools.push(...items.map((p) => fromEns(p, ref.clusterId)));
+      const total = Number(body.Page?.TotalCount ?? 0);
+      if (items.length === 0 || items.length < this.pageSize || pools.length >= total) break;
+    }
+    return filter.name ? pools.filter((p) => p.name === filter.name) : pools;
+  }
+
+  /** The pool with this name, if the cluster has one. */
+  async findNodePool(ref: ClusterRef, name: string, budget: Budget): Promise<NodePool | undefined> {
+    const pools = await this.listNodePools(ref, budget, { name });
+    return pools[0];
+  }
+
+  /** ACK DescribeTaskInfo: the state of a creation task, and its error when it failed. */
+  async describeTask(ref: Extract<ClusterRef, { provider: 'ack' }>, taskId: string, budget: Budget): Promise<AckTask> {
+    const body = await this.retrying(`ack:DescribeTaskInfo`, budget, () =>
+      this.send<Record<string, unknown>>(ref, 'describe', {
+        action: 'DescribeTaskInfo',
+        version: ACK_VERSION,
+        style: 'ROA',
+        method: 'GET',
+        pathname: `/tasks/${encodeURIComponent(taskId)}`,
+        reqBodyType: 'json',
+        bodyType: 'json',
+      }, {}, budget),
+    );
+    const error = body.error as { code?: unknown; message?: unknown } | undefined;
+    return {
+      id: String(body.task_id ?? taskId),
+      state: String(body.state ?? ''),
+      type: typeof body.task_type === 'string' ? body.task_type : undefined,
+      error: error && (error.code || error.message) ? { code: String(error.code ?? ''), message: String(error.message ?? '') } : undefined,
+    };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async createOnce(ref: ClusterRef, request: EnsCreateRequest | AckCreateBody, budget: Budget): Promise<CreateOutcome> {
+    if (ref.provider === 'ens') {
+      const r = request as EnsCreateRequest;
+      // Nested objects travel as JSON strings in the query, as the generated SDKs send them.
+      const query: Record<string, string> = {
+        ClusterId: ref.clusterId,
+        NodepoolInfo: JSON.stringify(r.NodepoolInfo),
+        ScalingGroup: JSON.stringify(r.ScalingGroup),
+      };
+      if (r.KubernetesConfig) query.KubernetesConfig = JSON.stringify(r.KubernetesConfig);
+      const body = await this.send<{ RequestId?: string; Nodepool?: unknown }>(ref, 'create', {
+        action: 'CreateClusterNodePool',
+        version: ENS_VERSION,
+        style: 'RPC',
+        method: 'POST',
+        pathname: '/',
+        reqBodyType: 'formData',
+        bodyType: 'json',
+      }, { query }, budget);
+      const pool = fromEns(body.Nodepool, ref.clusterId);
+      if (!pool.id) throw new CloudError({ code: 'InvalidResponse', message: 'CreateClusterNodePool answered without a NodepoolId', kind: 'server', requestId: body.RequestId });
+      return { nodepoolId: pool.id, requestId: body.RequestId, adopted: false, attempts: 1 };
+    }
+    const body = await this.send<{ nodepool_id?: string; request_id?: string; task_id?: string }>(ref, 'create', {
+      action: 'CreateClusterNodePool',
+      version: ACK_VERSION,
+      style: 'ROA',
+      method: 'POST',
+      pathname: `/clusters/${encodeURIComponent(ref.clusterId)}/nodepools`,
+      reqBodyType: 'json',
+      bodyType: 'json',
+    }, { body: request }, budget);
+    if (!body.nodepool_id) throw new CloudError({ code: 'InvalidResponse', message: 'CreateClusterNodePool answered without a nodepool_id', kind: 'server', requestId: body.request_id });
+    return { nodepoolId: body.nodepool_id, requestId: body.request_id, taskId: body.task_id, adopted: false, attempts: 1 };
+  }
+
+  private async send<T>(ref: ClusterRef, kind: 'create' | 'describe', spec: ApiSpec, request: { query?: Record<string, string>; body?: unknown }, budget: Budget): Promise<T> {
+    await this.limiter(`${ref.provider}:${spec.action}`, kind).acquire();
+    const remaining = budget.deadline - this.clock.now();
+    if (remaining <= 0) {
+      const e = new CloudError({ code: 'BudgetExhausted', message: `no time left in the budget for ${spec.action}`, kind: 'timeout', ambiguous: false });
+      e.budgetExhausted = true;
+      throw e;
+    }
+    this.metrics.calls++;
+    try {
+      const res = await this.transport(ref).call<T>(spec, request, { readTimeoutMs: remaining });
+      return res.body;
+    } catch (err) {
+      const e = err as CloudError;
+      this.metrics.errors++;
+      if (e.kind === 'throttled') this.metrics.throttled++;
+      throw e;
+    }
+  }
+
+  private retrying<T>(
+    api: string,
+    budget: Budget,
+    op: (attempt: number) => Promise<T>,
+    beforeRetry?: (err: CloudError) => Promise<T | undefined>,
+    decorate: (e: CloudError) => CloudError = (e) => e,
+  ): Promise<T> {
+    return withRetry(op, {
+      clock: this.clock,
+      deadline: budget.deadline,
+      policy: this.options.retry ?? defaultRetryPolicy,
+      random: this.options.random,
+      beforeRetry,
+      onRetry: (err, attempt, delayMs) => {
+        this.metrics.retries++;
+        this.options.onRetry?.({ api, code: err.code, attempt, delayMs });
+      },
+    }).catch((err: CloudError) => {
+      throw decorate(err);
+    });
+  }
+
+  private limiter(key: string, kind: 'create' | 'describe'): RateLimiter {
+    let l = this.limiters.get(key);
+    if (!l) {
+      const rate = kind === 'create' ? (this.options.rateLimits?.create ?? 10) : (this.options.rateLimits?.describe ?? 100);
+      l = new RateLimiter(rate, this.clock);
+      this.limiters.set(key, l);
+    }
+    return l;
+  }
+
+  private transport(ref: ClusterRef): OpenApiTransport {
+    const endpoint = ref.provider === 'ens' ? this.endpoints.ens : this.endpoints.ack.replace('{region}', ref.regionId);
+    let t = this.transports.get(endpoint);
+    if (!t) {
+      t = new OpenApiTransport(endpoint, this.options.credentials, this.options.timeouts ?? defaultTimeouts);
+      this.transports.set(endpoint, t);
+    }
+    return t;
+  }
+}
+
+export type { Provider };

@@ -1,0 +1,27 @@
+/**
+ * Keeps one API's calls under its documented rate by spacing them evenly: each caller
+ * reserves the next free slot, 1/rate seconds after the previous one. Spacing, rather
+ * than bursting, keeps the client under a token bucket on the server even with jitter.
+ */
+import type { Clock } from '../clock.js';
+
+export class RateLimiter {
+  private nextSlot = 0;
+  private readonly intervalMs: number;
+
+  constructor(
+    readonly ratePerSecond: number,
+    private readonly clock: Clock,
+  ) {
+    this.intervalMs = ratePerSecond > 0 && Number.isFinite(ratePerSecond) ? 1000 / ratePerSecond : 0;
+  }
+
+  /** Resolves when the caller may send; calls are admitted in arrival order. */
+  async acquire(): Promise<void> {
+    if (this.intervalMs === 0) return;
+    const now = this.clock.now();
+    const slot = Math.max(now, this.nextSlot);
+    this.nextSlot = slot + this.intervalMs;
+    if (slot > now) await this.clock.sleep(slot - now);
+  }
+}

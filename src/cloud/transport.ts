@@ -1,0 +1,121 @@
+/**
+ * One signed HTTP call through @alicloud/openapi-client's generic `callApi`, for any of the
+ * products this project uses. Endpoints may carry a protocol and port
+ * (`http://127.0.0.1:9100`) so the same code drives the sandbox and the real cloud.
+ */
+import * as credentialsModule from '@alicloud/credentials';
+import * as openapi from '@alicloud/openapi-client';
+import { RuntimeOptions } from '@alicloud/tea-util';
+import { toCloudError } from './errors.js';
+
+/** A CommonJS default export, whether loaded by Node's ESM loader or by a bundler. */
+function cjsDefault<T>(mod: unknown): T {
+  const m = mod as { default?: { default?: T } & T };
+  return (m.default?.default ?? m.default) as T;
+}
+
+interface OpenApiClientLike {
+  callApi(params: openapi.Params, request: openapi.OpenApiRequest, runtime: RuntimeOptions): Promise<Record<string, unknown>>;
+}
+const OpenApiClient = cjsDefault<new (config: openapi.Config) => OpenApiClientLike>(openapi);
+const Credential = cjsDefault<new () => unknown>(credentialsModule);
+
+/** An access key pair, optionally with an STS token, such as FC's `context.credentials`. */
+export interface StaticCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}
+
+/** Static keys, or `'default-chain'` for @alicloud/credentials' provider chain (env, OIDC, profile, ECS role, ...). */
+export type CredentialSource = StaticCredentials | 'default-chain';
+
+export interface Endpoint {
+  protocol: 'http' | 'https';
+  /** Host with an optional port. */
+  host: string;
+}
+
+/** Accepts `host`, `host:port` or a URL such as `http://127.0.0.1:9100`. */
+export function parseEndpoint(value: string): Endpoint {
+  const trimmed = value.trim().replace(/\/+$/, '');
+  const m = /^(https?):\/\/(.+)$/i.exec(trimmed);
+  if (m) return { protocol: m[1]!.toLowerCase() as 'http' | 'https', host: m[2]! };
+  return { protocol: 'https', host: trimmed };
+}
+
+export interface Timeouts {
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+}
+
+export const defaultTimeouts: Timeouts = { connectTimeoutMs: 5_000, readTimeoutMs: 10_000 };
+
+export interface ApiSpec {
+  action: string;
+  version: string;
+  style: 'RPC' | 'ROA';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  pathname: string;
+  reqBodyType: 'formData' | 'json' | 'byte';
+  bodyType: 'json' | 'string' | 'byte' | 'none';
+}
+
+export interface ApiRequest {
+  query?: Record<string, string>;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface ApiResponse<T> {
+  body: T;
+  headers: Record<string, string>;
+  statusCode: number;
+}
+
+export class OpenApiTransport {
+  private readonly client: OpenApiClientLike;
+  readonly endpoint: Endpoint;
+
+  constructor(
+    endpoint: string | Endpoint,
+    credentials: CredentialSource,
+    private readonly timeouts: Timeouts = defaultTimeouts,
+  ) {
+    this.endpoint = typeof endpoint === 'string' ? parseEndpoint(endpoint) : endpoint;
+    const config = new openapi.Config({
+      endpoint: this.endpoint.host,
+      protocol: this.endpoint.protocol,
+      readTimeout: timeouts.readTimeoutMs,
+      connectTimeout: timeouts.connectTimeoutMs,
+      userAgent: 'nodepool-pilot',
+    });
+    if (credentials === 'default-chain') {
+      config.credential = new Credential() as openapi.Config['credential'];
+    } else {
+      config.accessKeyId = credentials.accessKeyId;
+      config.accessKeySecret = credentials.accessKeySecret;
+      if (credentials.securityToken) config.securityToken = credentials.securityToken;
+    }
+    this.client = new OpenApiClient(config);
+  }
+
+  /**
+   * Sends one request, with no retry of its own (0.4.x never retries). `readTimeoutMs`
+   * lets a caller shorten the wait to what is left of its time budget.
+   */
+  async call<T>(spec: ApiSpec, request: ApiRequest, options: { readTimeoutMs?: number } = {}): Promise<ApiResponse<T>> {
+    const params = new openapi.Params({ ...spec, protocol: this.endpoint.protocol.toUpperCase(), authType: 'AK' });
+    const req = new openapi.OpenApiRequest({ query: request.query, body: request.body, headers: request.headers });
+    const runtime = new RuntimeOptions({
+      autoretry: false,
+      readTimeout: Math.max(1, Math.min(options.readTimeoutMs ?? this.timeouts.readTimeoutMs, this.timeouts.readTimeoutMs)),
+      connectTimeout: this.timeouts.connectTimeoutMs,
+    });
+    try {
+      return (await this.client.callApi(params, req, runtime)) as unknown as ApiResponse<T>;
+    } catch (err) {
+      throw toCloudError(err);
+    }
+  }
+}

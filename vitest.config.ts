@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Each file starts its own emulator on an ephemeral port, so files can run in parallel.
+    pool: 'forks',
+  },
+});
