@@ -115,6 +115,7 @@ export function createClusterNodePool(ctx: RpcContext): Json {
 
   const cluster = world.clusters.get(clusterId);
   if (!cluster || cluster.provider !== 'ens') throw errors.ensClusterNotFound(clusterId);
+  if (cluster.faults.busy) throw errors.ensClusterBusy();
 
   const { Password: _dropped, ...scalingGroup } = sg;
   const pool = world.addPool({

@@ -52,6 +52,8 @@ export const errors = {
   // ENS
   ensClusterNotFound: (id: string) =>
     new ApiError(400, 'InvalidParameter.ClusterId', `The specified field ClusterId is invalid. Cluster ${id} does not exist.`),
+  ensClusterBusy: () =>
+    new ApiError(400, 'IncorrectClusterStatus', 'cannot operate cluster where state is updating'),
   // ACK (ROA)
   ackClusterNotFound: (id: string) => new ApiError(404, 'ErrorClusterNotFound', `cluster ${id} not found`),
   ackNodePoolNotFound: (id: string) => new ApiError(404, 'ErrorNodePoolNotFound', `node pool ${id} not found`),

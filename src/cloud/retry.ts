@@ -11,7 +11,7 @@ export interface RetryPolicy {
   maxAttempts: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { baseDelayMs: 200, maxDelayMs: 5_000, maxAttempts: 10 };
+export const defaultRetryPolicy: RetryPolicy = { baseDelayMs: 200, maxDelayMs: 5_000, maxAttempts: 20 };
 
 /** Full jitter: a uniform delay between zero and the capped exponential step. */
 export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {

@@ -9,15 +9,15 @@ import { RuntimeOptions } from '@alicloud/tea-util';
 import { toCloudError } from './errors.js';
 
 /** A CommonJS default export, whether loaded by Node's ESM loader or by a bundler. */
-function cjsDefault<T>(mod: unknown): T {
+export function cjsDefault<T>(mod: unknown): T {
   const m = mod as { default?: { default?: T } & T };
   return (m.default?.default ?? m.default) as T;
 }
 
-interface OpenApiClientLike {
+export interface OpenApiClientLike {
   callApi(params: openapi.Params, request: openapi.OpenApiRequest, runtime: RuntimeOptions): Promise<Record<string, unknown>>;
 }
-const OpenApiClient = cjsDefault<new (config: openapi.Config) => OpenApiClientLike>(openapi);
+export const OpenApiClient = cjsDefault<new (config: openapi.Config) => OpenApiClientLike>(openapi);
 const Credential = cjsDefault<new () => unknown>(credentialsModule);
 
 /** An access key pair, optionally with an STS token, such as FC's `context.credentials`. */

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { backoffDelay, CloudError, RateLimiter, withRetry } from '../../src/cloud/index.js';
+
+const throttled = () => new CloudError({ code: 'Throttling.User', message: 'Request was denied due to user flow control.', kind: 'throttled', statusCode: 400 });
+
+/** Drives the clock forward while the operation under test is parked in a sleep. */
+async function runWithClock<T>(clock: ManualClock, p: Promise<T>, stepMs = 50): Promise<T> {
+  let done = false;
+  const result = p.finally(() => {
+    done = true;
+  });
+  while (!done) {
+    await new Promise((r) => setImmediate(r));
+    if (!done) await clock.advance(stepMs);
+  }
+  return result;
+}
+
+describe('backoff with full jitter', () => {
+  it('grows exponentially and stays under the cap', () => {
+    const policy = { baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 10 };
+    expect([1, 2, 3, 4, 5].map((a) => backoffDelay(a, policy, () => 0.999999))).toEqual([99, 199, 399, 799, 999]);
+    expect(backoffDelay(3, policy, () => 0)).toBe(0);
+  });
+});
+
+describe('withRetry', () => {
+  it('retries retryable errors until the operation succeeds', async () => {
+    const clock = new ManualClock();
+    let calls = 0;
+    const out = await runWithClock(clock, withRetry(async () => {
+      calls++;
+      if (calls < 3) throw throttled();
+      return 'ok';
+    }, { clock, deadline: clock.now() + 60_000, random: () => 0.5 }));
+    expect(out).toBe('ok');
+    expect(calls).toBe(3);
+  });
+
+  it('stops at the deadline and marks the error', async () => {
+    const clock = new ManualClock();
+    const err = await runWithClock(clock, withRetry(async () => { throw throttled(); }, {
+      clock, deadline: clock.now() + 1_000, random: () => 1, policy: { baseDelayMs: 400, maxDelayMs: 400, maxAttempts: 100 },
+    }).catch((e) => e));
+    expect(err).toMatchObject({ code: 'Throttling.User', budgetExhausted: true, retryable: true });
+    expect(err.attempts).toBeLessThanOrEqual(4);
+    expect(clock.now()).toBeLessThan(Date.UTC(2026, 0, 1) + 1_000);
+  });
+
+  it('does not retry a final error', async () => {
+    const clock = new ManualClock();
+    let calls = 0;
+    const err = await withRetry(async () => {
+      calls++;
+      throw new CloudError({ code: 'InvalidParameter.Name', message: 'bad', kind: 'client', statusCode: 400 });
+    }, { clock, deadline: clock.now() + 60_000 }).catch((e) => e);
+    expect(err.retryable).toBe(false);
+    expect(calls).toBe(1);
+  });
+
+  it('lets beforeRetry settle the outcome instead of trying again', async () => {
+    const clock = new ManualClock();
+    let calls = 0;
+    const out = await runWithClock(clock, withRetry(async () => {
+      calls++;
+      throw new CloudError({ code: 'RequestTimeout', message: 'timeout', kind: 'timeout' });
+    }, { clock, deadline: clock.now() + 60_000, beforeRetry: async (e) => (e.ambiguous ? 'adopted' : undefined) }));
+    expect(out).toBe('adopted');
+    expect(calls).toBe(1);
+  });
+});
+
+describe('RateLimiter', () => {
+  it('spaces calls evenly at the configured rate', async () => {
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter(10, clock);
+    const admitted: number[] = [];
+    const all = Promise.all(Array.from({ length: 5 }, () => limiter.acquire().then(() => admitted.push(clock.now()))));
+    await runWithClock(clock, all, 10);
+    expect(admitted).toEqual([0, 100, 200, 300, 400]);
+  });
+
+  it('admits at once when unlimited', async () => {
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter(0, clock);
+    await Promise.all([limiter.acquire(), limiter.acquire()]);
+    expect(clock.now()).toBe(0);
+  });
+});
