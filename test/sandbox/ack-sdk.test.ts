@@ -11,9 +11,13 @@ import { SEED_ACK_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ackExample, KEYS, uniqueName, useEmulator } from '../helpers/cloud.js';
 
 const env = useEmulator({ rateLimits: { CreateClusterNodePool: 10_000, DescribeClusterNodePools: 10_000 } });
-const CsClient = cjsDefault<typeof cs.default>(cs);
+// Under NodeNext a CommonJS package's classes sit one `default` deeper.
+type CsClientClass = typeof cs.default.default;
+const CsClient = cjsDefault<CsClientClass>(cs);
+/** The SDK's model classes, wherever the loader put the named exports. */
+const models = ((cs as unknown as { CreateClusterNodePoolRequest?: unknown }).CreateClusterNodePoolRequest ? cs : cs.default) as typeof cs.default;
 
-function sdk(credentials: { accessKeyId: string; accessKeySecret: string; securityToken?: string } = KEYS): InstanceType<typeof cs.default> {
+function sdk(credentials: { accessKeyId: string; accessKeySecret: string; securityToken?: string } = KEYS): InstanceType<CsClientClass> {
   return new CsClient(new $OpenApiUtil.Config({ ...credentials, endpoint: env.url.replace('http://', ''), protocol: 'http', regionId: 'cn-beijing' }));
 }
 
@@ -68,9 +72,9 @@ function at(obj: unknown, path: string): unknown {
 describe('ACK through the official cs20151215 SDK', () => {
   it('creates a pool and answers {nodepool_id, request_id, task_id}', async () => {
     const clusterId = await newCluster();
-    const res = await sdk().createClusterNodePool(clusterId, new cs.CreateClusterNodePoolRequest({
-      nodepoolInfo: new cs.CreateClusterNodePoolRequestNodepoolInfo({ name: uniqueName() }),
-      scalingGroup: new cs.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['vsw-1'], instanceTypes: ['ecs.g7.large'], desiredSize: 2, keyPair: 'kp' }),
+    const res = await sdk().createClusterNodePool(clusterId, new models.CreateClusterNodePoolRequest({
+      nodepoolInfo: new models.CreateClusterNodePoolRequestNodepoolInfo({ name: uniqueName() }),
+      scalingGroup: new models.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['vsw-1'], instanceTypes: ['ecs.g7.large'], desiredSize: 2, keyPair: 'kp' }),
     }));
     expect(res.statusCode).toBe(200);
     expect(res.body?.nodepoolId).toMatch(/^np[0-9a-f]{32}$/);
@@ -81,9 +85,9 @@ describe('ACK through the official cs20151215 SDK', () => {
   it('lists pools whose typed models carry every field of the DescribeClusterNodePools reference', async () => {
     // Prepare: a pool created with a password and node components, beside the seed's default pool (key pair)
     const name = uniqueName('full');
-    const create = new cs.CreateClusterNodePoolRequest({
-      nodepoolInfo: new cs.CreateClusterNodePoolRequestNodepoolInfo({ name, type: 'ess' }),
-      scalingGroup: new cs.CreateClusterNodePoolRequestScalingGroup({
+    const create = new models.CreateClusterNodePoolRequest({
+      nodepoolInfo: new models.CreateClusterNodePoolRequestNodepoolInfo({ name, type: 'ess' }),
+      scalingGroup: new models.CreateClusterNodePoolRequestScalingGroup({
         vswitchIds: ['vsw-1'], instanceTypes: ['ecs.g7.large'], desiredSize: 2, loginPassword: 'Np-Pilot-2026!',
       }),
     });
@@ -93,8 +97,8 @@ describe('ACK through the official cs20151215 SDK', () => {
     const pool = env.emulator.world.pools.get(created.body!.nodepoolId!)!;
     pool.spec.node_components = [{ name: 'kubelet', version: '1.33.3-aliyun.1', config: { custom_config: { cpuManagerPolicy: 'static' } } }];
     // Act
-    const res = await sdk().describeClusterNodePools(clusterId, new cs.DescribeClusterNodePoolsRequest({}));
-    const seedDefault = await sdk().describeClusterNodePools(SEED_ACK_CLUSTER, new cs.DescribeClusterNodePoolsRequest({ nodepoolName: 'default-nodepool' }));
+    const res = await sdk().describeClusterNodePools(clusterId, new models.DescribeClusterNodePoolsRequest({}));
+    const seedDefault = await sdk().describeClusterNodePools(SEED_ACK_CLUSTER, new models.DescribeClusterNodePoolsRequest({ nodepoolName: 'default-nodepool' }));
     // Assess: the SDK's model, mapped back to wire names, has every field
     const wire = res.body!.toMap() as { nodepools: Array<Record<string, unknown>> };
     const ours = wire.nodepools.find((p) => at(p, 'nodepool_info.name') === name)!;
@@ -112,21 +116,21 @@ describe('ACK through the official cs20151215 SDK', () => {
   it('filters by NodepoolName', async () => {
     const clusterId = await newCluster();
     const name = uniqueName('named pool');
-    await sdk().createClusterNodePool(clusterId, new cs.CreateClusterNodePoolRequest({
-      nodepoolInfo: new cs.CreateClusterNodePoolRequestNodepoolInfo({ name }),
-      scalingGroup: new cs.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['v'], instanceTypes: ['t'], desiredSize: 0, keyPair: 'k' }),
+    await sdk().createClusterNodePool(clusterId, new models.CreateClusterNodePoolRequest({
+      nodepoolInfo: new models.CreateClusterNodePoolRequestNodepoolInfo({ name }),
+      scalingGroup: new models.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['v'], instanceTypes: ['t'], desiredSize: 0, keyPair: 'k' }),
     }));
-    const hit = await sdk().describeClusterNodePools(clusterId, new cs.DescribeClusterNodePoolsRequest({ nodepoolName: name }));
-    const miss = await sdk().describeClusterNodePools(clusterId, new cs.DescribeClusterNodePoolsRequest({ nodepoolName: 'other' }));
+    const hit = await sdk().describeClusterNodePools(clusterId, new models.DescribeClusterNodePoolsRequest({ nodepoolName: name }));
+    const miss = await sdk().describeClusterNodePools(clusterId, new models.DescribeClusterNodePoolsRequest({ nodepoolName: 'other' }));
     expect(hit.body!.nodepools!.map((p) => p.nodepoolInfo!.name)).toEqual([name]);
     expect(miss.body!.nodepools).toEqual([]);
   });
 
   it('describes the creation task: running, then success once the pool is active', async () => {
     const clusterId = await newCluster();
-    const created = await sdk().createClusterNodePool(clusterId, new cs.CreateClusterNodePoolRequest({
-      nodepoolInfo: new cs.CreateClusterNodePoolRequestNodepoolInfo({ name: uniqueName() }),
-      scalingGroup: new cs.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['v'], instanceTypes: ['t'], desiredSize: 2, keyPair: 'k' }),
+    const created = await sdk().createClusterNodePool(clusterId, new models.CreateClusterNodePoolRequest({
+      nodepoolInfo: new models.CreateClusterNodePoolRequestNodepoolInfo({ name: uniqueName() }),
+      scalingGroup: new models.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['v'], instanceTypes: ['t'], desiredSize: 2, keyPair: 'k' }),
     }));
     const running = await sdk().describeTaskInfo(created.body!.taskId!);
     expect(running.body).toMatchObject({ taskId: created.body!.taskId, clusterId, state: 'running', taskType: 'nodepool_create' });
@@ -143,9 +147,9 @@ describe('ACK through the official cs20151215 SDK', () => {
 
   it('refuses a second create while a pool of the cluster is scaling (cluster busy)', async () => {
     const clusterId = await newCluster();
-    const req = (name: string) => new cs.CreateClusterNodePoolRequest({
-      nodepoolInfo: new cs.CreateClusterNodePoolRequestNodepoolInfo({ name }),
-      scalingGroup: new cs.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['v'], instanceTypes: ['t'], desiredSize: 1, keyPair: 'k' }),
+    const req = (name: string) => new models.CreateClusterNodePoolRequest({
+      nodepoolInfo: new models.CreateClusterNodePoolRequestNodepoolInfo({ name }),
+      scalingGroup: new models.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['v'], instanceTypes: ['t'], desiredSize: 1, keyPair: 'k' }),
     });
     await sdk().createClusterNodePool(clusterId, req(uniqueName()));
     await expect(sdk().createClusterNodePool(clusterId, req(uniqueName()))).rejects.toMatchObject({
@@ -158,31 +162,31 @@ describe('ACK through the official cs20151215 SDK', () => {
   it('refuses a duplicate pool name in a cluster', async () => {
     const clusterId = await newCluster();
     const name = uniqueName();
-    const req = new cs.CreateClusterNodePoolRequest({
-      nodepoolInfo: new cs.CreateClusterNodePoolRequestNodepoolInfo({ name }),
-      scalingGroup: new cs.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['v'], instanceTypes: ['t'], desiredSize: 0, keyPair: 'k' }),
+    const req = new models.CreateClusterNodePoolRequest({
+      nodepoolInfo: new models.CreateClusterNodePoolRequestNodepoolInfo({ name }),
+      scalingGroup: new models.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['v'], instanceTypes: ['t'], desiredSize: 0, keyPair: 'k' }),
     });
     await sdk().createClusterNodePool(clusterId, req);
     await expect(sdk().createClusterNodePool(clusterId, req)).rejects.toMatchObject({ code: 'InvalidParameter.Name' });
   });
 
   it('answers unknown clusters and tasks with ROA error bodies {code, message, requestId}', async () => {
-    const err = await sdk().describeClusterNodePools('c0000', new cs.DescribeClusterNodePoolsRequest({})).catch((e) => e);
+    const err = await sdk().describeClusterNodePools('c0000', new models.DescribeClusterNodePoolsRequest({})).catch((e) => e);
     expect(err).toMatchObject({ code: 'ErrorClusterNotFound', statusCode: 404 });
     expect(Object.keys(err.data).sort()).toEqual(['code', 'message', 'requestId']);
     await expect(sdk().describeTaskInfo('T-nope')).rejects.toMatchObject({ code: 'ErrorTaskNotFound', statusCode: 404 });
   });
 
   it('refuses a request signed with the wrong secret, as the gateway does', async () => {
-    const err = await sdk({ ...KEYS, accessKeySecret: 'wrong' }).describeClusterNodePools(SEED_ACK_CLUSTER, new cs.DescribeClusterNodePoolsRequest({})).catch((e) => e);
+    const err = await sdk({ ...KEYS, accessKeySecret: 'wrong' }).describeClusterNodePools(SEED_ACK_CLUSTER, new models.DescribeClusterNodePoolsRequest({})).catch((e) => e);
     expect(err).toMatchObject({ code: 'SignatureDoesNotMatch', statusCode: 400 });
   });
 
   it('refuses an invalid body naming the field', async () => {
     const clusterId = await newCluster();
-    const err = await sdk().createClusterNodePool(clusterId, new cs.CreateClusterNodePoolRequest({
-      nodepoolInfo: new cs.CreateClusterNodePoolRequestNodepoolInfo({ name: uniqueName() }),
-      scalingGroup: new cs.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: [], instanceTypes: ['t'], keyPair: 'k' }),
+    const err = await sdk().createClusterNodePool(clusterId, new models.CreateClusterNodePoolRequest({
+      nodepoolInfo: new models.CreateClusterNodePoolRequestNodepoolInfo({ name: uniqueName() }),
+      scalingGroup: new models.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: [], instanceTypes: ['t'], keyPair: 'k' }),
     })).catch((e) => e);
     expect(err).toMatchObject({ code: 'InvalidParameter', statusCode: 400, message: expect.stringContaining('scaling_group.vswitch_ids') });
   });

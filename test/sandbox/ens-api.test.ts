@@ -8,7 +8,7 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { describe, expect, it } from 'vitest';
-import { CloudError, OpenApiClient, OpenApiTransport, type ApiSpec } from '../../src/cloud/index.js';
+import { CloudError, OpenApiClient, OpenApiTransport, type ApiSpec, type StaticCredentials } from '../../src/cloud/index.js';
 import { SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ensExample, KEYS, uniqueName, useEmulator } from '../helpers/cloud.js';
 
@@ -25,12 +25,12 @@ function toQuery(params: Record<string, unknown>): Record<string, string> {
   return q;
 }
 
-async function call(spec: ApiSpec, params: Record<string, unknown>, credentials = KEYS): Promise<Record<string, any>> {
+async function call(spec: ApiSpec, params: Record<string, unknown>, credentials: StaticCredentials = KEYS): Promise<Record<string, any>> {
   const t = new OpenApiTransport(env.url, credentials);
   return (await t.call<Record<string, any>>(spec, { query: toQuery(params) })).body;
 }
 
-async function callError(spec: ApiSpec, params: Record<string, unknown>, credentials = KEYS): Promise<CloudError> {
+async function callError(spec: ApiSpec, params: Record<string, unknown>, credentials: StaticCredentials = KEYS): Promise<CloudError> {
   try {
     await call(spec, params, credentials);
   } catch (e) {
