@@ -4,7 +4,7 @@
  */
 export const MASK = '******';
 
-const SECRET_KEY = /pass(word)?|secret|token|signature/i;
+const SECRET_KEY = /password|passwd|secret|token|signature|credential/i;
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);

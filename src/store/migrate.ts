@@ -1,0 +1,39 @@
+/**
+ * Applies the SQL files in migrations/ in name order, each once. A transaction-scoped
+ * advisory lock makes two instances starting at once take turns instead of racing.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Db } from './db.js';
+
+const MIGRATION_LOCK = 7_235_001;
+
+export interface Migration {
+  version: string;
+  sql: string;
+}
+
+/** The migrations shipped with this build (bundles replace this with inlined files). */
+export function bundledMigrations(): Migration[] {
+  const dir = fileURLToPath(new URL('./migrations/', import.meta.url));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => ({ version: f.replace(/\.sql$/, ''), sql: readFileSync(`${dir}${f}`, 'utf8') }));
+}
+
+export async function migrate(db: Db, migrations: Migration[] = bundledMigrations()): Promise<string[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    const done = new Set((await tx.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    const applied: string[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      await tx.exec(m.sql);
+      await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [m.version]);
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}

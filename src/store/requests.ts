@@ -1,0 +1,299 @@
+/**
+ * The request store. Every state change is one transaction with its history entry; leases
+ * are conditional UPDATEs; the partial unique indexes make "one live request per pool" and
+ * "one request per idempotency key" hold even between concurrent instances.
+ */
+import type { Provider } from '../cloud/nodepool.js';
+import type { CloudFailure, HistoryEntry, NodepoolRequest, ObservedStatus, RequestState } from '../requests/model.js';
+import type { Db, Queryable } from './db.js';
+import { StaleUpdateError } from './errors.js';
+
+export interface NewRequest {
+  id: string;
+  /** Absent only on a rejected message that named no valid pool. */
+  provider?: Provider;
+  regionId?: string;
+  clusterId?: string;
+  nodepoolName?: string;
+  state: 'accepted' | 'rejected';
+  request: Record<string, unknown>;
+  sealedSecrets?: string;
+  idempotencyKey?: string;
+  bodyHash: string;
+  source: 'http' | 'queue';
+  deadlineAt: Date;
+  rejectReasons?: Array<{ path: string; message: string }>;
+  createdAt: Date;
+  note: string;
+}
+
+export type InsertOutcome =
+  | { kind: 'created'; request: NodepoolRequest }
+  /** Same idempotency key and same body: the earlier request. */
+  | { kind: 'replayed'; request: NodepoolRequest }
+  /** Same idempotency key, different body. */
+  | { kind: 'key-conflict'; request: NodepoolRequest }
+  /** Another live request for the same pool. */
+  | { kind: 'pool-conflict'; request: NodepoolRequest };
+
+export interface ListFilter {
+  state?: RequestState;
+  clusterId?: string;
+  limit: number;
+  /** The id of the last item of the previous page. */
+  cursor?: string;
+}
+
+/** Fields a transition may set besides the state. `null` clears a field. */
+export interface RequestPatch {
+  nodepoolId?: string;
+  taskId?: string;
+  attempts?: number;
+  createStartedAt?: Date | null;
+  nextAttemptAt?: Date | null;
+  lastError?: CloudFailure | null;
+  observed?: ObservedStatus;
+  sealedSecrets?: null;
+}
+
+export interface ClusterTarget {
+  provider: Provider;
+  regionId?: string;
+  clusterId: string;
+}
+
+type Row = Record<string, unknown>;
+
+const COLUMNS: Record<keyof RequestPatch, string> = {
+  nodepoolId: 'nodepool_id',
+  taskId: 'task_id',
+  attempts: 'attempts',
+  createStartedAt: 'create_started_at',
+  nextAttemptAt: 'next_attempt_at',
+  lastError: 'last_error',
+  observed: 'observed',
+  sealedSecrets: 'sealed_secrets',
+};
+const JSON_COLUMNS = new Set(['last_error', 'observed']);
+
+function date(v: unknown): Date | undefined {
+  if (v === null || v === undefined) return undefined;
+  return v instanceof Date ? v : new Date(String(v));
+}
+
+function json<T>(v: unknown): T | undefined {
+  if (v === null || v === undefined) return undefined;
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+}
+
+function toRequest(r: Row): NodepoolRequest {
+  return {
+    id: r.id as string,
+    provider: (r.provider ?? '') as Provider,
+    regionId: (r.region_id as string | null) ?? undefined,
+    clusterId: (r.cluster_id as string | null) ?? '',
+    nodepoolName: (r.nodepool_name as string | null) ?? '',
+    state: r.state as RequestState,
+    request: json<Record<string, unknown>>(r.request) ?? {},
+    sealedSecrets: (r.sealed_secrets as string | null) ?? undefined,
+    idempotencyKey: (r.idempotency_key as string | null) ?? undefined,
+    bodyHash: r.body_hash as string,
+    source: r.source as 'http' | 'queue',
+    nodepoolId: (r.nodepool_id as string | null) ?? undefined,
+    taskId: (r.task_id as string | null) ?? undefined,
+    attempts: Number(r.attempts ?? 0),
+    createStartedAt: date(r.create_started_at),
+    deadlineAt: date(r.deadline_at)!,
+    nextAttemptAt: date(r.next_attempt_at),
+    leaseOwner: (r.lease_owner as string | null) ?? undefined,
+    leaseExpiresAt: date(r.lease_expires_at),
+    lastError: json<CloudFailure>(r.last_error),
+    observed: json<ObservedStatus>(r.observed),
+    rejectReasons: json(r.reject_reasons),
+    createdAt: date(r.created_at)!,
+    updatedAt: date(r.updated_at)!,
+  };
+}
+
+export class RequestStore {
+  constructor(readonly db: Db) {}
+
+  async insert(r: NewRequest): Promise<InsertOutcome> {
+    return this.db.transaction(async (tx) => {
+      if (r.idempotencyKey) {
+        const existing = await this.byKey(tx, r.idempotencyKey);
+        if (existing) return { kind: existing.bodyHash === r.bodyHash ? 'replayed' : 'key-conflict', request: existing } as InsertOutcome;
+      }
+      const inserted = await tx.query<Row>(
+        `INSERT INTO nodepool_requests
+           (id, provider, region_id, cluster_id, nodepool_name, state, request, sealed_secrets, idempotency_key, body_hash,
+            source, deadline_at, reject_reasons, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14)
+         ON CONFLICT DO NOTHING
+         RETURNING *`,
+        [
+          r.id, r.provider ?? null, r.regionId ?? null, r.clusterId ?? null, r.nodepoolName ?? null, r.state, JSON.stringify(r.request),
+          r.sealedSecrets ?? null, r.idempotencyKey ?? null, r.bodyHash, r.source, r.deadlineAt,
+          r.rejectReasons ? JSON.stringify(r.rejectReasons) : null, r.createdAt,
+        ],
+      );
+      const row = inserted.rows[0];
+      if (row) {
+        await this.addHistory(tx, r.id, r.createdAt, r.state, r.note);
+        return { kind: 'created', request: toRequest(row) } as InsertOutcome;
+      }
+      // A concurrent insert won: find out which constraint it was.
+      if (r.idempotencyKey) {
+        const existing = await this.byKey(tx, r.idempotencyKey);
+        if (existing) return { kind: existing.bodyHash === r.bodyHash ? 'replayed' : 'key-conflict', request: existing } as InsertOutcome;
+      }
+      const live = r.provider && r.clusterId && r.nodepoolName ? await this.findLive(r.provider, r.clusterId, r.nodepoolName, tx) : undefined;
+      if (live) return { kind: 'pool-conflict', request: live } as InsertOutcome;
+      throw new Error(`insert of request ${r.id} conflicted with nothing that can be found`);
+    });
+  }
+
+  async get(id: string): Promise<NodepoolRequest | undefined> {
+    const res = await this.db.query<Row>('SELECT * FROM nodepool_requests WHERE id = $1', [id]);
+    return res.rows[0] ? toRequest(res.rows[0]) : undefined;
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    const res = await this.db.query<Row>('SELECT at, state, note, cloud_request_id FROM request_history WHERE request_id = $1 ORDER BY seq', [id]);
+    return res.rows.map((r) => ({
+      at: date(r.at)!,
+      state: r.state as RequestState,
+      note: r.note as string,
+      cloudRequestId: (r.cloud_request_id as string | null) ?? undefined,
+    }));
+  }
+
+  async list(filter: ListFilter): Promise<{ items: NodepoolRequest[]; nextCursor?: string }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.state) where.push(`state = $${params.push(filter.state)}`);
+    if (filter.clusterId) where.push(`cluster_id = $${params.push(filter.clusterId)}`);
+    if (filter.cursor) where.push(`id < $${params.push(filter.cursor)}`);
+    params.push(filter.limit + 1);
+    const res = await this.db.query<Row>(
+      `SELECT * FROM nodepool_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const items = res.rows.slice(0, filter.limit).map(toRequest);
+    return { items, nextCursor: res.rows.length > filter.limit ? items[items.length - 1]?.id : undefined };
+  }
+
+  async findLive(provider: Provider, clusterId: string, name: string, q: Queryable = this.db): Promise<NodepoolRequest | undefined> {
+    const res = await q.query<Row>(
+      `SELECT * FROM nodepool_requests WHERE provider = $1 AND cluster_id = $2 AND nodepool_name = $3
+         AND state IN ('accepted','submitting','creating')`,
+      [provider, clusterId, name],
+    );
+    return res.rows[0] ? toRequest(res.rows[0]) : undefined;
+  }
+
+  /**
+   * Takes the request for `owner` until `now + leaseMs`, if it is live, not held by a live
+   * lease, and due (unless `force`). Only one worker at a time gets it.
+   */
+  async acquireLease(id: string, owner: string, now: Date, leaseMs: number, options: { force?: boolean } = {}): Promise<NodepoolRequest | undefined> {
+    const res = await this.db.query<Row>(
+      `UPDATE nodepool_requests
+          SET lease_owner = $2, lease_expires_at = $4
+        WHERE id = $1
+          AND state IN ('accepted','submitting','creating')
+          AND (lease_expires_at IS NULL OR lease_expires_at < $3 OR lease_owner = $2)
+          AND ($5 OR next_attempt_at IS NULL OR next_attempt_at <= $3)
+        RETURNING *`,
+      [id, owner, now, new Date(now.getTime() + leaseMs), options.force === true],
+    );
+    return res.rows[0] ? toRequest(res.rows[0]) : undefined;
+  }
+
+  async releaseLease(id: string, owner: string): Promise<void> {
+    await this.db.query('UPDATE nodepool_requests SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2', [id, owner]);
+  }
+
+  /**
+   * Changes state (or only fields, when `to` equals the current state) and writes the
+   * history entry, in one transaction. The update only applies while `owner` holds the
+   * lease, or, without an owner, while the request is in one of `from`.
+   */
+  async transition(
+    id: string,
+    change: {
+      to: RequestState;
+      from: readonly RequestState[];
+      owner?: string;
+      at: Date;
+      note: string;
+      cloudRequestId?: string;
+      patch?: RequestPatch;
+      releaseLease?: boolean;
+      history?: boolean;
+    },
+  ): Promise<NodepoolRequest> {
+    return this.db.transaction(async (tx) => {
+      const sets = ['state = $2', 'updated_at = $3'];
+      const params: unknown[] = [id, change.to, change.at];
+      for (const [key, value] of Object.entries(change.patch ?? {})) {
+        if (value === undefined) continue;
+        const col = COLUMNS[key as keyof RequestPatch];
+        params.push(value === null ? null : JSON_COLUMNS.has(col) ? JSON.stringify(value) : value);
+        sets.push(`${col} = $${params.length}`);
+      }
+      if (change.releaseLease) sets.push('lease_owner = NULL', 'lease_expires_at = NULL');
+      params.push(change.from as string[]);
+      let cond = `state = ANY($${params.length})`;
+      if (change.owner) {
+        params.push(change.owner);
+        cond += ` AND lease_owner = $${params.length}`;
+      }
+      const res = await tx.query<Row>(`UPDATE nodepool_requests SET ${sets.join(', ')} WHERE id = $1 AND ${cond} RETURNING *`, params);
+      const row = res.rows[0];
+      if (!row) {
+        const current = await tx.query<Row>('SELECT * FROM nodepool_requests WHERE id = $1', [id]);
+        throw new StaleUpdateError(id, current.rows[0] ? toRequest(current.rows[0]) : undefined);
+      }
+      if (change.history !== false) await this.addHistory(tx, id, change.at, change.to, change.note, change.cloudRequestId);
+      return toRequest(row);
+    });
+  }
+
+  /** Records what the last sweep saw, without a state change or history entry. */
+  async observe(id: string, observed: ObservedStatus, at: Date): Promise<void> {
+    await this.db.query('UPDATE nodepool_requests SET observed = $2, updated_at = $3 WHERE id = $1', [id, JSON.stringify(observed), at]);
+  }
+
+  /**
+   * Requests a sweep must drive on: accepted or deferred ones whose time has come and that
+   * no worker holds, oldest first. Accepted ones get `graceMs` for their dispatch to arrive.
+   */
+  async dueForDispatch(now: Date, graceMs: number, limit: number): Promise<NodepoolRequest[]> {
+    const res = await this.db.query<Row>(
+      `SELECT * FROM nodepool_requests
+        WHERE state IN ('accepted','submitting')
+          AND (lease_expires_at IS NULL OR lease_expires_at < $1)
+          AND (next_attempt_at IS NOT NULL AND next_attempt_at <= $1
+               OR next_attempt_at IS NULL AND updated_at <= $2)
+        ORDER BY id LIMIT $3`,
+      [now, new Date(now.getTime() - graceMs), limit],
+    );
+    return res.rows.map(toRequest);
+  }
+
+  /** Requests whose pool the sweep must look at: creating ones, and live ones past their deadline. */
+  async tracked(): Promise<NodepoolRequest[]> {
+    const res = await this.db.query<Row>(`SELECT * FROM nodepool_requests WHERE state IN ('accepted','submitting','creating') ORDER BY id`);
+    return res.rows.map(toRequest);
+  }
+
+  private async byKey(q: Queryable, key: string): Promise<NodepoolRequest | undefined> {
+    const res = await q.query<Row>('SELECT * FROM nodepool_requests WHERE idempotency_key = $1', [key]);
+    return res.rows[0] ? toRequest(res.rows[0]) : undefined;
+  }
+
+  private async addHistory(q: Queryable, id: string, at: Date, state: RequestState, note: string, cloudRequestId?: string): Promise<void> {
+    await q.query('INSERT INTO request_history (request_id, at, state, note, cloud_request_id) VALUES ($1,$2,$3,$4,$5)', [id, at, state, note, cloudRequestId ?? null]);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * One contract suite, run against every store backend: PGlite and real PostgreSQL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newRequestId } from '../../src/requests/ids.js';
+import { migrate, RequestStore, StaleUpdateError, type Db, type NewRequest } from '../../src/store/index.js';
+import { backends } from '../helpers/db.js';
+
+const T0 = new Date('2026-11-22T10:00:00Z');
+const at = (s: number) => new Date(T0.getTime() + s * 1000);
+
+function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
+  return {
+    id: newRequestId(Date.now()),
+    provider: 'ens',
+    clusterId: 'eck-d2666c5f',
+    nodepoolName: `pool-${Math.random().toString(36).slice(2, 9)}`,
+    state: 'accepted',
+    request: { ClusterId: 'eck-d2666c5f' },
+    bodyHash: 'h1',
+    source: 'http',
+    deadlineAt: at(1800),
+    createdAt: at(0),
+    note: 'accepted over HTTP',
+    ...overrides,
+  };
+}
+
+describe.each(backends)('request store on $name', (backend) => {
+  let db: Db;
+  let store: RequestStore;
+  beforeAll(async () => {
+    db = await backend.open();
+    store = new RequestStore(db);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('applies migrations once, and again as a no-op', async () => {
+    expect(await migrate(db)).toEqual([]);
+    const versions = await db.query<{ version: string }>('SELECT version FROM schema_migrations');
+    expect(versions.rows.map((r) => r.version)).toContain('001_requests');
+  });
+
+  it('stores a request with its first history entry', async () => {
+    const r = newRequest();
+    const out = await store.insert(r);
+    expect(out.kind).toBe('created');
+    const got = await store.get(r.id);
+    expect(got).toMatchObject({ id: r.id, state: 'accepted', attempts: 0, clusterId: 'eck-d2666c5f', deadlineAt: at(1800) });
+    expect(await store.history(r.id)).toEqual([{ at: at(0), state: 'accepted', note: 'accepted over HTTP', cloudRequestId: undefined }]);
+  });
+
+  it('returns the earlier request for a replayed idempotency key, and a conflict for a different body', async () => {
+    const key = `key-${Math.random()}`;
+    const first = await store.insert(newRequest({ idempotencyKey: key }));
+    const again = await store.insert(newRequest({ idempotencyKey: key, nodepoolName: 'whatever' }));
+    expect(again).toMatchObject({ kind: 'replayed', request: { id: first.request.id } });
+    const other = await store.insert(newRequest({ idempotencyKey: key, bodyHash: 'h2' }));
+    expect(other).toMatchObject({ kind: 'key-conflict', request: { id: first.request.id } });
+  });
+
+  it('allows one live request per pool, even when inserts race', async () => {
+    const name = `race-${Math.random().toString(36).slice(2)}`;
+    const outs = await Promise.all(Array.from({ length: 5 }, () => store.insert(newRequest({ nodepoolName: name }))));
+    expect(outs.filter((o) => o.kind === 'created')).toHaveLength(1);
+    const winner = outs.find((o) => o.kind === 'created')!.request.id;
+    expect(outs.filter((o) => o.kind === 'pool-conflict').every((o) => o.request.id === winner)).toBe(true);
+  });
+
+  it('lets one racing idempotent insert win and replays it to the others', async () => {
+    const key = `key-race-${Math.random()}`;
+    const outs = await Promise.all(Array.from({ length: 5 }, () => store.insert(newRequest({ idempotencyKey: key }))));
+    expect(outs.filter((o) => o.kind === 'created')).toHaveLength(1);
+    expect(new Set(outs.map((o) => o.request.id)).size).toBe(1);
+  });
+
+  it('admits a new request for a pool once the earlier one is final', async () => {
+    const name = `again-${Math.random().toString(36).slice(2)}`;
+    const first = await store.insert(newRequest({ nodepoolName: name }));
+    await store.transition(first.request.id, { from: ['accepted'], to: 'failed', at: at(5), note: 'refused' });
+    expect((await store.insert(newRequest({ nodepoolName: name }))).kind).toBe('created');
+  });
+
+  it('gives the lease to one worker at a time, and to another once it expires', async () => {
+    const r = (await store.insert(newRequest())).request;
+    const leases = await Promise.all(['w1', 'w2', 'w3'].map((w) => store.acquireLease(r.id, w, at(10), 60_000)));
+    expect(leases.filter(Boolean)).toHaveLength(1);
+    const holder = leases.find(Boolean)!.leaseOwner!;
+    expect(await store.acquireLease(r.id, 'w9', at(30), 60_000)).toBeUndefined();
+    expect(await store.acquireLease(r.id, 'w9', at(71), 60_000)).toMatchObject({ leaseOwner: 'w9' });
+    // the old holder's writes no longer apply
+    await expect(store.transition(r.id, { from: ['accepted'], to: 'submitting', owner: holder, at: at(72), note: 'late' })).rejects.toBeInstanceOf(StaleUpdateError);
+  });
+
+  it('does not lease a deferred request before its time, unless forced', async () => {
+    const r = (await store.insert(newRequest())).request;
+    await store.transition(r.id, { from: ['accepted'], to: 'submitting', at: at(1), note: 'busy', patch: { nextAttemptAt: at(100) } });
+    expect(await store.acquireLease(r.id, 'w', at(50), 1000)).toBeUndefined();
+    expect(await store.acquireLease(r.id, 'w', at(50), 1000, { force: true })).toBeDefined();
+    await store.releaseLease(r.id, 'w');
+    expect(await store.acquireLease(r.id, 'w2', at(101), 1000)).toBeDefined();
+  });
+
+  it('writes each state change and its history entry together', async () => {
+    const r = (await store.insert(newRequest())).request;
+    await store.acquireLease(r.id, 'w', at(1), 60_000);
+    await store.transition(r.id, { from: ['accepted'], to: 'submitting', owner: 'w', at: at(2), note: 'calling CreateClusterNodePool', patch: { attempts: 1, createStartedAt: at(2) } });
+    const done = await store.transition(r.id, {
+      from: ['submitting'], to: 'creating', owner: 'w', at: at(3), note: 'created', cloudRequestId: 'RID-1',
+      patch: { nodepoolId: 'np1', createStartedAt: null }, releaseLease: true,
+    });
+    expect(done).toMatchObject({ state: 'creating', nodepoolId: 'np1', attempts: 1, createStartedAt: undefined, leaseOwner: undefined });
+    expect((await store.history(r.id)).map((h) => [h.state, h.cloudRequestId ?? null])).toEqual([['accepted', null], ['submitting', null], ['creating', 'RID-1']]);
+    await expect(store.transition(r.id, { from: ['accepted'], to: 'submitting', at: at(4), note: 'x' })).rejects.toMatchObject({ current: { state: 'creating' } });
+    expect(await store.history(r.id)).toHaveLength(3);
+  });
+
+  it('stores errors and observations as JSON', async () => {
+    const r = (await store.insert(newRequest())).request;
+    const failed = await store.transition(r.id, { from: ['accepted'], to: 'failed', at: at(2), note: 'refused', patch: { lastError: { code: 'InvalidParameter.ClusterId', message: 'no such cluster', requestId: 'R' } } });
+    expect(failed.lastError).toEqual({ code: 'InvalidParameter.ClusterId', message: 'no such cluster', requestId: 'R' });
+    const observed = { cloudState: 'scaling', desired: 3, total: 3, serving: 1, healthy: null, initial: 2, failed: 0, offline: null, removing: 0, at: at(3).toISOString() };
+    await store.observe(r.id, observed, at(3));
+    expect((await store.get(r.id))!.observed).toEqual(observed);
+  });
+
+  it('pages through a filtered list, newest first', async () => {
+    const clusterId = `eck-${Math.random().toString(36).slice(2, 10)}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = newRequest({ clusterId, id: newRequestId(T0.getTime() + i * 1000) });
+      ids.push(r.id);
+      await store.insert(r);
+    }
+    const p1 = await store.list({ clusterId, limit: 2 });
+    const p2 = await store.list({ clusterId, limit: 2, cursor: p1.nextCursor });
+    const p3 = await store.list({ clusterId, limit: 2, cursor: p2.nextCursor });
+    expect([...p1.items, ...p2.items, ...p3.items].map((r) => r.id)).toEqual([...ids].reverse());
+    expect(p3.nextCursor).toBeUndefined();
+    expect((await store.list({ clusterId, state: 'failed', limit: 10 })).items).toEqual([]);
+  });
+
+  it('finds requests due for dispatch: deferred past their time, and accepted past the grace period', async () => {
+    const clusterId = `eck-due-${Math.random().toString(36).slice(2, 8)}`;
+    const fresh = (await store.insert(newRequest({ clusterId, createdAt: at(0) }))).request;
+    const deferred = (await store.insert(newRequest({ clusterId, createdAt: at(0) }))).request;
+    await store.transition(deferred.id, { from: ['accepted'], to: 'submitting', at: at(1), note: 'busy', patch: { nextAttemptAt: at(20) } });
+    const due = async (s: number) => (await store.dueForDispatch(at(s), 60_000, 100)).filter((r) => r.clusterId === clusterId).map((r) => r.id);
+    expect(await due(10)).toEqual([]);
+    expect(await due(21)).toEqual([deferred.id]);
+    expect(await due(61)).toEqual([fresh.id, deferred.id].sort());
+  });
+});
