@@ -3,7 +3,7 @@
  * the real endpoints do, so that @alicloud/openapi-client and the generated SDKs talk to it
  * unchanged. Admin endpoints under /_sandbox/ inject faults and expose the call log.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { systemClock, type Clock } from '../src/clock.js';
@@ -80,6 +80,9 @@ export type FcInvoker = (input: {
   requestId: string;
 }) => Promise<{ status: number; body: Buffer | string; headers?: Record<string, string> }>;
 
+/** Where messages sent to a sandbox queue go (the local FC host's EventBridge stand-in). */
+export type QueueSink = (queue: string, body: Buffer) => { messageId: string };
+
 export interface CloudEmulatorOptions {
   port?: number;
   host?: string;
@@ -94,6 +97,7 @@ export interface CloudEmulatorOptions {
   /** How long a `timeout` fault holds a request before dropping the connection. */
   timeoutHoldMs?: number;
   fcInvoker?: FcInvoker;
+  queueSink?: QueueSink;
 }
 
 /** A clock that can be moved forward from the admin API, on top of another clock. */
@@ -115,6 +119,7 @@ export class CloudEmulator {
   readonly auth: Authenticator;
   readonly clock: OffsetClock;
   fcInvoker?: FcInvoker;
+  queueSink?: QueueSink;
   private calls: CallRecord[] = [];
   private seq = 0;
   private server?: Server;
@@ -129,6 +134,7 @@ export class CloudEmulator {
     this.flow = new FlowControl(this.clock, { ...DEFAULT_RATE_LIMITS, ...options.rateLimits, ...options.scenario?.rateLimits });
     this.auth = new Authenticator(this.clock, options.accessKeys ?? [{ accessKeyId: DEFAULT_ACCESS_KEY_ID, accessKeySecret: DEFAULT_ACCESS_KEY_SECRET }]);
     this.fcInvoker = options.fcInvoker;
+    this.queueSink = options.queueSink;
     this.loadInitialState();
   }
 
@@ -275,7 +281,7 @@ export class CloudEmulator {
       status: 0, outcome: 'OK', requestId, durationMs: 0, params: {},
     };
 
-    let style: 'rpc' | 'roa' = 'roa';
+    let style: 'rpc' | 'roa' | 'fc2' = 'roa';
     let run: (() => unknown) | undefined;
     let fcCall: (() => Promise<{ status: number; body: Buffer | string; headers?: Record<string, string> }>) | undefined;
 
@@ -304,11 +310,13 @@ export class CloudEmulator {
             parsedBody = Symbol.for('invalid-json');
           }
         }
-        const fc = segments[0] === '2023-03-30' && segments[1] === 'functions' && segments[3] === 'invocations' && method === 'POST';
-        if (fc) {
+        const fc3 = segments[0] === '2023-03-30' && segments[1] === 'functions' && segments[3] === 'invocations' && segments.length === 4;
+        const fc2 = segments[0] === '2016-08-15' && segments[1] === 'services' && segments[3] === 'functions' && segments[5] === 'invocations' && segments.length === 6;
+        if ((fc3 || fc2) && method === 'POST') {
           record.product = 'fc';
           record.action = 'InvokeFunction';
-          const functionName = segments[2] ?? '';
+          const functionName = (fc3 ? segments[2] : segments[4]) ?? '';
+          if (fc2) style = 'fc2';
           const invocationType = (header(req, 'x-fc-invocation-type') ?? 'Sync') === 'Async' ? 'Async' : 'Sync';
           record.params = { functionName, invocationType, qualifier: query.qualifier };
           fcCall = async () => {
@@ -381,6 +389,12 @@ export class CloudEmulator {
       record.outcome = e.code;
       this.finish(record, started);
       const host = record.product === 'ack' ? 'cs.aliyuncs.com' : record.product === 'fc' ? 'fc.aliyuncs.com' : undefined;
+      if (style === 'fc2') {
+        // FC 2.0 answers {ErrorCode, ErrorMessage} with the request id in a header.
+        res.writeHead(e.status, { 'content-type': 'application/json', 'x-fc-request-id': requestId });
+        res.end(JSON.stringify({ ErrorCode: e.code, ErrorMessage: e.message }));
+        return;
+      }
       const shape = style === 'rpc' || e instanceof GatewayError ? toRpcBody(e, requestId, host) : toRoaBody(e, requestId);
       sendJson(res, e.status, shape, requestId);
     }
@@ -413,7 +427,8 @@ export class CloudEmulator {
   private async admin(method: string, url: URL, body: Buffer, res: ServerResponse): Promise<void> {
     const parts = url.pathname.split('/').slice(2).map((s) => safeDecode(s));
     let input: Record<string, unknown> = {};
-    if (body.length) {
+    // A queue message body is any text; only the other admin endpoints take JSON.
+    if (body.length && !(parts[0] === 'queues' && parts[2] === 'messages')) {
       try {
         input = JSON.parse(body.toString('utf8'));
       } catch {
@@ -421,7 +436,7 @@ export class CloudEmulator {
       }
     }
     try {
-      const out = this.adminRoute(method, parts, url.searchParams, input);
+      const out = this.adminRoute(method, parts, url.searchParams, input, body);
       if (out === undefined) return sendJson(res, 404, { error: `no admin endpoint ${method} ${url.pathname}` });
       sendJson(res, out.status ?? 200, out.body);
     } catch (err) {
@@ -429,9 +444,20 @@ export class CloudEmulator {
     }
   }
 
-  private adminRoute(method: string, parts: string[], q: URLSearchParams, input: Record<string, unknown>): { status?: number; body: unknown } | undefined {
+  private adminRoute(
+    method: string,
+    parts: string[],
+    q: URLSearchParams,
+    input: Record<string, unknown>,
+    raw: Buffer,
+  ): { status?: number; body: unknown } | undefined {
     const [a, b, c, d] = parts;
     if (method === 'GET' && a === 'state') return { body: this.snapshot() };
+    if (method === 'POST' && a === 'queues' && b && c === 'messages' && !d) {
+      if (!this.queueSink) return { status: 503, body: { error: 'no function consumes sandbox queues: start the whole system with npm start' } };
+      const { messageId } = this.queueSink(b, raw);
+      return { status: 201, body: { MessageId: messageId, MessageBodyMD5: createHash('md5').update(raw).digest('hex').toUpperCase() } };
+    }
     if (method === 'GET' && a === 'calls') {
       const since = q.get('since');
       return {

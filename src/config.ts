@@ -38,6 +38,8 @@ export interface Config {
   publicBaseUrl?: string;
   /** Seconds left in an invocation that provision keeps for itself after the cloud call. */
   provisionBudgetSeconds: number;
+  /** How long an accepted request waits for its dispatch before the sweep re-drives it. */
+  dispatchGraceSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -141,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     region: r.str('FC_REGION') ?? r.str('ALIBABA_CLOUD_REGION_ID') ?? 'cn-hangzhou',
     publicBaseUrl: r.str('PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
     provisionBudgetSeconds: r.int('PROVISION_BUDGET_SECONDS', 60, 5, 86_400),
+    dispatchGraceSeconds: r.int('DISPATCH_GRACE_SECONDS', 60, 0, 86_400),
     logLevel,
   };
   if (r.problems.length) throw new ConfigError(r.problems);

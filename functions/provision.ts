@@ -1,0 +1,43 @@
+/** Async invocation {requestId}, or a queue batch -> one creation each. */
+import { parseProvisionEvent } from '../src/fc/provision-events.js';
+import { defaultInstanceProvider, invocationBudgetMs, servicesFor, type InstanceProvider } from '../src/fc/runtime.js';
+import type { FcContext } from '../src/fc/types.js';
+import { handleMessages } from '../src/pipeline/intake.js';
+import { provisionRequest } from '../src/pipeline/provision.js';
+
+export interface ProvisionHooks {
+  /** Test hook: runs after the cloud accepted a create, before the commit. */
+  afterCreate?: () => void;
+}
+
+export function createProvisionHandler(getInstance: InstanceProvider = defaultInstanceProvider, hooks: ProvisionHooks = {}) {
+  return async (event: unknown, context: FcContext): Promise<unknown> => {
+    const instance = await getInstance();
+    const services = servicesFor(instance, context);
+    const budgetMs = invocationBudgetMs(instance.config, context);
+    const parsed = parseProvisionEvent(event);
+    if (parsed.kind === 'invoke') {
+      const { outcome } = await provisionRequest(services, parsed.requestId, { owner: context.requestId, budgetMs, afterCreate: hooks.afterCreate });
+      return { requestId: parsed.requestId, outcome };
+    }
+    if (parsed.kind === 'messages') {
+      const results = await handleMessages(services, parsed.messages, { owner: context.requestId, budgetMs });
+      return { results };
+    }
+    // Acknowledge what cannot be understood: retrying it would never help.
+    services.log.warn('ignored an event provision does not understand', { reason: parsed.reason });
+    return { ignored: parsed.reason };
+  };
+}
+
+function crashHook(): ProvisionHooks {
+  // Lets the crash test kill the process between the cloud's answer and the commit.
+  if (process.env.NPP_TEST_CRASH_AFTER_CREATE !== '1') return {};
+  return { afterCreate: () => process.kill(process.pid, 'SIGKILL') };
+}
+
+export const handler = createProvisionHandler(defaultInstanceProvider, crashHook());
+
+export const initialize = async (): Promise<void> => {
+  await defaultInstanceProvider();
+};

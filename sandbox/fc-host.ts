@@ -1,0 +1,338 @@
+/**
+ * A local Function Compute host. It runs the three functions in this process and feeds
+ * them what FC would: the FC 3.0 HTTP event on 127.0.0.1:9000, asynchronous invocations
+ * with FC's retry semantics, EventBridge MNS-queue batches with redelivery, a timer, and a
+ * real-shaped context with STS credentials.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { FcContext, FcHttpEvent, FcHttpResponse } from '../src/fc/types.js';
+import type { CloudEmulator, FcInvoker, QueueSink } from './cloud-emulator.js';
+
+export type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;
+
+export interface LocalFunction {
+  name: string;
+  handler: FcHandler;
+  /** As in s.yaml: `file.export`. */
+  handlerName: string;
+  timeoutSeconds: number;
+  memoryMB: number;
+}
+
+export interface LocalFcHostOptions {
+  emulator: CloudEmulator;
+  functions: { api: LocalFunction; provision: LocalFunction; watch: LocalFunction };
+  accountId?: string;
+  region?: string;
+  role?: string;
+  /** Static credentials for handlers (real cloud); otherwise STS from the emulator. */
+  credentials?: { accessKeyId: string; accessKeySecret: string; securityToken?: string };
+  /** FC async invocation: retries after a failed attempt (maxAsyncRetryAttempts, default 3). */
+  asyncRetries?: number;
+  asyncBackoffMs?: number;
+  queueName?: string;
+  /** Redeliveries of a failed batch before the message is dead-lettered. */
+  queueMaxRedeliveries?: number;
+  queueBackoffMs?: number;
+  /** Host-level log lines (JSON). */
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+interface QueuedMessage {
+  messageId: string;
+  body: Buffer;
+  deliveries: number;
+}
+
+const MAX_HTTP_BODY = 6 * 1024 * 1024;
+
+export class LocalFcHost {
+  private server?: Server;
+  private sockets = new Set<Socket>();
+  private timer?: NodeJS.Timeout;
+  private inflight = new Set<Promise<unknown>>();
+  private pendingTimers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+  private credentials?: { accessKeyId: string; accessKeySecret: string; securityToken?: string; expiresAt: number };
+  readonly deadLetters: Array<{ queue: string; messageId: string; body: string; deliveries: number }> = [];
+  readonly accountId: string;
+  readonly region: string;
+
+  constructor(private readonly options: LocalFcHostOptions) {
+    this.accountId = options.accountId ?? '1234567890123456';
+    this.region = options.region ?? 'cn-hangzhou';
+  }
+
+  // ---------------------------------------------------------------- context and invocation
+
+  private currentCredentials() {
+    if (this.options.credentials) return this.options.credentials;
+    if (!this.credentials || this.credentials.expiresAt - Date.now() < 3600_000) {
+      const sts = this.options.emulator.issueSts(this.options.role ?? 'nodepool-pilot-fc');
+      this.credentials = { ...sts, expiresAt: Date.parse(sts.expiration) };
+    }
+    const { accessKeyId, accessKeySecret, securityToken } = this.credentials;
+    return { accessKeyId, accessKeySecret, securityToken };
+  }
+
+  context(fn: LocalFunction, retryCount = 0): FcContext {
+    const requestId = `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(4).toString('hex')}-${randomBytes(6).toString('hex')}`;
+    return {
+      requestId,
+      credentials: this.currentCredentials(),
+      function: { name: fn.name, handler: fn.handlerName, memory: fn.memoryMB, timeout: fn.timeoutSeconds },
+      service: { logProject: 'local', logStore: 'local', qualifier: 'LATEST', versionId: '' },
+      region: this.region,
+      accountId: this.accountId,
+      retryCount,
+    };
+  }
+
+  /** Runs one invocation with the function's timeout, as FC would. */
+  async invoke(fn: LocalFunction, event: Buffer, retryCount = 0): Promise<unknown> {
+    const context = this.context(fn, retryCount);
+    let timer: NodeJS.Timeout | undefined;
+    const run = Promise.race([
+      fn.handler(event, context),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Function time out after ${fn.timeoutSeconds} seconds`)), fn.timeoutSeconds * 1000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    return this.track(run);
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    p.then(
+      () => this.inflight.delete(p),
+      () => this.inflight.delete(p),
+    );
+    return p;
+  }
+
+  private later(ms: number, fn: () => void): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.pendingTimers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    this.pendingTimers.add(t);
+  }
+
+  private log(entry: Record<string, unknown>): void {
+    this.options.log?.({ time: new Date().toISOString(), component: 'fc-host', ...entry });
+  }
+
+  // ---------------------------------------------------------------- async invocation (FC InvokeFunction)
+
+  private functionByName(name: string): LocalFunction | undefined {
+    return Object.values(this.options.functions).find((f) => f.name === name);
+  }
+
+  readonly fcInvoker: FcInvoker = async ({ functionName, invocationType, body, requestId }): Promise<{ status: number; body: string; headers?: Record<string, string> }> => {
+    const fn = this.functionByName(functionName);
+    if (!fn) {
+      return { status: 404, body: JSON.stringify({ Code: 'FunctionNotFound', Message: `function ${functionName} does not exist`, RequestId: requestId }) };
+    }
+    if (invocationType === 'Async') {
+      // At-least-once: the duplicate-delivery fault adds extra copies, delivered concurrently.
+      const copies = 1 + this.options.emulator.faults.duplicateDelivery;
+      for (let i = 0; i < copies; i++) this.runAsync(fn, Buffer.from(body), 0);
+      return { status: 202, body: '', headers: { 'x-fc-request-id': requestId } };
+    }
+    try {
+      const out = await this.invoke(fn, Buffer.from(body));
+      return { status: 200, body: JSON.stringify(out ?? null), headers: { 'x-fc-request-id': requestId } };
+    } catch (err) {
+      return { status: 200, body: JSON.stringify(fcError(err)), headers: { 'x-fc-request-id': requestId, 'x-fc-error-type': 'UnhandledInvocationError' } };
+    }
+  };
+
+  private runAsync(fn: LocalFunction, body: Buffer, attempt: number): void {
+    void this.invoke(fn, body, attempt).then(
+      () => undefined,
+      (err) => {
+        const retries = this.options.asyncRetries ?? 3;
+        if (attempt < retries) {
+          const delay = (this.options.asyncBackoffMs ?? 1_000) * 2 ** attempt;
+          this.log({ level: 'warn', msg: 'async invocation failed; retrying', function: fn.name, attempt, delayMs: delay, error: (err as Error).message });
+          this.later(delay, () => this.runAsync(fn, body, attempt + 1));
+        } else {
+          this.log({ level: 'error', msg: 'async invocation failed; retries exhausted (on-failure destination)', function: fn.name, attempts: attempt + 1, error: (err as Error).message });
+        }
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------- queue (EventBridge, MNS source)
+
+  readonly queueSink: QueueSink = (queue, body) => {
+    const expected = this.options.queueName ?? 'nodepool-requests';
+    if (queue !== expected) throw new Error(`no trigger for queue ${queue}; the provision function consumes ${expected}`);
+    const messageId = randomBytes(16).toString('hex').toUpperCase();
+    const copies = 1 + this.options.emulator.faults.duplicateDelivery;
+    for (let i = 0; i < copies; i++) this.deliver(queue, { messageId, body, deliveries: 0 });
+    return { messageId };
+  };
+
+  /** One EventBridge push: a batch of one CloudEvent (event-streaming mode). */
+  private deliver(queue: string, msg: QueuedMessage): void {
+    msg.deliveries++;
+    const event = [
+      {
+        id: randomUUID(),
+        source: `MNS-${this.options.functions.provision.name}-${queue}`,
+        specversion: '1.0',
+        type: 'mns:Queue:SendMessage',
+        datacontenttype: 'application/json; charset=utf-8',
+        subject: `acs:mns:${this.region}:${this.accountId}:queues/${queue}`,
+        time: new Date().toISOString(),
+        aliyunaccountid: this.accountId,
+        aliyunpublishtime: new Date().toISOString(),
+        aliyunoriginalaccountid: this.accountId,
+        aliyuneventbusname: `MNS-${this.options.functions.provision.name}-${queue}`,
+        aliyunregionid: this.region,
+        aliyunpublishaddr: '127.0.0.1',
+        data: { requestId: randomUUID().toUpperCase(), messageId: msg.messageId, messageBody: msg.body.toString('utf8') },
+      },
+    ];
+    void this.invoke(this.options.functions.provision, Buffer.from(JSON.stringify(event))).then(
+      () => undefined,
+      (err) => {
+        const max = this.options.queueMaxRedeliveries ?? 10;
+        if (msg.deliveries <= max) {
+          const delay = Math.min(30_000, (this.options.queueBackoffMs ?? 1_000) * 2 ** (msg.deliveries - 1));
+          this.log({ level: 'warn', msg: 'queue batch failed; redelivering', queue, messageId: msg.messageId, deliveries: msg.deliveries, delayMs: delay, error: (err as Error).message });
+          this.later(delay, () => this.deliver(queue, msg));
+        } else {
+          this.deadLetters.push({ queue, messageId: msg.messageId, body: `${msg.body.length} bytes`, deliveries: msg.deliveries });
+          this.log({ level: 'error', msg: 'message dead-lettered after its redeliveries', queue, messageId: msg.messageId, deliveries: msg.deliveries });
+        }
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------- timer
+
+  startTimer(intervalSeconds: number, triggerName = 'watch-timer'): void {
+    this.stopTimer();
+    const fire = () => {
+      const event = { triggerTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), triggerName, payload: '' };
+      void this.invoke(this.options.functions.watch, Buffer.from(JSON.stringify(event))).catch((err) =>
+        this.log({ level: 'error', msg: 'watch invocation failed', error: (err as Error).message }),
+      );
+    };
+    this.timer = setInterval(fire, intervalSeconds * 1000);
+  }
+
+  stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  // ---------------------------------------------------------------- HTTP trigger
+
+  async listen(port: number, host = '127.0.0.1'): Promise<string> {
+    const server = createServer((req, res) => void this.onHttp(req, res, port));
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    const addr = server.address() as AddressInfo;
+    return `http://${addr.address}:${addr.port}`;
+  }
+
+  private async onHttp(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > MAX_HTTP_BODY) {
+        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ errorMessage: 'request body too large' }));
+        req.destroy();
+        return;
+      }
+      chunks.push(c as Buffer);
+    }
+    const body = Buffer.concat(chunks);
+    const url = req.url ?? '/';
+    const [rawPath = '/', rawQuery = ''] = url.split('?', 2);
+    const query: Record<string, string> = {};
+    for (const [k, v] of new URLSearchParams(rawQuery)) query[k] = k in query ? `${query[k]},${v}` : v;
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const k = req.rawHeaders[i]!;
+      const v = req.rawHeaders[i + 1]!;
+      headers[k] = k in headers ? `${headers[k]},${v}` : v;
+    }
+    const textual = /^(application\/([a-z0-9.+-]*json|x-www-form-urlencoded|xml)|text\/)/i.test(String(req.headers['content-type'] ?? 'text/plain'));
+    let path: string;
+    try {
+      path = decodeURIComponent(rawPath);
+    } catch {
+      path = rawPath;
+    }
+    const now = new Date();
+    const event: FcHttpEvent = {
+      version: 'v1',
+      rawPath,
+      body: textual ? body.toString('utf8') : body.toString('base64'),
+      isBase64Encoded: !textual,
+      headers,
+      queryParameters: query,
+      requestContext: {
+        accountId: this.accountId,
+        domainName: `127.0.0.1:${port}`,
+        domainPrefix: 'local',
+        http: { method: req.method ?? 'GET', path, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: String(req.headers['user-agent'] ?? '') },
+        requestId: '',
+        time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        timeEpoch: String(now.getTime()),
+      },
+    };
+    try {
+      const out = (await this.invoke(this.options.functions.api, Buffer.from(JSON.stringify(event)))) as FcHttpResponse;
+      const resBody = out.isBase64Encoded ? Buffer.from(out.body, 'base64') : Buffer.from(out.body ?? '', 'utf8');
+      res.writeHead(out.statusCode ?? 200, out.headers ?? {});
+      res.end(resBody);
+    } catch (err) {
+      res.writeHead(502, { 'content-type': 'application/json', 'x-fc-error-type': 'UnhandledInvocationError' });
+      res.end(JSON.stringify(fcError(err)));
+    }
+  }
+
+  /** Stops taking work, waits for invocations in flight (bounded), and closes the HTTP server. */
+  async stop(graceMs = 5_000): Promise<void> {
+    this.stopped = true;
+    this.stopTimer();
+    for (const t of this.pendingTimers) clearTimeout(t);
+    this.pendingTimers.clear();
+    const server = this.server;
+    this.server = undefined;
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, graceMs))]);
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Resolves once no invocation is running (tests use it to wait for async work). */
+  async idle(timeoutMs = 30_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.inflight.size > 0 || this.pendingTimers.size > 0) {
+      if (Date.now() > until) throw new Error(`host not idle after ${timeoutMs} ms (${this.inflight.size} running, ${this.pendingTimers.size} scheduled)`);
+      await Promise.allSettled([...this.inflight]);
+      if (this.inflight.size === 0 && this.pendingTimers.size > 0) await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+function fcError(err: unknown): { errorMessage: string; errorType: string; stackTrace: string[] } {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { errorMessage: e.message, errorType: e.name, stackTrace: (e.stack ?? '').split('\n').slice(0, 10) };
+}

@@ -1,0 +1,197 @@
+/**
+ * `npm start`: the whole system on one machine. The cloud emulator (ENS, ACK, FC, queues)
+ * on 127.0.0.1:9100, the local FC host with the HTTP trigger on 127.0.0.1:9000, the
+ * provision function behind async invocation and the queue, and the watch timer. State is
+ * in PGlite under .data/ unless DATABASE_URL is set. With real endpoints and keys in the
+ * environment (ENS_ENDPOINT, ACK_ENDPOINT, ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET), the same host
+ * drives the real cloud; the emulator then only carries FC invocations and the queue.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createApiHandler } from '../functions/api.js';
+import { createProvisionHandler, type ProvisionHooks } from '../functions/provision.js';
+import { createWatchHandler } from '../functions/watch.js';
+import { ConfigError } from '../src/config.js';
+import { createInstance, type Instance } from '../src/fc/runtime.js';
+import { CloudEmulator, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER, type CloudEmulatorOptions } from './cloud-emulator.js';
+import { LocalFcHost } from './fc-host.js';
+
+export const FUNCTION_NAMES = { api: 'nodepool-pilot-api', provision: 'nodepool-pilot-provision', watch: 'nodepool-pilot-watch' };
+
+export interface SystemOptions {
+  env?: Record<string, string | undefined>;
+  cloudPort?: number;
+  httpPort?: number;
+  /** Seconds between watch sweeps; 0 turns the timer off. */
+  watchIntervalSeconds?: number;
+  emulator?: CloudEmulatorOptions;
+  /** Replaces pieces of the instance (tests pass their own store or clock). */
+  instance?: Partial<Instance>;
+  provisionHooks?: ProvisionHooks;
+  hostOptions?: { asyncBackoffMs?: number; queueBackoffMs?: number; asyncRetries?: number };
+  log?: (line: string) => void;
+}
+
+export interface RunningSystem {
+  emulator: CloudEmulator;
+  host: LocalFcHost;
+  instance: Instance;
+  cloudUrl: string;
+  apiUrl: string;
+  apiToken: string;
+  generatedToken: boolean;
+  stop(): Promise<void>;
+}
+
+function devSecretKey(dataDir: string): string {
+  const file = join(dataDir, 'secret.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32).toString('base64');
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return key;
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
+  const baseEnv = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const emulator = new CloudEmulator({
+    accessKeys: [{ accessKeyId: baseEnv.SANDBOX_ACCESS_KEY_ID || DEFAULT_ACCESS_KEY_ID, accessKeySecret: baseEnv.SANDBOX_ACCESS_KEY_SECRET || DEFAULT_ACCESS_KEY_SECRET }],
+    ...options.emulator,
+  });
+  const cloudUrl = await emulator.start(options.cloudPort ?? 9100);
+
+  try {
+    const dataDir = baseEnv.DATA_DIR || '.data';
+    const generatedToken = !baseEnv.API_TOKENS;
+    const apiToken = baseEnv.API_TOKENS?.split(',')[0]?.trim() || `dev-${randomBytes(24).toString('base64url')}`;
+    const realKeys = baseEnv.ALIBABA_CLOUD_ACCESS_KEY_ID && baseEnv.ALIBABA_CLOUD_ACCESS_KEY_SECRET
+      ? { accessKeyId: baseEnv.ALIBABA_CLOUD_ACCESS_KEY_ID, accessKeySecret: baseEnv.ALIBABA_CLOUD_ACCESS_KEY_SECRET, securityToken: baseEnv.ALIBABA_CLOUD_SECURITY_TOKEN }
+      : undefined;
+    if (realKeys) emulator.auth.trustKey(realKeys.accessKeyId, realKeys.accessKeySecret);
+    const env: Record<string, string | undefined> = {
+      ...baseEnv,
+      ENS_ENDPOINT: baseEnv.ENS_ENDPOINT || cloudUrl,
+      ACK_ENDPOINT: baseEnv.ACK_ENDPOINT || cloudUrl,
+      // The functions run here, so invoking one always goes through the local host.
+      FC_ENDPOINT: cloudUrl,
+      FC_SERVICE_NAME: undefined,
+      FC_FUNCTION_NAME: undefined,
+      PROVISION_FUNCTION: FUNCTION_NAMES.provision,
+      API_TOKENS: baseEnv.API_TOKENS || apiToken,
+      SECRET_KEY: baseEnv.SECRET_KEY || (options.instance?.store ? randomBytes(32).toString('base64') : devSecretKey(dataDir)),
+      DATA_DIR: dataDir,
+    };
+    const instance = await createInstance(env, { logSink: log, ...options.instance });
+    const provider = async () => instance;
+    const fn = (name: keyof typeof FUNCTION_NAMES, handler: (e: Buffer, c: never) => Promise<unknown>, timeoutSeconds: number) => ({
+      name: FUNCTION_NAMES[name],
+      handler: handler as never,
+      handlerName: `${name}.handler`,
+      timeoutSeconds,
+      memoryMB: 512,
+    });
+    const host = new LocalFcHost({
+      emulator,
+      credentials: realKeys,
+      functions: {
+        api: fn('api', createApiHandler(provider), 30),
+        provision: fn('provision', createProvisionHandler(provider, options.provisionHooks), 120),
+        watch: fn('watch', createWatchHandler(provider), 60),
+      },
+      log: (entry) => log(JSON.stringify(entry)),
+      ...options.hostOptions,
+    });
+    emulator.fcInvoker = host.fcInvoker;
+    emulator.queueSink = host.queueSink;
+    const apiUrl = await host.listen(options.httpPort ?? 9000);
+    const interval = options.watchIntervalSeconds ?? Number(baseEnv.WATCH_INTERVAL_SECONDS || 5);
+    if (interval > 0) host.startTimer(interval);
+    return {
+      emulator,
+      host,
+      instance,
+      cloudUrl,
+      apiUrl,
+      apiToken,
+      generatedToken,
+      async stop() {
+        await host.stop();
+        await emulator.stop();
+        await instance.store.db.close();
+      },
+    };
+  } catch (err) {
+    await emulator.stop();
+    throw err;
+  }
+}
+
+function banner(sys: RunningSystem): string {
+  const example = JSON.stringify({
+    provider: 'ens',
+    request: {
+      ClusterId: SEED_ENS_CLUSTER,
+      NodepoolInfo: { Name: 'test1' },
+      ScalingGroup: {
+        DesiredSize: 3,
+        KeyPairName: 'key-pair-name',
+        VswitchIds: ['vsw-58eu2p6v64qw8ihhit1wz7wgv'],
+        InstanceChargeType: 'PostPaid',
+        InstanceTypes: ['ens.sn1.small'],
+        SystemDiskCategory: 'cloud_efficiency',
+        SystemDiskSize: 80,
+        ImageId: 'm-6734fzvcwcv2o8jj201cpa7ox',
+        DataDisks: [{ Category: 'cloud_efficiency', Size: 80 }],
+      },
+      KubernetesConfig: { PreUserData: 'ZWNobyBvawo=', UserData: 'ZWNobyBvawo=' },
+    },
+  });
+  return [
+    '',
+    'nodepool-pilot is running locally',
+    `  API (FC HTTP trigger)  ${sys.apiUrl}`,
+    `  cloud emulator         ${sys.cloudUrl}   (admin: ${sys.cloudUrl}/_sandbox/state)`,
+    `  store                  ${sys.instance.store.db.kind === 'pglite' ? `PGlite under ${sys.instance.config.dataDir}/pglite` : 'PostgreSQL (DATABASE_URL)'}`,
+    `  queue                  POST ${sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`,
+    `  API token              ${sys.apiToken}${sys.generatedToken ? '   (generated for this run; set API_TOKENS to choose one)' : ''}`,
+    `  seed clusters          ENS ${SEED_ENS_CLUSTER} (cn-guiyang-14), ACK ${SEED_ACK_CLUSTER} (cn-beijing)`,
+    '',
+    'Create the API reference\'s example ENS pool:',
+    `  curl -s -X POST ${sys.apiUrl}/v1/nodepool-requests \\`,
+    `    -H 'Authorization: Bearer ${sys.apiToken}' -H 'Content-Type: application/json' \\`,
+    `    -d '${example}'`,
+    'then follow it with GET the "links.self" URL it returns (same Authorization header).',
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  let sys: RunningSystem;
+  try {
+    sys = await startSystem({
+      cloudPort: Number(process.env.SANDBOX_PORT || 9100),
+      httpPort: Number(process.env.HTTP_PORT || 9000),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) console.error(err.message);
+    else console.error(`cannot start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  console.log(banner(sys));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('stopping...');
+    await sys.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) void main();

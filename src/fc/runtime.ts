@@ -1,0 +1,102 @@
+/**
+ * One instance's long-lived parts (config, store, secret box), built once per FC instance
+ * and reused by every invocation, and the per-invocation services built from FC's context:
+ * cloud clients signed with its STS credentials, and a logger carrying its request id.
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { CloudClient } from '../cloud/client.js';
+import type { CredentialSource } from '../cloud/transport.js';
+import { ConfigError, fcEndpoint, loadConfig, type Config } from '../config.js';
+import { createLogger, type LogSink, type Logger } from '../log.js';
+import { Fc2Dispatcher, Fc3Dispatcher } from '../pipeline/dispatch.js';
+import type { Dispatcher, Services } from '../pipeline/services.js';
+import { SecretBox } from '../requests/secrets.js';
+import { openStore } from '../store/index.js';
+import type { RequestStore } from '../store/requests.js';
+import type { FcContext } from './types.js';
+
+export interface Instance {
+  config: Config;
+  store: RequestStore;
+  secrets: SecretBox;
+  clock: Clock;
+  logSink?: LogSink;
+  /** Replaces the FC dispatcher (the local host's tests use it to watch dispatches). */
+  dispatcher?: Dispatcher;
+  cloudClients: Map<string, CloudClient>;
+}
+
+export type InstanceProvider = () => Promise<Instance>;
+
+/** Builds an instance from the environment; in FC a PostgreSQL URL and a secret key are required. */
+export async function createInstance(env: Record<string, string | undefined> = process.env, overrides: Partial<Instance> = {}): Promise<Instance> {
+  const config = loadConfig(env);
+  const problems: string[] = [];
+  const inFc = Boolean(env.FC_FUNCTION_NAME);
+  if (inFc && !config.databaseUrl) problems.push('DATABASE_URL is required on Function Compute (the embedded PGlite store is for local use only)');
+  if (!config.secretKey) problems.push('SECRET_KEY is required: 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');
+  if (problems.length) throw new ConfigError(problems);
+  const store = overrides.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  return { config, store, secrets: new SecretBox(config.secretKey!), clock: systemClock, cloudClients: new Map(), ...overrides };
+}
+
+let defaultInstance: Promise<Instance> | undefined;
+
+/** The process-wide instance, created on first use; a failed creation is retried next time. */
+export const defaultInstanceProvider: InstanceProvider = () => {
+  defaultInstance ??= createInstance().catch((err) => {
+    defaultInstance = undefined;
+    throw err;
+  });
+  return defaultInstance;
+};
+
+function credentialsOf(context: FcContext): CredentialSource {
+  const c = context.credentials;
+  if (c?.accessKeyId && c.accessKeySecret) return { accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken };
+  return 'default-chain';
+}
+
+export function servicesFor(instance: Instance, context: FcContext): Services {
+  const { config, clock } = instance;
+  const log: Logger = createLogger(
+    { requestId: context.requestId, function: context.function?.name },
+    { level: config.logLevel, sink: instance.logSink, now: () => clock.now() },
+  );
+  const credentials = credentialsOf(context);
+  const key = credentials === 'default-chain' ? 'default-chain' : credentials.accessKeyId;
+  let cloud = instance.cloudClients.get(key);
+  if (!cloud) {
+    // STS credentials rotate: keep only the client of the current key.
+    instance.cloudClients.clear();
+    cloud = new CloudClient({
+      credentials,
+      endpoints: { ens: config.endpoints.ens, ack: config.endpoints.ack },
+      timeouts: config.timeouts,
+      rateLimits: config.rateLimits,
+      ensPageSize: config.ensPageSize,
+      clock,
+      onRetry: (e) => log.debug('cloud call retried', e),
+    });
+    instance.cloudClients.set(key, cloud);
+  }
+  return { config, store: instance.store, clock, secrets: instance.secrets, log, cloud, dispatcher: instance.dispatcher ?? dispatcherFor(config, context, credentials, clock) };
+}
+
+function dispatcherFor(config: Config, context: FcContext, credentials: CredentialSource, clock: Clock): Dispatcher {
+  const accountId = config.fcAccountId ?? context.accountId;
+  const region = context.region ?? config.region;
+  if (config.fcServiceName) {
+    if (credentials === 'default-chain') throw new ConfigError(['FC 2.0 dispatch (FC_SERVICE_NAME) needs the function role credentials in the context']);
+    return new Fc2Dispatcher({ accountId: accountId ?? '', region, endpoint: config.endpoints.fc, credentials, serviceName: config.fcServiceName, functionName: config.provisionFunction, clock });
+  }
+  const endpoint = fcEndpoint(config) ?? (accountId ? `https://${accountId}.${region}.fc.aliyuncs.com` : undefined);
+  if (!endpoint) throw new ConfigError(['FC_ENDPOINT or FC_ACCOUNT_ID is needed to invoke the provision function']);
+  return new Fc3Dispatcher(endpoint, credentials, config.provisionFunction, clock);
+}
+
+/** Time an invocation may spend on the cloud: the function's timeout less a margin, capped by config. */
+export function invocationBudgetMs(config: Config, context: FcContext): number {
+  const timeoutMs = (context.function?.timeout ?? 60) * 1000;
+  return Math.max(1_000, Math.min(config.provisionBudgetSeconds * 1000, timeoutMs - 10_000));
+}

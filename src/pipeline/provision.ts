@@ -1,0 +1,156 @@
+/**
+ * Running one creation, exactly once. At-least-once delivery and a function that can die
+ * at any line are met by three rules:
+ *  - a lease (conditional UPDATE with expiry) lets one worker hold a request at a time;
+ *  - `create_started_at` is committed before every CreateClusterNodePool call, so that a
+ *    later attempt knows a create may have happened and looks the pool up by name first,
+ *    adopting it if it is there;
+ *  - a pool of the same name that exists before any create of ours is not adopted: the
+ *    request fails, naming it.
+ */
+import { CloudError } from '../cloud/errors.js';
+import type { ClusterRef } from '../cloud/client.js';
+import { backoffDelay } from '../cloud/retry.js';
+import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
+import { restoreSecrets } from '../requests/secrets.js';
+import type { Services } from './services.js';
+
+export type ProvisionOutcome = 'created' | 'adopted' | 'deferred' | 'failed' | 'timed_out' | 'skipped' | 'in-progress';
+
+export interface ProvisionOptions {
+  /** Who holds the lease: the FC request id of this invocation. */
+  owner: string;
+  /** Time this invocation may spend on the cloud, from now. */
+  budgetMs: number;
+  /** Ignore next_attempt_at (an explicit re-drive). */
+  force?: boolean;
+  /** Test hook: called after the cloud accepted the create and before the commit. */
+  afterCreate?: () => void;
+}
+
+const DEFER_POLICY = { baseDelayMs: 10_000, maxDelayMs: 5 * 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
+
+export function clusterRef(r: Pick<NodepoolRequest, 'provider' | 'clusterId' | 'regionId'>): ClusterRef {
+  return r.provider === 'ens' ? { provider: 'ens', clusterId: r.clusterId } : { provider: 'ack', clusterId: r.clusterId, regionId: r.regionId ?? '' };
+}
+
+function failure(e: CloudError): CloudFailure {
+  return { code: e.code, message: e.message, ...(e.requestId ? { requestId: e.requestId } : {}) };
+}
+
+export async function provisionRequest(services: Services, id: string, options: ProvisionOptions): Promise<{ outcome: ProvisionOutcome; request?: NodepoolRequest }> {
+  const { store, clock, config } = services;
+  const log = services.log.child({ nodepoolRequestId: id });
+  const leased = await store.acquireLease(id, options.owner, new Date(clock.now()), config.leaseSeconds * 1000, { force: options.force });
+  if (!leased) {
+    log.info('not provisioning: the request is final, deferred, or held by another worker');
+    return { outcome: 'skipped' };
+  }
+  try {
+    return await drive(services, leased, options, log);
+  } catch (err) {
+    // Store trouble: let the lease expire naturally if we cannot even release it.
+    await store.releaseLease(id, options.owner).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function drive(services: Services, rec: NodepoolRequest, options: ProvisionOptions, log: Services['log']): Promise<{ outcome: ProvisionOutcome; request?: NodepoolRequest }> {
+  const { store, clock, cloud, secrets } = services;
+  const owner = options.owner;
+  const now = () => new Date(clock.now());
+
+  if (rec.state === 'creating') {
+    await store.releaseLease(rec.id, owner);
+    return { outcome: 'in-progress', request: rec };
+  }
+  if (clock.now() >= rec.deadlineAt.getTime()) {
+    const request = await store.transition(rec.id, {
+      from: ['accepted', 'submitting'], to: 'timed_out', owner, at: now(), releaseLease: true,
+      note: 'the deadline passed before the pool was created',
+      patch: { lastError: { code: 'DeadlineExceeded', message: `no node pool by ${rec.deadlineAt.toISOString()}${rec.lastError ? `; last error ${rec.lastError.code}: ${rec.lastError.message}` : ''}` }, sealedSecrets: null },
+    });
+    return { outcome: 'timed_out', request };
+  }
+
+  const ref = clusterRef(rec);
+  const deadline = Math.min(clock.now() + options.budgetMs, rec.deadlineAt.getTime());
+  const budget = { deadline };
+
+  const onCloudError = async (err: unknown, stage: string): Promise<{ outcome: ProvisionOutcome; request: NodepoolRequest }> => {
+    if (!(err instanceof CloudError)) throw err;
+    if (err.retryable) {
+      const delay = Math.max(1_000, backoffDelay(rec.attempts + 1, DEFER_POLICY) + 5_000);
+      const next = new Date(Math.min(clock.now() + delay, rec.deadlineAt.getTime()));
+      const request = await store.transition(rec.id, {
+        from: ['accepted', 'submitting'], to: 'submitting', owner, at: now(), releaseLease: true,
+        note: `${stage} failed (${err.code}: ${err.message}); next attempt at ${next.toISOString()}`,
+        cloudRequestId: err.requestId,
+        patch: { nextAttemptAt: next, lastError: failure(err) },
+      });
+      log.warn('deferred', { stage, code: err.code, kind: err.kind, nextAttemptAt: next.toISOString(), cloudRequestId: err.requestId });
+      return { outcome: 'deferred', request };
+    }
+    const request = await store.transition(rec.id, {
+      from: ['accepted', 'submitting'], to: 'failed', owner, at: now(), releaseLease: true,
+      note: `${stage} refused: ${err.code}: ${err.message}`,
+      cloudRequestId: err.requestId,
+      patch: { lastError: failure(err), sealedSecrets: null, nextAttemptAt: null },
+    });
+    log.warn('failed', { stage, code: err.code, cloudRequestId: err.requestId });
+    return { outcome: 'failed', request };
+  };
+
+  // Look before leaping: is there already a pool with this name?
+  let existing;
+  try {
+    existing = await cloud.findNodePool(ref, rec.nodepoolName, budget);
+  } catch (err) {
+    return onCloudError(err, 'looking the pool up by name');
+  }
+  if (existing) {
+    if (rec.createStartedAt) {
+      const request = await store.transition(rec.id, {
+        from: ['accepted', 'submitting'], to: 'creating', owner, at: now(), releaseLease: true,
+        note: `adopted node pool ${existing.id}: an earlier create of this request did run`,
+        patch: { nodepoolId: existing.id, createStartedAt: null, nextAttemptAt: null, sealedSecrets: null, lastError: null },
+      });
+      log.info('adopted', { nodepoolId: existing.id });
+      return { outcome: 'adopted', request };
+    }
+    const request = await store.transition(rec.id, {
+      from: ['accepted', 'submitting'], to: 'failed', owner, at: now(), releaseLease: true,
+      note: `a node pool named ${rec.nodepoolName} already exists (${existing.id}); this request did not create it`,
+      patch: {
+        lastError: { code: 'NodePoolAlreadyExists', message: `cluster ${rec.clusterId} already has a node pool named ${rec.nodepoolName} (${existing.id}), not created by this request` },
+        sealedSecrets: null,
+      },
+    });
+    return { outcome: 'failed', request };
+  }
+
+  // Mark, commit, then create.
+  rec = await store.transition(rec.id, {
+    from: ['accepted', 'submitting'], to: 'submitting', owner, at: now(),
+    note: `calling CreateClusterNodePool (attempt ${rec.attempts + 1})`,
+    patch: { attempts: rec.attempts + 1, createStartedAt: now(), nextAttemptAt: null },
+  });
+  const full = rec.sealedSecrets ? restoreSecrets(rec.request, secrets.open(rec.sealedSecrets)) : rec.request;
+  let out;
+  try {
+    out = await cloud.createNodePool(ref, full as never, budget);
+  } catch (err) {
+    return onCloudError(err, 'CreateClusterNodePool');
+  }
+  options.afterCreate?.();
+  const request = await store.transition(rec.id, {
+    from: ['submitting'], to: 'creating', owner, at: now(), releaseLease: true,
+    cloudRequestId: out.requestId,
+    note: out.adopted
+      ? `adopted node pool ${out.nodepoolId} after an unanswered CreateClusterNodePool`
+      : `CreateClusterNodePool accepted: node pool ${out.nodepoolId}${out.taskId ? `, task ${out.taskId}` : ''}`,
+    patch: { nodepoolId: out.nodepoolId, taskId: out.taskId, createStartedAt: null, lastError: null, sealedSecrets: null },
+  });
+  log.info(out.adopted ? 'adopted' : 'created', { nodepoolId: out.nodepoolId, taskId: out.taskId, cloudRequestId: out.requestId });
+  return { outcome: out.adopted ? 'adopted' : 'created', request };
+}

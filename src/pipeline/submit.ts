@@ -1,0 +1,86 @@
+/**
+ * Accepting a create request: validate, seal its secrets, store it once (idempotency key,
+ * one live request per pool), then hand the creation to `provision`.
+ */
+import { redact } from '../redact.js';
+import { newRequestId } from '../requests/ids.js';
+import type { NodepoolRequest, Submission } from '../requests/model.js';
+import { canonicalJson, liftSecrets } from '../requests/secrets.js';
+import type { InsertOutcome } from '../store/requests.js';
+import type { Services } from './services.js';
+
+export type SubmitOutcome = InsertOutcome;
+
+/** A keyed hash of what was asked, secrets included; the key makes it unguessable. */
+export function bodyHash(services: Pick<Services, 'secrets'>, body: unknown): string {
+  const { idempotencyKey: _ignored, ...rest } = (body ?? {}) as Record<string, unknown>;
+  return services.secrets.mac(canonicalJson(rest));
+}
+
+export async function acceptSubmission(
+  services: Services,
+  submission: Submission,
+  meta: { source: 'http' | 'queue'; idempotencyKey?: string; body: unknown },
+): Promise<SubmitOutcome> {
+  const now = services.clock.now();
+  const { masked, secrets } = liftSecrets(submission.provider, submission.request);
+  const minutes = submission.deadlineMinutes ?? services.config.defaultDeadlineMinutes;
+  return services.store.insert({
+    id: newRequestId(now),
+    provider: submission.provider,
+    regionId: submission.regionId,
+    clusterId: submission.clusterId,
+    nodepoolName: submission.nodepoolName,
+    state: 'accepted',
+    request: masked,
+    sealedSecrets: Object.keys(secrets).length ? services.secrets.seal(secrets) : undefined,
+    idempotencyKey: meta.idempotencyKey,
+    bodyHash: bodyHash(services, meta.body),
+    source: meta.source,
+    deadlineAt: new Date(now + minutes * 60_000),
+    createdAt: new Date(now),
+    note: `accepted from ${meta.source === 'http' ? 'the HTTP API' : 'the queue'}; deadline in ${minutes} min`,
+  });
+}
+
+/** Stores a queue message that did not validate, so that it is visible and never retried. */
+export async function rejectMessage(
+  services: Services,
+  input: { body: unknown; reasons: Array<{ path: string; message: string }>; idempotencyKey?: string; rawLength: number },
+): Promise<SubmitOutcome> {
+  const now = services.clock.now();
+  const b = (input.body && typeof input.body === 'object' ? input.body : {}) as Record<string, unknown>;
+  const req = (b.request && typeof b.request === 'object' ? b.request : {}) as Record<string, unknown>;
+  const provider = b.provider === 'ens' || b.provider === 'ack' ? b.provider : undefined;
+  const clusterId = provider === 'ens' ? req.ClusterId : b.clusterId;
+  const name = provider === 'ens' ? (req.NodepoolInfo as { Name?: unknown } | undefined)?.Name : (req.nodepool_info as { name?: unknown } | undefined)?.name;
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 128 ? v : undefined);
+  return services.store.insert({
+    id: newRequestId(now),
+    provider,
+    clusterId: str(clusterId),
+    nodepoolName: str(name),
+    regionId: str(b.regionId),
+    state: 'rejected',
+    // Only what is recognisably JSON is kept, and redacted; raw text could hold anything.
+    request: input.body && typeof input.body === 'object' ? redact(input.body as Record<string, unknown>) : { unparsed: { bytes: input.rawLength } },
+    idempotencyKey: input.idempotencyKey,
+    bodyHash: bodyHash(services, input.body),
+    source: 'queue',
+    deadlineAt: new Date(now),
+    rejectReasons: input.reasons,
+    createdAt: new Date(now),
+    note: `rejected: ${input.reasons.map((r) => `${r.path || 'body'} ${r.message}`).join('; ')}`.slice(0, 2000),
+  });
+}
+
+/** Dispatch after commit; a failed dispatch leaves the request accepted for the sweep to re-drive. */
+export async function dispatchCreation(services: Services, request: NodepoolRequest): Promise<boolean> {
+  try {
+    await services.dispatcher.dispatch(request.id, services.log);
+    return true;
+  } catch (err) {
+    services.log.warn('dispatch failed; the watch sweep will re-drive the request', { requestId: request.id, error: err });
+    return false;
+  }
+}
