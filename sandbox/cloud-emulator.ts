@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { systemClock, type Clock } from '../src/clock.js';
+import { OffsetClock, systemClock, type Clock } from '../src/clock.js';
 import { redact } from '../src/redact.js';
 import { routeAck, ACK_VERSION, type RoaContext } from './ack.js';
 import { Authenticator, type Principal, type StsCredentials } from './auth.js';
@@ -98,18 +98,6 @@ export interface CloudEmulatorOptions {
   timeoutHoldMs?: number;
   fcInvoker?: FcInvoker;
   queueSink?: QueueSink;
-}
-
-/** A clock that can be moved forward from the admin API, on top of another clock. */
-class OffsetClock implements Clock {
-  offset = 0;
-  constructor(private readonly base: Clock) {}
-  now(): number {
-    return this.base.now() + this.offset;
-  }
-  sleep(ms: number): Promise<void> {
-    return this.base.sleep(ms);
-  }
 }
 
 export class CloudEmulator {

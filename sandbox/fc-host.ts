@@ -216,14 +216,16 @@ export class LocalFcHost {
 
   // ---------------------------------------------------------------- timer
 
+  /** One timer firing: invokes `watch` with the timer event. */
+  fireTimer(triggerName = 'watch-timer'): Promise<unknown> {
+    const event = { triggerTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), triggerName, payload: '' };
+    return this.invoke(this.options.functions.watch, Buffer.from(JSON.stringify(event)));
+  }
+
   startTimer(intervalSeconds: number, triggerName = 'watch-timer'): void {
     this.stopTimer();
-    const fire = () => {
-      const event = { triggerTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), triggerName, payload: '' };
-      void this.invoke(this.options.functions.watch, Buffer.from(JSON.stringify(event))).catch((err) =>
-        this.log({ level: 'error', msg: 'watch invocation failed', error: (err as Error).message }),
-      );
-    };
+    const fire = () =>
+      void this.fireTimer(triggerName).catch((err) => this.log({ level: 'error', msg: 'watch invocation failed', error: (err as Error).message }));
     this.timer = setInterval(fire, intervalSeconds * 1000);
   }
 

@@ -62,3 +62,15 @@ export class ManualClock implements Clock {
     this.current = typeof ms === 'number' ? ms : ms.getTime();
   }
 }
+
+/** Another clock moved forward by `offset` milliseconds; lets a running system skip ahead. */
+export class OffsetClock implements Clock {
+  offset = 0;
+  constructor(private readonly base: Clock = systemClock) {}
+  now(): number {
+    return this.base.now() + this.offset;
+  }
+  sleep(ms: number): Promise<void> {
+    return this.base.sleep(ms);
+  }
+}

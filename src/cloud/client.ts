@@ -4,7 +4,7 @@
  * adoption of a pool that an unanswered create did make.
  */
 import { systemClock, type Clock } from '../clock.js';
-import { CloudError } from './errors.js';
+import { CloudError, type CloudErrorKind } from './errors.js';
 import { fromAck, fromEns, type NodePool, type Provider } from './nodepool.js';
 import { RateLimiter } from './rate-limiter.js';
 import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
@@ -98,7 +98,12 @@ export class CloudClient {
    * after an answer that leaves the outcome unknown (timeout, reset, 5xx) the pool is
    * looked up by name before any new attempt, and adopted if it is there.
    */
-  async createNodePool(ref: ClusterRef, request: EnsCreateRequest | AckCreateBody, budget: Budget): Promise<CreateOutcome> {
+  async createNodePool(
+    ref: ClusterRef,
+    request: EnsCreateRequest | AckCreateBody,
+    budget: Budget,
+    options: { noRetry?: CloudErrorKind[] } = {},
+  ): Promise<CreateOutcome> {
     const name = ref.provider === 'ens' ? (request as EnsCreateRequest).NodepoolInfo.Name : (request as AckCreateBody).nodepool_info.name;
     let unknownOutcome = false;
     let attempts = 0;
@@ -129,6 +134,7 @@ export class CloudClient {
         e.attempts = attempts;
         return e;
       },
+      (e) => !options.noRetry?.includes(e.kind),
     );
   }
 
@@ -261,6 +267,7 @@ export class CloudClient {
     op: (attempt: number) => Promise<T>,
     beforeRetry?: (err: CloudError) => Promise<T | undefined>,
     decorate: (e: CloudError) => CloudError = (e) => e,
+    shouldRetry?: (e: CloudError) => boolean,
   ): Promise<T> {
     return withRetry(op, {
       clock: this.clock,
@@ -268,6 +275,7 @@ export class CloudClient {
       policy: this.options.retry ?? defaultRetryPolicy,
       random: this.options.random,
       beforeRetry,
+      shouldRetry,
       onRetry: (err, attempt, delayMs) => {
         this.metrics.retries++;
         this.options.onRetry?.({ api, code: err.code, attempt, delayMs });

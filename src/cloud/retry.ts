@@ -3,7 +3,7 @@
  * (an absolute deadline on the injected clock).
  */
 import type { Clock } from '../clock.js';
-import { CloudError, toCloudError } from './errors.js';
+import { toCloudError, type CloudError } from './errors.js';
 
 export interface RetryPolicy {
   baseDelayMs: number;
@@ -31,6 +31,8 @@ export interface RetryOptions<T> {
    */
   beforeRetry?: (err: CloudError, attempt: number) => Promise<T | undefined>;
   onRetry?: (err: CloudError, attempt: number, delayMs: number) => void;
+  /** Narrows which retryable errors are retried here; the rest go back to the caller at once. */
+  shouldRetry?: (err: CloudError) => boolean;
 }
 
 export async function withRetry<T>(op: (attempt: number) => Promise<T>, opts: RetryOptions<T>): Promise<T> {
@@ -43,7 +45,7 @@ export async function withRetry<T>(op: (attempt: number) => Promise<T>, opts: Re
       error = toCloudError(err);
       error.attempts = attempt;
     }
-    if (!error.retryable || attempt >= policy.maxAttempts) throw error;
+    if (!error.retryable || attempt >= policy.maxAttempts || opts.shouldRetry?.(error) === false) throw error;
     const delay = backoffDelay(attempt, policy, opts.random);
     if (opts.clock.now() + delay >= opts.deadline) {
       error.budgetExhausted = true;

@@ -138,7 +138,8 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   const full = rec.sealedSecrets ? restoreSecrets(rec.request, secrets.open(rec.sealedSecrets)) : rec.request;
   let out;
   try {
-    out = await cloud.createNodePool(ref, full as never, budget);
+    // A busy cluster stays busy for minutes: defer at once rather than spend the invocation waiting.
+    out = await cloud.createNodePool(ref, full as never, budget, { noRetry: ['busy'] });
   } catch (err) {
     return onCloudError(err, 'CreateClusterNodePool');
   }
