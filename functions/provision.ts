@@ -30,13 +30,14 @@ export function createProvisionHandler(getInstance: InstanceProvider = defaultIn
   };
 }
 
-function crashHook(): ProvisionHooks {
+/** Hooks switched on by the environment (the crash test's). */
+export function hooksFromEnv(env: Record<string, string | undefined> = process.env): ProvisionHooks {
   // Lets the crash test kill the process between the cloud's answer and the commit.
-  if (process.env.NPP_TEST_CRASH_AFTER_CREATE !== '1') return {};
+  if (env.NPP_TEST_CRASH_AFTER_CREATE !== '1') return {};
   return { afterCreate: () => process.kill(process.pid, 'SIGKILL') };
 }
 
-export const handler = createProvisionHandler(defaultInstanceProvider, crashHook());
+export const handler = createProvisionHandler(defaultInstanceProvider, hooksFromEnv());
 
 export const initialize = async (): Promise<void> => {
   await defaultInstanceProvider();

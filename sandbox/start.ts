@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiHandler } from '../functions/api.js';
-import { createProvisionHandler, type ProvisionHooks } from '../functions/provision.js';
+import { createProvisionHandler, hooksFromEnv, type ProvisionHooks } from '../functions/provision.js';
 import { createWatchHandler } from '../functions/watch.js';
 import { ConfigError } from '../src/config.js';
 import { createInstance, type Instance } from '../src/fc/runtime.js';
@@ -98,7 +98,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       credentials: realKeys,
       functions: {
         api: fn('api', createApiHandler(provider), 30),
-        provision: fn('provision', createProvisionHandler(provider, options.provisionHooks), 120),
+        provision: fn('provision', createProvisionHandler(provider, options.provisionHooks ?? hooksFromEnv(baseEnv)), 120),
         watch: fn('watch', createWatchHandler(provider), 60),
       },
       log: (entry) => log(JSON.stringify(entry)),

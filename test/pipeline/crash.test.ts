@@ -1,0 +1,93 @@
+/**
+ * The process dies (SIGKILL) between the cloud's answer to CreateClusterNodePool and the
+ * commit that records it. After a restart the request must adopt the pool that was
+ * created, and nothing may be created twice. The cloud emulator runs as its own process,
+ * so that it outlives the crash, as the real cloud would.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
+import { ensExample, uniqueName } from '../helpers/cloud.js';
+import { DATABASE_URL, isolatedPostgresUrl } from '../helpers/db.js';
+import { runTs, type Child } from '../helpers/process.js';
+
+const TOKEN = 'crash-test-token-0123456789';
+const children: Child[] = [];
+const dataDir = mkdtempSync(join(tmpdir(), 'npp-crash-'));
+
+afterAll(async () => {
+  await Promise.all(children.map((c) => c.stop()));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function startSystem(env: Record<string, string | undefined>): Promise<{ child: Child; api: string }> {
+  const child = runTs('sandbox/start.ts', env);
+  children.push(child);
+  const m = await child.waitFor(/API \(FC HTTP trigger\)\s+(http:\/\/\S+)/);
+  return { child, api: m[1]! };
+}
+
+describe(`a crash between the cloud's answer and the commit (${DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
+  it('adopts the created pool after a restart, with no duplicate create', async () => {
+    // Prepare: the cloud, in a process of its own
+    const cloud = runTs('sandbox/main.ts', { ...process.env, SANDBOX_PORT: '0' });
+    children.push(cloud);
+    const cloudUrl = (await cloud.waitFor(/cloud emulator\s+(http:\/\/\S+)/))[1]!;
+    const env = {
+      ...process.env,
+      SANDBOX_PORT: '0',
+      HTTP_PORT: '0',
+      ENS_ENDPOINT: cloudUrl,
+      ACK_ENDPOINT: cloudUrl,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: 'sandbox-access-key-id',
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'sandbox-access-key-secret',
+      API_TOKENS: TOKEN,
+      SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+      DATA_DIR: dataDir,
+      DATABASE_URL: DATABASE_URL ? await isolatedPostgresUrl(DATABASE_URL) : '',
+      WATCH_INTERVAL_SECONDS: '1',
+      LEASE_SECONDS: '5',
+      DISPATCH_GRACE_SECONDS: '1',
+    };
+    const first = await startSystem({ ...env, NPP_TEST_CRASH_AFTER_CREATE: '1' });
+    const name = uniqueName('crash');
+
+    // Act 1: submit; provision creates the pool, then the process is killed before it commits
+    const post = await fetch(`${first.api}/v1/nodepool-requests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, name) }),
+    });
+    expect(post.status).toBe(202);
+    const { id } = (await post.json()) as { id: string };
+    const death = await Promise.race([
+      first.child.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the first system did not die:\n${first.child.output().slice(-2000)}`)), 20_000)),
+    ]);
+    expect(death.signal).toBe('SIGKILL');
+    const calls = async () => ((await (await fetch(`${cloudUrl}/_sandbox/calls?action=CreateClusterNodePool`)).json()) as { calls: any[] }).calls.filter((c) => c.params.NodepoolInfo?.Name === name);
+    expect((await calls()).map((c) => c.outcome)).toEqual(['OK']);
+
+    // Act 2: restart without the hook; the sweep re-drives the request once its lease expires
+    const second = await startSystem(env);
+    let state = '';
+    let body: any;
+    for (let i = 0; i < 60 && state !== 'creating' && state !== 'active'; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const res = await fetch(`${second.api}/v1/nodepool-requests/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      body = await res.json();
+      state = body.state;
+    }
+
+    // Assess
+    expect(state === 'creating' || state === 'active').toBe(true);
+    expect(body.history.map((h: any) => h.state)).toEqual(['accepted', 'submitting', 'creating', ...(state === 'active' ? ['active'] : [])]);
+    expect(body.history[2].note).toMatch(/^adopted node pool np/);
+    expect((await calls()).map((c) => c.outcome)).toEqual(['OK']);
+    const pools = ((await (await fetch(`${cloudUrl}/_sandbox/state`)).json()) as any).clusters.find((c: any) => c.id === SEED_ENS_CLUSTER).pools.filter((p: any) => p.name === name);
+    expect(pools).toHaveLength(1);
+    expect(body.nodepoolId).toBe(pools[0].id);
+  }, 90_000);
+});
