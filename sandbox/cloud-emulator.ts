@@ -360,7 +360,8 @@ export class CloudEmulator {
         const out = await fcCall();
         record.status = out.status;
         this.finish(record, started);
-        res.writeHead(out.status, { 'x-fc-request-id': requestId, 'content-type': 'application/json', ...out.headers });
+        const hasBody = out.body.length > 0;
+        res.writeHead(out.status, { 'x-fc-request-id': requestId, ...(hasBody ? { 'content-type': 'application/json' } : {}), ...out.headers });
         res.end(out.body);
         return;
       }

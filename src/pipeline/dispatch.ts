@@ -98,7 +98,7 @@ export class Fc2Dispatcher implements Dispatcher {
  */
 function fc2Error(err: unknown): CloudError {
   const e = err as { code?: string; name?: string; message?: string };
-  const m = /failed with (\d{3})\. requestid: ([^,]*), message: (.*)\.$/.exec(e.message ?? '');
+  const m = /failed with (\d{3})\. requestid: ([^,]*), message: ([\s\S]*)\.$/.exec(e.message ?? '');
   if (m && e.name?.startsWith('FC')) {
     const status = Number(m[1]);
     const code = e.code ?? `HTTP${status}`;

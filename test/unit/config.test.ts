@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { createInstance } from '../../src/fc/runtime.js';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      databaseUrl: undefined,
+      apiTokens: [],
+      endpoints: { ens: 'https://ens.aliyuncs.com', ack: 'https://cs.{region}.aliyuncs.com' },
+      timeouts: { connectTimeoutMs: 5000, readTimeoutMs: 10000 },
+      rateLimits: { create: 10, describe: 100 },
+      defaultDeadlineMinutes: 30,
+      maxBodyBytes: 65536,
+      provisionFunction: 'nodepool-pilot-provision',
+    });
+  });
+
+  it('names every bad variable at once', () => {
+    try {
+      loadConfig({ CREATE_RATE_LIMIT: 'fast', DEFAULT_DEADLINE_MINUTES: '0', SECRET_KEY: 'c2hvcnQ=', DATABASE_URL: 'mysql://x', API_TOKENS: 'short', LOG_LEVEL: 'loud' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const text = (e as ConfigError).problems.join('\n');
+      for (const name of ['CREATE_RATE_LIMIT', 'DEFAULT_DEADLINE_MINUTES', 'SECRET_KEY', 'DATABASE_URL', 'API_TOKENS', 'LOG_LEVEL']) expect(text).toContain(name);
+      expect(text).not.toContain('c2hvcnQ=');
+    }
+  });
+
+  it('accepts a 32-byte key as hex or base64', () => {
+    expect(loadConfig({ SECRET_KEY: 'ab'.repeat(32) }).secretKey).toHaveLength(32);
+    expect(loadConfig({ SECRET_KEY: Buffer.alloc(32, 1).toString('base64') }).secretKey).toHaveLength(32);
+  });
+
+  it('requires DATABASE_URL and SECRET_KEY on Function Compute, with a clear message', async () => {
+    await expect(createInstance({ FC_FUNCTION_NAME: 'nodepool-pilot-api' })).rejects.toThrow(/DATABASE_URL is required on Function Compute[\s\S]*SECRET_KEY is required/);
+  });
+});
