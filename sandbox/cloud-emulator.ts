@@ -5,13 +5,14 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { OffsetClock, systemClock, type Clock } from '../src/clock.js';
 import { redact } from '../src/redact.js';
 import { routeAck, ACK_VERSION, type RoaContext } from './ack.js';
 import { Authenticator, type Principal, type StsCredentials } from './auth.js';
 import { ensActions, ENS_VERSION } from './ens.js';
 import { ApiError, errors, GatewayError, toRoaBody, toRpcBody } from './errors.js';
+import { listenTracked } from './listen.js';
 import { FaultPlan, FlowControl, type CallFault, type LatencyFault } from './faults.js';
 import { parseRawQuery } from './signature.js';
 import { defaultTiming, World, type Cluster, type ClusterFaults, type PoolFaults, type Provider, type Timing } from './world.js';
@@ -111,7 +112,7 @@ export class CloudEmulator {
   private calls: CallRecord[] = [];
   private seq = 0;
   private server?: Server;
-  private sockets = new Set<Socket>();
+  private listener?: { close(): Promise<void> };
   private readonly options: CloudEmulatorOptions;
 
   constructor(options: CloudEmulatorOptions = {}) {
@@ -222,24 +223,16 @@ export class CloudEmulator {
         if (!res.headersSent) sendJson(res, 500, toRpcBody(errors.internalError(), randomUUID().toUpperCase()));
       });
     });
-    server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
+    this.listener = await listenTracked(server, port, host);
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
     return this.url;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
+    const listener = this.listener;
     this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.listener = undefined;
+    await listener?.close();
   }
 
   // ------------------------------------------------------------------ request handling

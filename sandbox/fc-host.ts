@@ -5,8 +5,9 @@
  * real-shaped context with STS credentials.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { listenTracked } from './listen.js';
 import type { FcContext, FcHttpEvent, FcHttpResponse } from '../src/fc/types.js';
 import type { CloudEmulator, FcInvoker, QueueSink } from './cloud-emulator.js';
 
@@ -49,8 +50,7 @@ interface QueuedMessage {
 const MAX_HTTP_BODY = 6 * 1024 * 1024;
 
 export class LocalFcHost {
-  private server?: Server;
-  private sockets = new Set<Socket>();
+  private listener?: { close(): Promise<void> };
   private timer?: NodeJS.Timeout;
   private inflight = new Set<Promise<unknown>>();
   private pendingTimers = new Set<NodeJS.Timeout>();
@@ -237,16 +237,8 @@ export class LocalFcHost {
   // ---------------------------------------------------------------- HTTP trigger
 
   async listen(port: number, host = '127.0.0.1'): Promise<string> {
-    const server = createServer((req, res) => void this.onHttp(req, res, port));
-    server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
+    const server = createServer((req, res) => void this.onHttp(req, res, (server.address() as AddressInfo).port));
+    this.listener = await listenTracked(server, port, host);
     const addr = server.address() as AddressInfo;
     return `http://${addr.address}:${addr.port}`;
   }
@@ -316,11 +308,10 @@ export class LocalFcHost {
     this.stopTimer();
     for (const t of this.pendingTimers) clearTimeout(t);
     this.pendingTimers.clear();
-    const server = this.server;
-    this.server = undefined;
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, graceMs))]);
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.close();
   }
 
   /** Resolves once no invocation is running (tests use it to wait for async work). */

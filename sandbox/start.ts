@@ -15,6 +15,7 @@ import { createWatchHandler } from '../functions/watch.js';
 import { ConfigError } from '../src/config.js';
 import { createInstance, type Instance } from '../src/fc/runtime.js';
 import { CloudEmulator, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER, type CloudEmulatorOptions } from './cloud-emulator.js';
+import { ensReferenceRequest } from './examples.js';
 import { LocalFcHost } from './fc-host.js';
 
 export const FUNCTION_NAMES = { api: 'nodepool-pilot-api', provision: 'nodepool-pilot-provision', watch: 'nodepool-pilot-watch' };
@@ -130,25 +131,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
 }
 
 function banner(sys: RunningSystem): string {
-  const example = JSON.stringify({
-    provider: 'ens',
-    request: {
-      ClusterId: SEED_ENS_CLUSTER,
-      NodepoolInfo: { Name: 'test1' },
-      ScalingGroup: {
-        DesiredSize: 3,
-        KeyPairName: 'key-pair-name',
-        VswitchIds: ['vsw-58eu2p6v64qw8ihhit1wz7wgv'],
-        InstanceChargeType: 'PostPaid',
-        InstanceTypes: ['ens.sn1.small'],
-        SystemDiskCategory: 'cloud_efficiency',
-        SystemDiskSize: 80,
-        ImageId: 'm-6734fzvcwcv2o8jj201cpa7ox',
-        DataDisks: [{ Category: 'cloud_efficiency', Size: 80 }],
-      },
-      KubernetesConfig: { PreUserData: 'ZWNobyBvawo=', UserData: 'ZWNobyBvawo=' },
-    },
-  });
+  const example = JSON.stringify({ provider: 'ens', request: ensReferenceRequest(SEED_ENS_CLUSTER, 'test1') });
   return [
     '',
     'nodepool-pilot is running locally',

@@ -77,6 +77,11 @@ export interface CloudMetrics {
 
 const NAME_EXISTS = /already exist/i;
 
+/** ENS actions are RPC POSTs with every parameter in the query, as the generated SDK sends them. */
+function ensRpc(action: string): ApiSpec {
+  return { action, version: ENS_VERSION, style: 'RPC', method: 'POST', pathname: '/', reqBodyType: 'formData', bodyType: 'json' };
+}
+
 export class CloudClient {
   readonly metrics: CloudMetrics = { calls: 0, throttled: 0, retries: 0, errors: 0 };
   private readonly clock: Clock;
@@ -157,15 +162,7 @@ export class CloudClient {
     const pools: NodePool[] = [];
     for (let page = 1; page <= 10_000; page++) {
       const body = await this.retrying(`ens:DescribeClusterNodePools`, budget, () =>
-        this.send<{ NodePools?: unknown[]; Page?: { TotalCount?: number } }>(ref, 'describe', {
-          action: 'DescribeClusterNodePools',
-          version: ENS_VERSION,
-          style: 'RPC',
-          method: 'POST',
-          pathname: '/',
-          reqBodyType: 'formData',
-          bodyType: 'json',
-        }, { query: { ClusterId: ref.clusterId, PageNumber: String(page), PageSize: String(this.pageSize) } }, budget),
+        this.send<{ NodePools?: unknown[]; Page?: { TotalCount?: number } }>(ref, 'describe', ensRpc('DescribeClusterNodePools'), { query: { ClusterId: ref.clusterId, PageNumber: String(page), PageSize: String(this.pageSize) } }, budget),
       );
       const items = body.NodePools ?? [];
       pools.push(...items.map((p) => fromEns(p, ref.clusterId)));
@@ -215,15 +212,7 @@ export class CloudClient {
         ScalingGroup: JSON.stringify(r.ScalingGroup),
       };
       if (r.KubernetesConfig) query.KubernetesConfig = JSON.stringify(r.KubernetesConfig);
-      const body = await this.send<{ RequestId?: string; Nodepool?: unknown }>(ref, 'create', {
-        action: 'CreateClusterNodePool',
-        version: ENS_VERSION,
-        style: 'RPC',
-        method: 'POST',
-        pathname: '/',
-        reqBodyType: 'formData',
-        bodyType: 'json',
-      }, { query }, budget);
+      const body = await this.send<{ RequestId?: string; Nodepool?: unknown }>(ref, 'create', ensRpc('CreateClusterNodePool'), { query }, budget);
       const pool = fromEns(body.Nodepool, ref.clusterId);
       if (!pool.id) throw new CloudError({ code: 'InvalidResponse', message: 'CreateClusterNodePool answered without a NodepoolId', kind: 'server', requestId: body.RequestId });
       return { nodepoolId: pool.id, requestId: body.RequestId, adopted: false, attempts: 1 };

@@ -3,7 +3,7 @@
  * accepted -> submitting -> creating -> active, and from any live state to failed or
  * timed_out. A queue message that does not validate is stored as rejected.
  */
-import type { Provider } from '../cloud/nodepool.js';
+import type { NodePool, Provider } from '../cloud/nodepool.js';
 
 export type RequestState = 'accepted' | 'submitting' | 'creating' | 'active' | 'failed' | 'timed_out' | 'rejected';
 
@@ -38,18 +38,9 @@ export interface CloudFailure {
 }
 
 /** Node counts and cloud state seen at the last sweep. */
-export interface ObservedStatus {
-  cloudState: string;
-  desired: number;
-  total: number;
-  serving: number;
-  healthy: number | null;
-  initial: number;
-  failed: number;
-  offline: number | null;
-  removing: number;
+export type ObservedStatus = Pick<NodePool, 'cloudState' | 'desired' | 'total' | 'serving' | 'healthy' | 'initial' | 'failed' | 'offline' | 'removing'> & {
   at: string;
-}
+};
 
 /** A validated create request, before it is stored. */
 export interface Submission {

@@ -1,6 +1,7 @@
 /** Starts a cloud emulator on an ephemeral loopback port for one test file. */
 import { afterAll, beforeAll } from 'vitest';
 import type { Clock } from '../../src/clock.js';
+import { ensReferenceRequest } from '../../sandbox/examples.js';
 import { CloudClient, type CloudClientOptions } from '../../src/cloud/index.js';
 import {
   CloudEmulator,
@@ -51,24 +52,7 @@ export function uniqueName(prefix = 'np'): string {
 
 /** The example ENS request of the API reference, with a given name and cluster. */
 export function ensExample(clusterId: string, name: string, overrides: Record<string, unknown> = {}) {
-  return {
-    ClusterId: clusterId,
-    NodepoolInfo: { Name: name },
-    ScalingGroup: {
-      DesiredSize: 3,
-      KeyPairName: 'key-pair-name',
-      VswitchIds: ['vsw-58eu2p6v64qw8ihhit1wz7wgv'],
-      InstanceChargeType: 'PostPaid',
-      InstanceTypes: ['ens.sn1.small'],
-      SystemDiskCategory: 'cloud_efficiency',
-      SystemDiskSize: 80,
-      ImageId: 'm-6734fzvcwcv2o8jj201cpa7ox',
-      DataDisks: [{ Category: 'cloud_efficiency', Size: 80 }],
-      Password: 'some-test-password',
-      ...overrides,
-    },
-    KubernetesConfig: { PreUserData: 'ZWNobyBvawo=', UserData: 'ZWNobyBvawo=' },
-  };
+  return ensReferenceRequest(clusterId, name, { Password: 'some-test-password', ...overrides });
 }
 
 export function ackExample(name: string, scalingGroup: Record<string, unknown> = {}) {
