@@ -1,30 +1,19 @@
 /** Timer trigger -> one sweep. */
+import { createChannel, type Channel } from '../src/alerts/channels/index.js';
+import { sweep } from '../src/alerts/sweep.js';
 import { defaultInstanceProvider, invocationBudgetMs, servicesFor, type InstanceProvider } from '../src/fc/runtime.js';
 import type { FcContext } from '../src/fc/types.js';
-import { trackRequests } from '../src/pipeline/track.js';
 
 export function createWatchHandler(getInstance: InstanceProvider = defaultInstanceProvider) {
+  let channels: Channel[] | undefined;
   return async (_event: unknown, context: FcContext): Promise<unknown> => {
     const instance = await getInstance();
     const services = servicesFor(instance, context);
-    const started = instance.clock.now();
-    const before = { ...services.cloud.metrics };
-    const stats = await trackRequests(services, {
-      deadline: started + invocationBudgetMs(instance.config, context),
-      owner: context.requestId,
-      dispatchGraceMs: instance.config.dispatchGraceSeconds * 1000,
-    });
-    const summary = {
-      clusters: stats.clusters,
-      clusterErrors: stats.clusterErrors,
-      apiCalls: services.cloud.metrics.calls - before.calls,
-      throttled: services.cloud.metrics.throttled - before.throttled,
-      transitions: stats.transitions,
-      redriven: stats.redriven,
-      durationMs: instance.clock.now() - started,
-    };
-    services.log.info('sweep', summary);
-    return summary;
+    const { config } = instance;
+    channels ??= (config.alertChannels.length ? config.alertChannels : [{ type: 'console' as const, name: 'console', minSeverity: 'warning' as const }]).map((c) =>
+      createChannel(c, { timeoutMs: config.channelTimeoutMs, externalUrl: config.publicBaseUrl, write: instance.logSink }),
+    );
+    return sweep(services, channels, { owner: context.requestId, deadline: instance.clock.now() + invocationBudgetMs(config, context) });
   };
 }
 

@@ -11,6 +11,35 @@ export class ConfigError extends Error {
   }
 }
 
+export type Severity = 'info' | 'warning' | 'critical';
+export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+export type ChannelType = 'dingtalk' | 'feishu' | 'wecom' | 'slack' | 'webhook' | 'console';
+const CHANNEL_TYPES: readonly ChannelType[] = ['dingtalk', 'feishu', 'wecom', 'slack', 'webhook', 'console'];
+
+export interface ChannelConfig {
+  type: ChannelType;
+  /** Unique; defaults to the type (and index when a type repeats). */
+  name: string;
+  url?: string;
+  secret?: string;
+  minSeverity: Severity;
+}
+
+export interface WatchedCluster {
+  provider: 'ens' | 'ack';
+  regionId?: string;
+  clusterId: string;
+}
+
+export interface RuleThresholds {
+  underCapacityMinutes: number;
+  stuckTransitionMinutes: number;
+  unreachableSweeps: number;
+  repeatIntervalMinutes: number;
+  /** How long creation_failed / creation_timeout stay firing without a later success. */
+  creationAlertHours: number;
+}
+
 export interface Config {
   /** PostgreSQL URL; unset means the embedded PGlite store (local only). */
   databaseUrl?: string;
@@ -41,6 +70,13 @@ export interface Config {
   /** How long an accepted request waits for its dispatch before the sweep re-drives it. */
   dispatchGraceSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  alertChannels: ChannelConfig[];
+  watchClusters: WatchedCluster[];
+  thresholds: RuleThresholds;
+  /** Clusters listed at once by a sweep. */
+  sweepConcurrency: number;
+  /** Timeout of one channel delivery. */
+  channelTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -145,9 +181,81 @@ export function loadConfig(env: Env = process.env): Config {
     provisionBudgetSeconds: r.int('PROVISION_BUDGET_SECONDS', 60, 5, 86_400),
     dispatchGraceSeconds: r.int('DISPATCH_GRACE_SECONDS', 60, 0, 86_400),
     logLevel,
+    alertChannels: [],
+    watchClusters: [],
+    thresholds: {
+      underCapacityMinutes: r.int('UNDER_CAPACITY_MINUTES', 15, 0, 10_080),
+      stuckTransitionMinutes: r.int('STUCK_TRANSITION_MINUTES', 30, 0, 10_080),
+      unreachableSweeps: r.int('UNREACHABLE_SWEEPS', 3, 1, 1_000),
+      repeatIntervalMinutes: r.int('REPEAT_INTERVAL_MINUTES', 240, 1, 10_080),
+      creationAlertHours: r.int('CREATION_ALERT_HOURS', 24, 1, 720),
+    },
+    sweepConcurrency: r.int('SWEEP_CONCURRENCY', 16, 1, 256),
+    channelTimeoutMs: r.int('CHANNEL_TIMEOUT_MS', 5_000, 100, 60_000),
   };
+  config.alertChannels = parseChannels(r, r.str('ALERT_CHANNELS'));
+  config.watchClusters = parseWatchClusters(r, r.str('WATCH_CLUSTERS'));
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
+}
+
+function parseChannels(r: Reader, raw: string | undefined): ChannelConfig[] {
+  if (!raw) return [];
+  let list: unknown;
+  try {
+    list = JSON.parse(raw);
+  } catch {
+    r.problems.push('ALERT_CHANNELS must be a JSON list such as [{"type":"webhook","url":"https://…","secret":"…"}]');
+    return [];
+  }
+  if (!Array.isArray(list)) {
+    r.problems.push('ALERT_CHANNELS must be a JSON list');
+    return [];
+  }
+  const names = new Set<string>();
+  const out: ChannelConfig[] = [];
+  list.forEach((c: Record<string, unknown>, i) => {
+    const at = `ALERT_CHANNELS[${i}]`;
+    if (!c || typeof c !== 'object') return void r.problems.push(`${at} must be an object`);
+    const type = c.type as ChannelType;
+    if (!CHANNEL_TYPES.includes(type)) return void r.problems.push(`${at}.type must be one of ${CHANNEL_TYPES.join(', ')}`);
+    for (const k of Object.keys(c)) if (!['type', 'name', 'url', 'secret', 'minSeverity'].includes(k)) r.problems.push(`${at}.${k} is not a known field`);
+    const url = c.url;
+    if (type !== 'console') {
+      if (typeof url !== 'string') r.problems.push(`${at}.url is required for ${type}`);
+      else {
+        try {
+          const u = new URL(url);
+          if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('protocol');
+        } catch {
+          r.problems.push(`${at}.url must be an http(s) URL`);
+        }
+      }
+    }
+    if (c.secret !== undefined && (typeof c.secret !== 'string' || c.secret.length === 0)) r.problems.push(`${at}.secret must be a non-empty string`);
+    if (type === 'webhook' && c.secret === undefined) r.problems.push(`${at}.secret is required for the signed webhook`);
+    const minSeverity = (c.minSeverity ?? 'warning') as Severity;
+    if (!SEVERITIES.includes(minSeverity)) r.problems.push(`${at}.minSeverity must be one of ${SEVERITIES.join(', ')}`);
+    let name = typeof c.name === 'string' && c.name ? c.name : type;
+    if (names.has(name)) name = `${name}-${i}`;
+    names.add(name);
+    out.push({ type, name, url: typeof url === 'string' ? url : undefined, secret: typeof c.secret === 'string' ? c.secret : undefined, minSeverity });
+  });
+  return out;
+}
+
+/** `ens/eck-xxxxxxxx,ack/cn-beijing/c0123…`: the clusters to watch besides those with requests. */
+function parseWatchClusters(r: Reader, raw: string | undefined): WatchedCluster[] {
+  if (!raw) return [];
+  const out: WatchedCluster[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const parts = item.split('/');
+    if (parts[0] === 'ens' && parts.length === 2 && /^[A-Za-z0-9-]+$/.test(parts[1]!)) out.push({ provider: 'ens', clusterId: parts[1]! });
+    else if (parts[0] === 'ack' && parts.length === 3 && /^[a-z]{2}(-[a-z0-9]+)+$/.test(parts[1]!) && /^[A-Za-z0-9-]+$/.test(parts[2]!)) {
+      out.push({ provider: 'ack', regionId: parts[1]!, clusterId: parts[2]! });
+    } else r.problems.push(`WATCH_CLUSTERS: "${item}" must be ens/<clusterId> or ack/<regionId>/<clusterId>`);
+  }
+  return out;
 }
 
 /** FC's endpoint for this account and region, unless FC_ENDPOINT overrides it. */

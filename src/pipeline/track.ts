@@ -12,29 +12,10 @@ import { StaleUpdateError } from '../store/errors.js';
 import { clusterRef, provisionRequest } from './provision.js';
 import type { Services } from './services.js';
 
-export interface TrackOptions {
-  /** Absolute time (clock ms) by which the sweep must be done with the cloud. */
-  deadline: number;
-  /** Lease owner for requests the sweep itself times out. */
-  owner: string;
-  /** Clusters listed at once; the client's rate limiter still applies. */
-  concurrency?: number;
-  /** How long an accepted request waits for its dispatch before the sweep re-drives it. */
-  dispatchGraceMs?: number;
-}
-
 export interface ClusterResult {
   ref: ClusterRef;
   pools?: NodePool[];
   error?: CloudError;
-}
-
-export interface TrackStats {
-  clusters: number;
-  clusterErrors: number;
-  transitions: Record<string, number>;
-  redriven: number;
-  results: ClusterResult[];
 }
 
 export function observedFrom(pool: NodePool, at: Date): ObservedStatus {
@@ -52,96 +33,85 @@ export function observedFrom(pool: NodePool, at: Date): ObservedStatus {
   };
 }
 
-export function clusterKey(ref: { provider: string; clusterId: string; regionId?: string }): string {
-  return `${ref.provider}/${ref.regionId ?? ''}/${ref.clusterId}`;
-}
+export { clusterKeyOf as clusterKey } from '../alerts/rules.js';
+import { clusterKeyOf as clusterKey } from '../alerts/rules.js';
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapConcurrent<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+/**
+ * Lists clusters in order, at most `concurrency` at once, one call each (one per page for
+ * ENS). It starts no new listing after `stopAt`, so a sweep keeps time for the rest of its
+ * work; what was not reached is left for the next sweep. Errors are returned per cluster.
+ */
+export async function listClusters(
+  services: Services,
+  refs: ClusterRef[],
+  options: { deadline: number; stopAt?: number; concurrency?: number },
+): Promise<ClusterResult[]> {
+  const out: ClusterResult[] = [];
   let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
+  const stopAt = options.stopAt ?? options.deadline;
+  const worker = async () => {
+    while (next < refs.length && services.clock.now() < stopAt) {
+      const ref = refs[next++]!;
+      try {
+        out.push({ ref, pools: await services.cloud.listNodePools(ref, { deadline: options.deadline }) });
+      } catch (err) {
+        if (err instanceof CloudError) out.push({ ref, error: err });
+        else throw err;
+      }
     }
-  });
-  await Promise.all(workers);
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, refs.length) }, worker));
   return out;
 }
 
-/**
- * Lists every cluster in `refs` once. Errors are returned per cluster, not thrown, so that
- * one unreachable cluster does not stop the sweep.
- */
-export async function listClusters(services: Services, refs: ClusterRef[], options: Pick<TrackOptions, 'deadline' | 'concurrency'>): Promise<ClusterResult[]> {
-  return mapConcurrent(refs, options.concurrency ?? 16, async (ref) => {
+/** Moves `creating` requests forward from this sweep's listings. */
+export async function advanceFromListings(
+  services: Services,
+  requests: NodepoolRequest[],
+  results: Map<string, ClusterResult>,
+  sweepDeadline: number,
+): Promise<Record<string, number>> {
+  const now = new Date(services.clock.now());
+  const transitions: Record<string, number> = {};
+  for (const r of requests) {
+    if (r.state !== 'creating') continue;
+    const result = results.get(clusterKey(clusterRef(r)));
+    if (!result) continue; // not listed this sweep (out of time): next sweep
     try {
-      return { ref, pools: await services.cloud.listNodePools(ref, { deadline: options.deadline }) };
+      const to = await advanceCreating(services, r, result, now, sweepDeadline);
+      if (to) transitions[to] = (transitions[to] ?? 0) + 1;
     } catch (err) {
-      if (err instanceof CloudError) return { ref, error: err };
-      throw err;
+      if (!(err instanceof StaleUpdateError)) throw err; // someone else moved it: fine
     }
-  });
+  }
+  return transitions;
 }
 
-export async function trackRequests(services: Services, options: TrackOptions, extraClusters: ClusterRef[] = []): Promise<TrackStats> {
-  const { store, clock, log } = services;
-  const now = new Date(clock.now());
-  const stats: TrackStats = { clusters: 0, clusterErrors: 0, transitions: {}, redriven: 0, results: [] };
-  const count = (to: string) => (stats.transitions[to] = (stats.transitions[to] ?? 0) + 1);
-
-  const tracked = await store.tracked();
-  const byCluster = new Map<string, { ref: ClusterRef; requests: NodepoolRequest[] }>();
-  for (const ref of extraClusters) byCluster.set(clusterKey(ref), { ref, requests: [] });
-  for (const r of tracked) {
-    if (r.state !== 'creating') continue;
-    const ref = clusterRef(r);
-    const entry = byCluster.get(clusterKey(ref)) ?? { ref, requests: [] };
-    entry.requests.push(r);
-    byCluster.set(clusterKey(ref), entry);
+/** Live requests without a pool that ran out of time: provision times them out under a lease. */
+export async function timeOutStale(services: Services, requests: NodepoolRequest[], owner: string): Promise<number> {
+  let n = 0;
+  const now = services.clock.now();
+  for (const r of requests) {
+    if ((r.state !== 'accepted' && r.state !== 'submitting') || r.deadlineAt.getTime() > now) continue;
+    const out = await provisionRequest(services, r.id, { owner, budgetMs: 0, force: true });
+    if (out.outcome === 'timed_out') n++;
   }
+  return n;
+}
 
-  const entries = [...byCluster.values()];
-  const results = await listClusters(services, entries.map((e) => e.ref), options);
-  stats.clusters = results.length;
-  stats.results = results;
-
-  for (let i = 0; i < entries.length; i++) {
-    const { requests } = entries[i]!;
-    const result = results[i]!;
-    if (result.error) {
-      stats.clusterErrors++;
-      log.warn('cluster listing failed', { cluster: clusterKey(result.ref), code: result.error.code, cloudRequestId: result.error.requestId });
-    }
-    for (const r of requests) {
-      try {
-        const to = await advanceCreating(services, r, result, now, options.deadline);
-        if (to) count(to);
-      } catch (err) {
-        if (!(err instanceof StaleUpdateError)) throw err; // someone else moved it: fine
-      }
-    }
-  }
-
-  // Live requests without a pool yet that ran out of time: provision times them out under a lease.
-  for (const r of tracked) {
-    if (r.state === 'creating' || r.deadlineAt.getTime() > now.getTime()) continue;
-    const out = await provisionRequest(services, r.id, { owner: options.owner, budgetMs: 0, force: true });
-    if (out.outcome === 'timed_out') count('timed_out');
-  }
-
-  // Re-drive what was never dispatched, or was deferred and is due.
-  const due = await store.dueForDispatch(now, options.dispatchGraceMs ?? 60_000, 500);
+/** Re-dispatches what was never dispatched, or was deferred and is due. */
+export async function redrive(services: Services, graceMs: number): Promise<number> {
+  const due = await services.store.dueForDispatch(new Date(services.clock.now()), graceMs, 500);
+  let n = 0;
   for (const r of due) {
     try {
-      await services.dispatcher.dispatch(r.id, log);
-      stats.redriven++;
+      await services.dispatcher.dispatch(r.id, services.log);
+      n++;
     } catch (err) {
-      log.warn('re-dispatch failed; next sweep tries again', { nodepoolRequestId: r.id, error: err });
+      services.log.warn('re-dispatch failed; next sweep tries again', { nodepoolRequestId: r.id, error: err });
     }
   }
-  return stats;
+  return n;
 }
 
 async function advanceCreating(services: Services, r: NodepoolRequest, result: ClusterResult, now: Date, sweepDeadline: number): Promise<string | undefined> {

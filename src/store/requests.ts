@@ -288,6 +288,18 @@ export class RequestStore {
     return res.rows.map(toRequest);
   }
 
+  /** What the alert rules look at: live and active requests, and final ones since `since`. */
+  async forAlerts(since: Date): Promise<NodepoolRequest[]> {
+    const res = await this.db.query<Row>(
+      `SELECT * FROM nodepool_requests
+        WHERE state IN ('accepted','submitting','creating','active')
+           OR (state IN ('failed','timed_out') AND updated_at >= $1)
+        ORDER BY id`,
+      [since],
+    );
+    return res.rows.map(toRequest);
+  }
+
   private async byKey(q: Queryable, key: string): Promise<NodepoolRequest | undefined> {
     const res = await q.query<Row>('SELECT * FROM nodepool_requests WHERE idempotency_key = $1', [key]);
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;

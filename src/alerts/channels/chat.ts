@@ -1,0 +1,121 @@
+/**
+ * The chat channels: DingTalk custom robot, Feishu/Lark custom bot, WeCom group robot and
+ * Slack incoming webhook. Each checks the receiver's own success code, not only HTTP 200.
+ */
+import { createHmac } from 'node:crypto';
+import type { ChannelConfig } from '../../config.js';
+import { detail, facts, headline, markdown, plainText, title, truncateBytes } from '../render.js';
+import type { NotificationPayload } from '../lifecycle.js';
+import { ChannelError, expectOk, postJson, type Channel, type SendContext } from './channel.js';
+
+interface Options {
+  timeoutMs: number;
+}
+
+/** DingTalk's signature: HMAC-SHA256 keyed by the secret over `timestamp + "\n" + secret`, Base64. */
+export function dingtalkSign(timestampMs: number, secret: string): string {
+  return createHmac('sha256', secret).update(`${timestampMs}\n${secret}`, 'utf8').digest('base64');
+}
+
+/** Feishu's signature: `timestamp + "\n" + secret` is the HMAC-SHA256 key, over an empty message, Base64. */
+export function feishuSign(timestampSec: number, secret: string): string {
+  return createHmac('sha256', `${timestampSec}\n${secret}`).update('').digest('base64');
+}
+
+export class DingTalkChannel implements Channel {
+  readonly type = 'dingtalk' as const;
+  readonly perMinute = 20;
+  readonly name: string;
+  readonly minSeverity;
+  constructor(private readonly config: ChannelConfig, private readonly options: Options) {
+    this.name = config.name;
+    this.minSeverity = config.minSeverity;
+  }
+
+  async send(p: NotificationPayload, ctx: SendContext): Promise<void> {
+    const url = new URL(this.config.url!);
+    if (this.config.secret) {
+      const ts = ctx.now.getTime();
+      url.searchParams.set('timestamp', String(ts));
+      url.searchParams.set('sign', dingtalkSign(ts, this.config.secret));
+    }
+    // DingTalk caps a message at 20000 bytes.
+    const r = await postJson(url.toString(), { msgtype: 'markdown', markdown: { title: title(p), text: truncateBytes(markdown(p), 18_000) } }, this.options);
+    expectOk(r, 'DingTalk');
+    const code = Number(r.json?.errcode ?? -1);
+    if (code !== 0) throw new ChannelError(`DingTalk refused the message: errcode ${code} ${String(r.json?.errmsg ?? r.text).slice(0, 200)}`, code === 130101 ? 10 * 60_000 : undefined);
+  }
+}
+
+export class FeishuChannel implements Channel {
+  readonly type = 'feishu' as const;
+  readonly perMinute = 100;
+  readonly name: string;
+  readonly minSeverity;
+  constructor(private readonly config: ChannelConfig, private readonly options: Options) {
+    this.name = config.name;
+    this.minSeverity = config.minSeverity;
+  }
+
+  async send(p: NotificationPayload, ctx: SendContext): Promise<void> {
+    const content: Array<Array<Record<string, string>>> = [];
+    for (const a of p.alerts) {
+      content.push([{ tag: 'text', text: headline(a) }]);
+      const d = detail(a);
+      if (d) content.push([{ tag: 'text', text: d }]);
+      for (const [k, v] of facts(a)) content.push(k === 'request' && /^https?:/.test(v) ? [{ tag: 'text', text: `${k}: ` }, { tag: 'a', text: v, href: v }] : [{ tag: 'text', text: `${k}: ${v}` }]);
+    }
+    const body: Record<string, unknown> = { msg_type: 'post', content: { post: { zh_cn: { title: title(p), content } } } };
+    if (this.config.secret) {
+      const ts = Math.floor(ctx.now.getTime() / 1000);
+      body.timestamp = String(ts);
+      body.sign = feishuSign(ts, this.config.secret);
+    }
+    const r = await postJson(this.config.url!, body, this.options);
+    expectOk(r, 'Feishu');
+    const code = Number(r.json?.code ?? r.json?.StatusCode ?? -1);
+    if (code !== 0) throw new ChannelError(`Feishu refused the message: code ${code} ${String(r.json?.msg ?? r.text).slice(0, 200)}`, code === 11232 ? 60_000 : undefined);
+  }
+}
+
+export class WeComChannel implements Channel {
+  readonly type = 'wecom' as const;
+  readonly perMinute = 20;
+  readonly name: string;
+  readonly minSeverity;
+  constructor(private readonly config: ChannelConfig, private readonly options: Options) {
+    this.name = config.name;
+    this.minSeverity = config.minSeverity;
+  }
+
+  async send(p: NotificationPayload): Promise<void> {
+    // WeCom refuses markdown over 4096 bytes (errcode 40058).
+    const r = await postJson(this.config.url!, { msgtype: 'markdown', markdown: { content: truncateBytes(markdown(p), 4096) } }, this.options);
+    expectOk(r, 'WeCom');
+    const code = Number(r.json?.errcode ?? -1);
+    if (code !== 0) throw new ChannelError(`WeCom refused the message: errcode ${code} ${String(r.json?.errmsg ?? r.text).slice(0, 200)}`, code === 45009 ? 60_000 : undefined);
+  }
+}
+
+export class SlackChannel implements Channel {
+  readonly type = 'slack' as const;
+  readonly perMinute = 60;
+  readonly name: string;
+  readonly minSeverity;
+  constructor(private readonly config: ChannelConfig, private readonly options: Options) {
+    this.name = config.name;
+    this.minSeverity = config.minSeverity;
+  }
+
+  async send(p: NotificationPayload): Promise<void> {
+    const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: title(p).slice(0, 150) } }];
+    for (const a of p.alerts.slice(0, 24)) {
+      const body = [`*${headline(a)}*`, detail(a), ...facts(a).map(([k, v]) => `• *${k}*: ${v}`)].filter(Boolean).join('\n');
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: body.slice(0, 3000) } }, { type: 'divider' });
+    }
+    if (p.alerts.length > 24) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${p.alerts.length - 24} more` }] });
+    const r = await postJson(this.config.url!, { text: truncateBytes(plainText(p), 3000), blocks }, this.options);
+    expectOk(r, 'Slack');
+    if (r.text.trim() !== 'ok') throw new ChannelError(`Slack answered: ${r.text.slice(0, 200)}`);
+  }
+}

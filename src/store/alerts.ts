@@ -1,0 +1,294 @@
+/**
+ * Storage for the watch sweep: its lock, cluster health, rule conditions, alerts,
+ * silences and the delivery outbox. Conditional UPDATEs make the lock and the outbox claims
+ * safe between concurrent instances.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Severity } from '../config.js';
+import type { Queryable } from './db.js';
+
+export type AlertState = 'firing' | 'resolved';
+
+export interface AlertLabels {
+  rule: string;
+  severity: Severity;
+  provider: string;
+  regionId?: string;
+  clusterId: string;
+  nodepoolName?: string;
+  nodepoolId?: string;
+}
+
+export type Annotations = Record<string, string | number | boolean | null | Record<string, number | null>>;
+
+export interface AlertRecord {
+  id: number;
+  fingerprint: string;
+  rule: string;
+  severity: Severity;
+  state: AlertState;
+  labels: AlertLabels;
+  annotations: Annotations;
+  requestId?: string;
+  startsAt: Date;
+  endsAt?: Date;
+  lastNotifiedAt?: Date;
+  updatedAt: Date;
+}
+
+export interface SilenceMatchers {
+  provider?: string;
+  clusterId?: string;
+  /** A node pool's name or id. */
+  pool?: string;
+  rule?: string;
+}
+
+export interface Silence {
+  id: string;
+  matchers: SilenceMatchers;
+  startsAt: Date;
+  endsAt: Date;
+  comment?: string;
+  createdBy?: string;
+  createdAt: Date;
+}
+
+export interface Delivery {
+  id: number;
+  channel: string;
+  payload: unknown;
+  state: 'pending' | 'sent';
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError?: string;
+  createdAt: Date;
+  sentAt?: Date;
+}
+
+type Row = Record<string, unknown>;
+const d = (v: unknown): Date | undefined => (v === null || v === undefined ? undefined : v instanceof Date ? v : new Date(String(v)));
+const j = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+
+function toAlert(r: Row): AlertRecord {
+  return {
+    id: Number(r.id),
+    fingerprint: r.fingerprint as string,
+    rule: r.rule as string,
+    severity: r.severity as Severity,
+    state: r.state as AlertState,
+    labels: j<AlertLabels>(r.labels),
+    annotations: j<Annotations>(r.annotations),
+    requestId: (r.request_id as string | null) ?? undefined,
+    startsAt: d(r.starts_at)!,
+    endsAt: d(r.ends_at),
+    lastNotifiedAt: d(r.last_notified_at),
+    updatedAt: d(r.updated_at)!,
+  };
+}
+
+function toSilence(r: Row): Silence {
+  return {
+    id: r.id as string,
+    matchers: j<SilenceMatchers>(r.matchers),
+    startsAt: d(r.starts_at)!,
+    endsAt: d(r.ends_at)!,
+    comment: (r.comment as string | null) ?? undefined,
+    createdBy: (r.created_by as string | null) ?? undefined,
+    createdAt: d(r.created_at)!,
+  };
+}
+
+function toDelivery(r: Row): Delivery {
+  return {
+    id: Number(r.id),
+    channel: r.channel as string,
+    payload: j(r.payload),
+    state: r.state as 'pending' | 'sent',
+    attempts: Number(r.attempts),
+    nextAttemptAt: d(r.next_attempt_at)!,
+    lastError: (r.last_error as string | null) ?? undefined,
+    createdAt: d(r.created_at)!,
+    sentAt: d(r.sent_at),
+  };
+}
+
+export class AlertStore {
+  constructor(readonly db: Queryable) {}
+
+  // ------------------------------------------------------------------ lock
+
+  /** Takes the named lock until `now + ttlMs` unless a live holder has it. Returns the saved cursor. */
+  async tryLock(name: string, owner: string, now: Date, ttlMs: number): Promise<{ acquired: boolean; cursor?: string }> {
+    const res = await this.db.query<Row>(
+      `INSERT INTO locks (name, owner, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+         WHERE locks.expires_at < $4
+       RETURNING cursor`,
+      [name, owner, new Date(now.getTime() + ttlMs), now],
+    );
+    const row = res.rows[0];
+    return row ? { acquired: true, cursor: (row.cursor as string | null) ?? undefined } : { acquired: false };
+  }
+
+  async unlock(name: string, owner: string, cursor: string | null): Promise<void> {
+    await this.db.query(`UPDATE locks SET expires_at = to_timestamp(0), cursor = $3 WHERE name = $1 AND owner = $2`, [name, owner, cursor]);
+  }
+
+  // ------------------------------------------------------------------ cluster health
+
+  /** Records one listing of a cluster; returns how many in a row have failed. */
+  async recordCluster(key: string, ok: boolean, now: Date, error?: { code: string; message: string }): Promise<number> {
+    const res = await this.db.query<Row>(
+      `INSERT INTO cluster_health (cluster_key, consecutive_failures, last_error, last_success_at, last_attempt_at)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (cluster_key) DO UPDATE SET
+         consecutive_failures = CASE WHEN $6 THEN 0 ELSE cluster_health.consecutive_failures + 1 END,
+         last_error = COALESCE($3, cluster_health.last_error),
+         last_success_at = COALESCE($4, cluster_health.last_success_at),
+         last_attempt_at = $5
+       RETURNING consecutive_failures`,
+      [key, ok ? 0 : 1, error ? JSON.stringify(error) : null, ok ? now : null, now, ok],
+    );
+    return Number(res.rows[0]!.consecutive_failures);
+  }
+
+  // ------------------------------------------------------------------ conditions
+
+  /** Marks a duration condition as holding; returns since when it has held. */
+  async holdCondition(fingerprint: string, clusterKey: string, now: Date): Promise<Date> {
+    const res = await this.db.query<Row>(
+      `INSERT INTO alert_conditions (fingerprint, cluster_key, since, last_seen) VALUES ($1, $2, $3, $3)
+       ON CONFLICT (fingerprint) DO UPDATE SET last_seen = $3 RETURNING since`,
+      [fingerprint, clusterKey, now],
+    );
+    return d(res.rows[0]!.since)!;
+  }
+
+  /** Forgets conditions of the listed clusters that no longer hold. */
+  async clearConditions(clusterKeys: string[], held: string[]): Promise<void> {
+    if (clusterKeys.length) {
+      await this.db.query('DELETE FROM alert_conditions WHERE cluster_key = ANY($1) AND NOT (fingerprint = ANY($2))', [clusterKeys, held]);
+    }
+  }
+
+  // ------------------------------------------------------------------ alerts
+
+  async firing(): Promise<AlertRecord[]> {
+    return (await this.db.query<Row>(`SELECT * FROM alerts WHERE state = 'firing' ORDER BY id`)).rows.map(toAlert);
+  }
+
+  /** Starts an alert; undefined when one with this fingerprint is already firing. */
+  async fire(a: { fingerprint: string; rule: string; severity: Severity; labels: AlertLabels; annotations: Annotations; requestId?: string; startsAt: Date }): Promise<AlertRecord | undefined> {
+    const res = await this.db.query<Row>(
+      `INSERT INTO alerts (fingerprint, rule, severity, state, labels, annotations, request_id, starts_at, updated_at)
+       VALUES ($1, $2, $3, 'firing', $4, $5, $6, $7, $7)
+       ON CONFLICT DO NOTHING RETURNING *`,
+      [a.fingerprint, a.rule, a.severity, JSON.stringify(a.labels), JSON.stringify(a.annotations), a.requestId ?? null, a.startsAt],
+    );
+    return res.rows[0] ? toAlert(res.rows[0]) : undefined;
+  }
+
+  async refresh(id: number, annotations: Annotations, now: Date): Promise<void> {
+    await this.db.query(`UPDATE alerts SET annotations = $2, updated_at = $3 WHERE id = $1`, [id, JSON.stringify(annotations), now]);
+  }
+
+  async resolve(id: number, now: Date): Promise<AlertRecord | undefined> {
+    const res = await this.db.query<Row>(`UPDATE alerts SET state = 'resolved', ends_at = $2, updated_at = $2 WHERE id = $1 AND state = 'firing' RETURNING *`, [id, now]);
+    return res.rows[0] ? toAlert(res.rows[0]) : undefined;
+  }
+
+  async markNotified(ids: number[], now: Date): Promise<void> {
+    if (ids.length) await this.db.query('UPDATE alerts SET last_notified_at = $2 WHERE id = ANY($1)', [ids, now]);
+  }
+
+  async listAlerts(filter: { state?: AlertState; limit: number; before?: number }): Promise<AlertRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.state) where.push(`state = $${params.push(filter.state)}`);
+    if (filter.before) where.push(`id < $${params.push(filter.before)}`);
+    params.push(filter.limit);
+    const res = await this.db.query<Row>(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`, params);
+    return res.rows.map(toAlert);
+  }
+
+  // ------------------------------------------------------------------ silences
+
+  async createSilence(s: Omit<Silence, 'id' | 'createdAt'>, now: Date): Promise<Silence> {
+    const id = `sil_${randomBytes(10).toString('hex')}`;
+    const res = await this.db.query<Row>(
+      `INSERT INTO silences (id, matchers, starts_at, ends_at, comment, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING *`,
+      [id, JSON.stringify(s.matchers), s.startsAt, s.endsAt, s.comment ?? null, s.createdBy ?? null, now],
+    );
+    return toSilence(res.rows[0]!);
+  }
+
+  async listSilences(): Promise<Silence[]> {
+    return (await this.db.query<Row>('SELECT * FROM silences ORDER BY created_at DESC, id')).rows.map(toSilence);
+  }
+
+  async activeSilences(now: Date): Promise<Silence[]> {
+    return (await this.db.query<Row>('SELECT * FROM silences WHERE starts_at <= $1 AND ends_at > $1', [now])).rows.map(toSilence);
+  }
+
+  /** Ends a silence now; false when there is no such silence. */
+  async expireSilence(id: string, now: Date): Promise<Silence | undefined> {
+    const res = await this.db.query<Row>('UPDATE silences SET ends_at = LEAST(ends_at, $2) WHERE id = $1 RETURNING *', [id, now]);
+    return res.rows[0] ? toSilence(res.rows[0]) : undefined;
+  }
+
+  // ------------------------------------------------------------------ outbox
+
+  async enqueue(channel: string, payload: unknown, now: Date): Promise<Delivery> {
+    const res = await this.db.query<Row>(
+      `INSERT INTO deliveries (channel, payload, state, next_attempt_at, created_at) VALUES ($1, $2, 'pending', $3, $3) RETURNING *`,
+      [channel, JSON.stringify(payload), now],
+    );
+    return toDelivery(res.rows[0]!);
+  }
+
+  /**
+   * Claims the channel's oldest pending delivery if it is due and nobody holds it.
+   * Deliveries of a channel go out in order: a later one never overtakes a failed one.
+   */
+  async claimNext(channel: string, owner: string, now: Date, ttlMs: number): Promise<Delivery | undefined> {
+    const res = await this.db.query<Row>(
+      `UPDATE deliveries SET claimed_by = $2, claim_expires_at = $4, attempts = attempts + 1
+        WHERE id = (SELECT id FROM deliveries WHERE channel = $1 AND state = 'pending' ORDER BY id LIMIT 1)
+          AND next_attempt_at <= $3
+          AND (claim_expires_at IS NULL OR claim_expires_at < $3)
+        RETURNING *`,
+      [channel, owner, now, new Date(now.getTime() + ttlMs)],
+    );
+    return res.rows[0] ? toDelivery(res.rows[0]) : undefined;
+  }
+
+  async markSent(id: number, owner: string, now: Date): Promise<void> {
+    await this.db.query(`UPDATE deliveries SET state = 'sent', sent_at = $3, claimed_by = NULL, claim_expires_at = NULL, last_error = NULL WHERE id = $1 AND claimed_by = $2`, [id, owner, now]);
+  }
+
+  async markFailed(id: number, owner: string, error: string, nextAttemptAt: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE deliveries SET last_error = $3, next_attempt_at = $4, claimed_by = NULL, claim_expires_at = NULL WHERE id = $1 AND claimed_by = $2`,
+      [id, owner, error.slice(0, 1000), nextAttemptAt],
+    );
+  }
+
+  async sentSince(channel: string, since: Date): Promise<number> {
+    const res = await this.db.query<{ n: number | string }>(`SELECT count(*)::int AS n FROM deliveries WHERE channel = $1 AND state = 'sent' AND sent_at > $2`, [channel, since]);
+    return Number(res.rows[0]!.n);
+  }
+
+  async pendingCount(): Promise<number> {
+    const res = await this.db.query<{ n: number | string }>(`SELECT count(*)::int AS n FROM deliveries WHERE state = 'pending'`);
+    return Number(res.rows[0]!.n);
+  }
+
+  async deliveries(filter: { channel?: string; state?: 'pending' | 'sent' } = {}): Promise<Delivery[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.channel) where.push(`channel = $${params.push(filter.channel)}`);
+    if (filter.state) where.push(`state = $${params.push(filter.state)}`);
+    return (await this.db.query<Row>(`SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`, params)).rows.map(toDelivery);
+  }
+}
