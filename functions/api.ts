@@ -18,7 +18,13 @@ export function createApiHandler(getInstance: InstanceProvider = defaultInstance
       return toFcResponse(problems.unavailable('the service is misconfigured or its store is down; see the function log'));
     }
     app ??= createApiApp({ tokens: instance.config.apiTokens });
-    const services = servicesFor(instance, context);
+    let services;
+    try {
+      services = servicesFor(instance, context);
+    } catch (err) {
+      console.error(JSON.stringify({ level: 'error', msg: 'cannot build the invocation services', requestId: context.requestId, error: (err as Error).message }));
+      return toFcResponse(problems.unavailable('the service is misconfigured; see the function log'));
+    }
     const started = instance.clock.now();
     const res = await app.handle(req, services);
     services.log.info('http', { method: req.method, path: req.path, status: res.status, ms: instance.clock.now() - started });

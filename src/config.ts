@@ -193,6 +193,12 @@ export function loadConfig(env: Env = process.env): Config {
     sweepConcurrency: r.int('SWEEP_CONCURRENCY', 16, 1, 256),
     channelTimeoutMs: r.int('CHANNEL_TIMEOUT_MS', 5_000, 100, 60_000),
   };
+  // The lease must outlast what a worker does under it, or a second worker could start a create.
+  // Calls stop at the budget (each read timeout is cut to what is left); a connect may add its own timeout.
+  const needed = config.provisionBudgetSeconds + Math.ceil(config.timeouts.connectTimeoutMs / 1000) + 5;
+  if (config.leaseSeconds < needed) {
+    r.problems.push(`LEASE_SECONDS (${config.leaseSeconds}) must be at least PROVISION_BUDGET_SECONDS + CLOUD_CONNECT_TIMEOUT_MS + 5 s = ${needed}`);
+  }
   config.alertChannels = parseChannels(r, r.str('ALERT_CHANNELS'));
   config.watchClusters = parseWatchClusters(r, r.str('WATCH_CLUSTERS'));
   if (r.problems.length) throw new ConfigError(r.problems);

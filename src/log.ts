@@ -2,6 +2,7 @@
  * JSON-line logs. Every line carries the FC request id of the invocation it belongs to, and
  * every field passes through `redact`, so a secret cannot reach a log by accident.
  */
+import { scrubMessage } from './cloud/errors.js';
 import { redact } from './redact.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -25,8 +26,10 @@ export function createLogger(base: Record<string, unknown> = {}, options: { leve
   const now = options.now ?? Date.now;
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
-    const entry = redact({ time: new Date(now()).toISOString(), level, msg, ...base, ...fields });
-    sink(JSON.stringify(entry, errorReplacer));
+    const plain: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(fields ?? {})) plain[k] = v instanceof Error ? errorFields(v) : v;
+    const entry = redact({ time: new Date(now()).toISOString(), level, msg, ...base, ...plain });
+    sink(JSON.stringify(entry));
   };
   return {
     debug: (m, f) => write('debug', m, f),
@@ -37,12 +40,10 @@ export function createLogger(base: Record<string, unknown> = {}, options: { leve
   };
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) {
-    const e = value as Error & { code?: string; requestId?: string };
-    return { name: e.name, message: e.message, code: e.code, requestId: e.requestId };
-  }
-  return value;
+/** What a log line keeps of an error: never its SQL parameters or other attached data. */
+function errorFields(value: Error): Record<string, unknown> {
+  const e = value as Error & { code?: string; requestId?: string };
+  return { name: e.name, message: scrubMessage(e.message), code: e.code, requestId: e.requestId };
 }
 
 /** A logger that drops everything; for tests that do not look at logs. */

@@ -88,9 +88,9 @@ export async function sweep(services: Services, channels: Channel[], options: { 
 
     // Requests: creating -> final; stale ones time out; due ones are re-dispatched.
     summary.transitions = await advanceFromListings(services, requests, byKey, options.deadline);
-    const timedOut = await timeOutStale(services, requests, options.owner);
+    const timedOut = await timeOutStale(services, requests, options.owner, options.deadline);
     if (timedOut) summary.transitions.timed_out = (summary.transitions.timed_out ?? 0) + timedOut;
-    summary.redriven = await redrive(services, config.dispatchGraceSeconds * 1000);
+    summary.redriven = await redrive(services, config.dispatchGraceSeconds * 1000, options.deadline);
 
     // Alerts, on what the requests are now.
     const current = await store.forAlerts(new Date(started - config.thresholds.creationAlertHours * 3600_000));

@@ -107,10 +107,10 @@ export class CloudClient {
     ref: ClusterRef,
     request: EnsCreateRequest | AckCreateBody,
     budget: Budget,
-    options: { noRetry?: CloudErrorKind[] } = {},
+    options: { noRetry?: CloudErrorKind[]; /** An earlier attempt (another invocation) may have created it. */ mayExist?: boolean } = {},
   ): Promise<CreateOutcome> {
     const name = ref.provider === 'ens' ? (request as EnsCreateRequest).NodepoolInfo.Name : (request as AckCreateBody).nodepool_info.name;
-    let unknownOutcome = false;
+    let unknownOutcome = options.mayExist === true;
     let attempts = 0;
     const adopt = async (): Promise<CreateOutcome | undefined> => {
       const found = await this.findNodePool(ref, name, budget);
@@ -166,8 +166,10 @@ export class CloudClient {
       );
       const items = body.NodePools ?? [];
       pools.push(...items.map((p) => fromEns(p, ref.clusterId)));
-      const total = Number(body.Page?.TotalCount ?? 0);
-      if (items.length === 0 || items.length < this.pageSize || pools.length >= total) break;
+      // TotalCount decides; a server that pages smaller than asked must not end the walk early.
+      const total = body.Page?.TotalCount;
+      if (items.length === 0) break;
+      if (typeof total === 'number' ? pools.length >= total : items.length < this.pageSize) break;
     }
     return filter.name ? pools.filter((p) => p.name === filter.name) : pools;
   }

@@ -30,7 +30,7 @@ export class CloudError extends Error {
   attempts = 1;
 
   constructor(init: { code: string; message: string; kind: CloudErrorKind; requestId?: string; statusCode?: number; ambiguous?: boolean; cause?: unknown }) {
-    super(init.message, { cause: init.cause });
+    super(scrubMessage(init.message), { cause: init.cause });
     this.code = init.code;
     this.kind = init.kind;
     this.requestId = init.requestId;
@@ -43,6 +43,16 @@ export class CloudError extends Error {
   toJSON(): { code: string; message: string; requestId?: string; statusCode?: number; retryable: boolean } {
     return { code: this.code, message: this.message, requestId: this.requestId, statusCode: this.statusCode, retryable: this.retryable };
   }
+}
+
+/**
+ * The HTTP layer puts the request URL into timeout and connection messages, and ENS calls
+ * carry every parameter, the password included, in the query. Messages keep the path only.
+ */
+export function scrubMessage(message: string): string {
+  return message
+    .replace(/\b(https?:\/\/[^\s?]*)\?[^\s]*/gi, '$1?…')
+    .replace(/\b(GET|POST|PUT|PATCH|DELETE|HEAD) (\/[^\s?]*)\?[^\s]*/g, '$1 $2?…');
 }
 
 const BUSY_CODES = new Set(['InvalidStatus.Forbidden', 'ErrorClusterStateInvalid', 'IncorrectClusterStatus', 'Operation.Conflict']);
@@ -103,7 +113,8 @@ export function toCloudError(err: unknown): CloudError {
   if (e.code === 'InvalidCredentials' || /credential/i.test(e.message ?? '')) {
     return new CloudError({ code: e.code ?? 'InvalidCredentials', message: e.message ?? 'no usable credentials', kind: 'client', cause: err });
   }
-  return new CloudError({ code: e.code ?? 'NetworkError', message: e.message ?? String(err), kind: 'network', cause: err });
+  // Unclassified: the request may have gone out, so a create must look before it retries.
+  return new CloudError({ code: e.code ?? 'NetworkError', message: e.message ?? String(err), kind: 'network', ambiguous: true, cause: err });
 }
 
 /** The cloud's own message, without the SDK's "code: 400, ... request id: ..." wrapping. */

@@ -24,6 +24,8 @@ export interface Instance {
   /** Replaces the FC dispatcher (the local host's tests use it to watch dispatches). */
   dispatcher?: Dispatcher;
   cloudClients: Map<string, CloudClient>;
+  /** The logger of the latest invocation; cached cloud clients log their retries to it. */
+  currentLog?: Logger;
 }
 
 export type InstanceProvider = () => Promise<Instance>;
@@ -63,6 +65,7 @@ export function servicesFor(instance: Instance, context: FcContext): Services {
     { requestId: context.requestId, function: context.function?.name },
     { level: config.logLevel, sink: instance.logSink, now: () => clock.now() },
   );
+  instance.currentLog = log;
   const credentials = credentialsOf(context);
   const key = credentials === 'default-chain' ? 'default-chain' : credentials.accessKeyId;
   let cloud = instance.cloudClients.get(key);
@@ -76,7 +79,7 @@ export function servicesFor(instance: Instance, context: FcContext): Services {
       rateLimits: config.rateLimits,
       ensPageSize: config.ensPageSize,
       clock,
-      onRetry: (e) => log.debug('cloud call retried', e),
+      onRetry: (e) => instance.currentLog?.debug('cloud call retried', e),
     });
     instance.cloudClients.set(key, cloud);
   }

@@ -11,9 +11,13 @@ import type { Services } from '../pipeline/services.js';
 import { bearerAuthenticator, type Authenticate } from './auth.js';
 import { problems } from './problem.js';
 import { json, type HttpRequest, type HttpResponse } from './types.js';
-import { requestView, submitView } from './views.js';
+import { alertView, requestView, silenceView, submitView } from './views.js';
+import { AlertStore, type SilenceMatchers } from '../store/alerts.js';
+import { inhibitedClusters, isInhibited, silenceMatches } from '../alerts/lifecycle.js';
+import { RULES } from '../alerts/rules.js';
 
 const COLLECTION = '/v1/nodepool-requests';
+const SILENCES = '/v1/silences';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export interface ApiApp {
@@ -46,12 +50,29 @@ async function route(req: HttpRequest, services: Services, authenticate: Authent
     if (req.method !== 'GET' && req.method !== 'HEAD') return problems.methodNotAllowed(['GET']);
     return health(services);
   }
-  const isCollection = path === COLLECTION;
-  const item = path.startsWith(`${COLLECTION}/`) ? path.slice(COLLECTION.length + 1) : undefined;
-  if (!isCollection && (item === undefined || item.includes('/'))) return problems.notFound(`no route ${req.method} ${req.path}`);
+  const known = path === COLLECTION || path.startsWith(`${COLLECTION}/`) || path === '/v1/alerts' || path === SILENCES || path.startsWith(`${SILENCES}/`);
+  if (!known) return problems.notFound(`no route ${req.method} ${req.path}`);
 
   const auth = authenticate(req.headers.authorization);
   if (!auth.ok) return problems.unauthorized(auth.reason);
+
+  if (path === '/v1/alerts') {
+    if (req.method !== 'GET') return problems.methodNotAllowed(['GET']);
+    return listAlerts(req, services);
+  }
+  if (path === SILENCES) {
+    if (req.method === 'POST') return createSilence(req, services);
+    if (req.method === 'GET') return listSilences(services);
+    return problems.methodNotAllowed(['GET', 'POST']);
+  }
+  if (path.startsWith(`${SILENCES}/`)) {
+    const id = path.slice(SILENCES.length + 1);
+    if (req.method !== 'DELETE') return problems.methodNotAllowed(['DELETE']);
+    return expireSilence(id, services);
+  }
+  const isCollection = path === COLLECTION;
+  const item = isCollection ? undefined : path.slice(COLLECTION.length + 1);
+  if (!isCollection && (!item || item.includes('/'))) return problems.notFound(`no route ${req.method} ${req.path}`);
 
   if (isCollection) {
     if (req.method === 'POST') return submit(req, services);
@@ -71,17 +92,25 @@ async function health(services: Services): Promise<HttpResponse> {
   }
 }
 
-async function submit(req: HttpRequest, services: Services): Promise<HttpResponse> {
+/** Size, media type and JSON checks every body goes through; a response means the body was refused. */
+function readJson(req: HttpRequest, services: Services): { ok: true; body: unknown } | { ok: false; response: HttpResponse } {
   const limit = services.config.maxBodyBytes;
-  if (req.body.length > limit) return problems.tooLarge(limit);
+  if (req.body.length > limit) return { ok: false, response: problems.tooLarge(limit) };
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) return problems.unsupportedMediaType(type);
-  let body: unknown;
+  if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) return { ok: false, response: problems.unsupportedMediaType(type) };
   try {
-    body = JSON.parse(req.body.toString('utf8'));
+    return { ok: true, body: JSON.parse(req.body.toString('utf8')) };
   } catch (err) {
-    return problems.malformedJson((err as Error).message);
+    // JSON.parse quotes the input around the error; the body may hold a password.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    return { ok: false, response: problems.malformedJson(position ? `syntax error at position ${position}` : 'the body is not valid JSON') };
   }
+}
+
+async function submit(req: HttpRequest, services: Services): Promise<HttpResponse> {
+  const read = readJson(req, services);
+  if (!read.ok) return read.response;
+  const body = read.body;
   const key = req.headers['idempotency-key'];
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
     return problems.validation([{ path: 'header.Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters without spaces' }]);
@@ -141,4 +170,77 @@ async function list(req: HttpRequest, services: Services): Promise<HttpResponse>
     items: page.items.map((r) => requestView(r, undefined, services.config.publicBaseUrl)),
     nextCursor: page.nextCursor ?? null,
   });
+}
+
+async function listAlerts(req: HttpRequest, services: Services): Promise<HttpResponse> {
+  const errors: Issue[] = [];
+  for (const k of Object.keys(req.query)) if (!['state', 'limit', 'cursor'].includes(k)) errors.push({ path: `query.${k}`, message: 'is not a known parameter (state, limit, cursor)' });
+  const { state, cursor } = req.query;
+  if (state !== undefined && state !== 'firing' && state !== 'resolved') errors.push({ path: 'query.state', message: 'must be firing or resolved' });
+  const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) errors.push({ path: 'query.limit', message: 'must be an integer from 1 to 500' });
+  if (cursor !== undefined && !/^[1-9][0-9]{0,17}$/.test(cursor)) errors.push({ path: 'query.cursor', message: 'must be the nextCursor of a previous page' });
+  if (errors.length) return problems.validation(errors);
+  const alerts = new AlertStore(services.store.db);
+  const now = new Date(services.clock.now());
+  const items = await alerts.listAlerts({ state: state as 'firing' | 'resolved' | undefined, limit, before: cursor ? Number(cursor) : undefined });
+  const silences = await alerts.activeSilences(now);
+  const inhibited = inhibitedClusters(await alerts.firing());
+  return json(200, {
+    items: items.map((a) => alertView(a, { silenced: silences.some((s) => silenceMatches(s, a)), inhibited: a.state === 'firing' && isInhibited(a, inhibited), base: services.config.publicBaseUrl })),
+    nextCursor: items.length === limit ? String(items[items.length - 1]!.id) : null,
+  });
+}
+
+const SILENCE_MATCHERS = ['provider', 'clusterId', 'pool', 'rule'];
+
+async function createSilence(req: HttpRequest, services: Services): Promise<HttpResponse> {
+  const read = readJson(req, services);
+  if (!read.ok) return read.response;
+  const b = read.body as Record<string, unknown>;
+  const errors: Issue[] = [];
+  const now = services.clock.now();
+  if (!b || typeof b !== 'object' || Array.isArray(b)) return problems.validation([{ path: '', message: 'the body must be a JSON object' }]);
+  for (const k of Object.keys(b)) if (!['matchers', 'startsAt', 'endsAt', 'comment', 'createdBy'].includes(k)) errors.push({ path: k, message: 'is not a known field' });
+  const m = b.matchers as Record<string, unknown> | undefined;
+  if (!m || typeof m !== 'object' || Array.isArray(m)) errors.push({ path: 'matchers', message: 'is required: an object with provider, clusterId, pool and/or rule' });
+  else {
+    for (const k of Object.keys(m)) if (!SILENCE_MATCHERS.includes(k)) errors.push({ path: `matchers.${k}`, message: `is not a matcher (${SILENCE_MATCHERS.join(', ')})` });
+    for (const k of SILENCE_MATCHERS) if (m[k] !== undefined && (typeof m[k] !== 'string' || !(m[k] as string).length || (m[k] as string).length > 128)) errors.push({ path: `matchers.${k}`, message: 'must be a non-empty string' });
+    if (!SILENCE_MATCHERS.some((k) => m[k] !== undefined)) errors.push({ path: 'matchers', message: 'must have at least one matcher' });
+    if (m.provider !== undefined && m.provider !== 'ens' && m.provider !== 'ack') errors.push({ path: 'matchers.provider', message: 'must be ens or ack' });
+    if (typeof m.rule === 'string' && !(m.rule in RULES)) errors.push({ path: 'matchers.rule', message: `must be one of: ${Object.keys(RULES).join(', ')}` });
+  }
+  const time = (k: 'startsAt' | 'endsAt'): number | undefined => {
+    const v = b[k];
+    if (v === undefined) return undefined;
+    const t = typeof v === 'string' ? Date.parse(v) : NaN;
+    if (Number.isNaN(t)) errors.push({ path: k, message: 'must be an ISO 8601 time' });
+    return t;
+  };
+  const startsAt = time('startsAt') ?? now;
+  const endsAt = time('endsAt');
+  if (b.endsAt === undefined) errors.push({ path: 'endsAt', message: 'is required' });
+  else if (endsAt !== undefined && !Number.isNaN(endsAt) && endsAt <= Math.max(now, startsAt)) errors.push({ path: 'endsAt', message: 'must be in the future and after startsAt' });
+  for (const k of ['comment', 'createdBy']) if (b[k] !== undefined && (typeof b[k] !== 'string' || (b[k] as string).length > 1000)) errors.push({ path: k, message: 'must be a string of at most 1000 characters' });
+  if (errors.length) return problems.validation(errors);
+  const silence = await new AlertStore(services.store.db).createSilence(
+    { matchers: m as SilenceMatchers, startsAt: new Date(startsAt), endsAt: new Date(endsAt!), comment: b.comment as string | undefined, createdBy: b.createdBy as string | undefined },
+    new Date(now),
+  );
+  services.log.info('silence created', { silenceId: silence.id, matchers: silence.matchers, endsAt: silence.endsAt.toISOString() });
+  return json(201, silenceView(silence, now), { location: `${SILENCES}/${silence.id}` });
+}
+
+async function listSilences(services: Services): Promise<HttpResponse> {
+  const now = services.clock.now();
+  return json(200, { items: (await new AlertStore(services.store.db).listSilences()).map((s) => silenceView(s, now)) });
+}
+
+async function expireSilence(id: string, services: Services): Promise<HttpResponse> {
+  if (!/^sil_[0-9a-f]{20}$/.test(id)) return problems.notFound(`no silence ${id}`);
+  const now = services.clock.now();
+  const s = await new AlertStore(services.store.db).expireSilence(id, new Date(now));
+  if (!s) return problems.notFound(`no silence ${id}`);
+  return json(200, silenceView(s, now));
 }

@@ -1,5 +1,7 @@
 /** What the API shows of a request: secrets masked, times as ISO strings. */
 import type { HistoryEntry, NodepoolRequest } from '../requests/model.js';
+import type { AlertRecord, Silence } from '../store/alerts.js';
+import { redact } from '../redact.js';
 
 export function requestLink(id: string, base = ''): string {
   return `${base}/v1/nodepool-requests/${id}`;
@@ -31,9 +33,42 @@ export function requestView(r: NodepoolRequest, history: HistoryEntry[] | undefi
     source: r.source,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
-    request: r.request,
+    // Secrets were lifted out before storing; masking again costs nothing and guards the output.
+    request: redact(r.request),
     ...(history
       ? { history: history.map((h) => ({ at: h.at.toISOString(), state: h.state, note: h.note, ...(h.cloudRequestId ? { cloudRequestId: h.cloudRequestId } : {}) })) }
       : {}),
+  };
+}
+
+export function alertView(a: AlertRecord, extra: { silenced: boolean; inhibited: boolean; base?: string }) {
+  return {
+    id: String(a.id),
+    fingerprint: a.fingerprint,
+    rule: a.rule,
+    severity: a.severity,
+    state: a.state,
+    labels: a.labels,
+    annotations: a.annotations,
+    startsAt: a.startsAt.toISOString(),
+    endsAt: a.endsAt?.toISOString() ?? null,
+    lastNotifiedAt: a.lastNotifiedAt?.toISOString() ?? null,
+    silenced: extra.silenced,
+    inhibited: extra.inhibited,
+    ...(a.requestId ? { requestId: a.requestId, links: { request: requestLink(a.requestId, extra.base) } } : {}),
+  };
+}
+
+export function silenceView(s: Silence, now: number) {
+  const state = s.endsAt.getTime() <= now ? 'expired' : s.startsAt.getTime() > now ? 'pending' : 'active';
+  return {
+    id: s.id,
+    state,
+    matchers: s.matchers,
+    startsAt: s.startsAt.toISOString(),
+    endsAt: s.endsAt.toISOString(),
+    ...(s.comment ? { comment: s.comment } : {}),
+    ...(s.createdBy ? { createdBy: s.createdBy } : {}),
+    createdAt: s.createdAt.toISOString(),
   };
 }

@@ -24,13 +24,34 @@ export class BatchRetryError extends Error {
   }
 }
 
+/** SQLSTATE classes that no retry can fix: bad data (22) and program limits (54). */
+function isPermanentStoreError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^(22|54)[0-9A-Z]{3}$/.test(code);
+}
+
 export async function handleMessages(services: Services, messages: QueueMessage[], options: { owner: string; budgetMs: number }): Promise<MessageResult[]> {
   const results: MessageResult[] = [];
   const failures: Array<{ messageId?: string; error: unknown }> = [];
+  // One budget for the whole batch: each message gets what is left of it.
+  const deadline = services.clock.now() + options.budgetMs;
   for (const msg of messages) {
     try {
-      results.push(await handleMessage(services, msg, options));
+      results.push(await handleMessage(services, msg, { owner: options.owner, deadline }));
     } catch (error) {
+      if (isPermanentStoreError(error)) {
+        const out = await rejectMessage(services, {
+          body: undefined,
+          reasons: [{ path: '', message: 'the store cannot hold this message' }],
+          idempotencyKey: msg.messageId ? `mns:${msg.messageId}` : undefined,
+          rawLength: msg.body.length,
+        }).catch(() => undefined);
+        if (out) {
+          services.log.warn('rejected a message the store cannot hold', { messageId: msg.messageId, error });
+          results.push({ messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason: 'unstorable' });
+          continue;
+        }
+      }
       services.log.error('message failed; it will be redelivered', { messageId: msg.messageId, error });
       failures.push({ messageId: msg.messageId, error });
       results.push({ messageId: msg.messageId, outcome: 'error' });
@@ -40,7 +61,7 @@ export async function handleMessages(services: Services, messages: QueueMessage[
   return results;
 }
 
-async function handleMessage(services: Services, msg: QueueMessage, options: { owner: string; budgetMs: number }): Promise<MessageResult> {
+async function handleMessage(services: Services, msg: QueueMessage, options: { owner: string; deadline: number }): Promise<MessageResult> {
   const implicitKey = msg.messageId ? `mns:${msg.messageId}` : undefined;
   let body: unknown;
   try {
@@ -55,8 +76,8 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
     submission = parseSubmission(body, 'queue');
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
-    const key = typeof (body as { idempotencyKey?: unknown })?.idempotencyKey === 'string' ? (body as { idempotencyKey: string }).idempotencyKey : implicitKey;
-    const out = await rejectMessage(services, { body, reasons: err.errors, idempotencyKey: key, rawLength: msg.body.length });
+    // The message's own key may be what is wrong with it: a rejection is keyed by the message id.
+    const out = await rejectMessage(services, { body, reasons: err.errors, idempotencyKey: implicitKey, rawLength: msg.body.length });
     services.log.warn('rejected an invalid message', { messageId: msg.messageId, nodepoolRequestId: out.request.id, errors: err.errors });
     return { messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason: err.message };
   }
@@ -75,6 +96,11 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
     services.log.info('accepted from the queue', { messageId: msg.messageId, nodepoolRequestId: accepted.request.id });
   }
   // Created or replayed: drive it. The lease makes a duplicate delivery a no-op.
-  const out = await provisionRequest(services, accepted.request.id, { owner: options.owner, budgetMs: options.budgetMs });
+  const budgetMs = options.deadline - services.clock.now();
+  if (budgetMs < 1_000) {
+    services.log.info('no time left in this invocation; the sweep will drive the request', { nodepoolRequestId: accepted.request.id });
+    return { messageId: msg.messageId, requestId: accepted.request.id, outcome: 'skipped' };
+  }
+  const out = await provisionRequest(services, accepted.request.id, { owner: options.owner, budgetMs });
   return { messageId: msg.messageId, requestId: accepted.request.id, outcome: out.outcome };
 }

@@ -64,6 +64,25 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
     await store.releaseLease(rec.id, owner);
     return { outcome: 'in-progress', request: rec };
   }
+  if (clock.now() >= rec.deadlineAt.getTime() && rec.createStartedAt) {
+    // A create may have run: find the pool before giving up, so that it is not left untracked.
+    try {
+      const found = await cloud.findNodePool(clusterRef(rec), rec.nodepoolName, { deadline: clock.now() + Math.max(options.budgetMs, 10_000) });
+      if (found) {
+        const request = await store.transition(rec.id, {
+          from: ['accepted', 'submitting'], to: 'creating', owner, at: now(), releaseLease: true,
+          note: `adopted node pool ${found.id}: an earlier create of this request did run`,
+          patch: { nodepoolId: found.id, createStartedAt: null, nextAttemptAt: null, sealedSecrets: null },
+        });
+        return { outcome: 'adopted', request };
+      }
+    } catch (err) {
+      if (!(err instanceof CloudError)) throw err;
+      // Cannot look: keep the request (and its lease expiry) for the next sweep rather than lose the pool.
+      await store.releaseLease(rec.id, owner);
+      return { outcome: 'deferred', request: rec };
+    }
+  }
   if (clock.now() >= rec.deadlineAt.getTime()) {
     const request = await store.transition(rec.id, {
       from: ['accepted', 'submitting'], to: 'timed_out', owner, at: now(), releaseLease: true,
@@ -130,6 +149,7 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   }
 
   // Mark, commit, then create.
+  const mayExist = Boolean(rec.createStartedAt);
   rec = await store.transition(rec.id, {
     from: ['accepted', 'submitting'], to: 'submitting', owner, at: now(),
     note: `calling CreateClusterNodePool (attempt ${rec.attempts + 1})`,
@@ -139,7 +159,7 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   let out;
   try {
     // A busy cluster stays busy for minutes: defer at once rather than spend the invocation waiting.
-    out = await cloud.createNodePool(ref, full as never, budget, { noRetry: ['busy'] });
+    out = await cloud.createNodePool(ref, full as never, budget, { noRetry: ['busy'], mayExist });
   } catch (err) {
     return onCloudError(err, 'CreateClusterNodePool');
   }

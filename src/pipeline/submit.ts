@@ -6,6 +6,7 @@ import { redact } from '../redact.js';
 import { newRequestId } from '../requests/ids.js';
 import type { NodepoolRequest, Submission } from '../requests/model.js';
 import { canonicalJson, liftSecrets } from '../requests/secrets.js';
+import { isStorableText } from '../requests/schema.js';
 import type { InsertOutcome } from '../store/requests.js';
 import type { Services } from './services.js';
 
@@ -54,7 +55,7 @@ export async function rejectMessage(
   const provider = b.provider === 'ens' || b.provider === 'ack' ? b.provider : undefined;
   const clusterId = provider === 'ens' ? req.ClusterId : b.clusterId;
   const name = provider === 'ens' ? (req.NodepoolInfo as { Name?: unknown } | undefined)?.Name : (req.nodepool_info as { name?: unknown } | undefined)?.name;
-  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 128 ? v : undefined);
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 128 && isStorableText(v) ? v : undefined);
   return services.store.insert({
     id: newRequestId(now),
     provider,
@@ -62,15 +63,18 @@ export async function rejectMessage(
     nodepoolName: str(name),
     regionId: str(b.regionId),
     state: 'rejected',
-    // Only what is recognisably JSON is kept, and redacted; raw text could hold anything.
-    request: input.body && typeof input.body === 'object' ? redact(input.body as Record<string, unknown>) : { unparsed: { bytes: input.rawLength } },
+    // Only what is recognisably JSON and storable is kept, and redacted; raw text could hold anything.
+    request:
+      input.body && typeof input.body === 'object' && isStorableText(JSON.stringify(input.body))
+        ? redact(input.body as Record<string, unknown>)
+        : { unparsed: { bytes: input.rawLength } },
     idempotencyKey: input.idempotencyKey,
     bodyHash: bodyHash(services, input.body),
     source: 'queue',
     deadlineAt: new Date(now),
-    rejectReasons: input.reasons,
+    rejectReasons: input.reasons.map((r) => (isStorableText(r.path) ? r : { ...r, path: '(unprintable field)' })),
     createdAt: new Date(now),
-    note: `rejected: ${input.reasons.map((r) => `${r.path || 'body'} ${r.message}`).join('; ')}`.slice(0, 2000),
+    note: `rejected: ${input.reasons.map((r) => `${isStorableText(r.path) ? r.path || 'body' : '(unprintable field)'} ${r.message}`).join('; ')}`.slice(0, 2000),
   });
 }
 

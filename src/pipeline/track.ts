@@ -88,10 +88,11 @@ export async function advanceFromListings(
 }
 
 /** Live requests without a pool that ran out of time: provision times them out under a lease. */
-export async function timeOutStale(services: Services, requests: NodepoolRequest[], owner: string): Promise<number> {
+export async function timeOutStale(services: Services, requests: NodepoolRequest[], owner: string, deadline: number): Promise<number> {
   let n = 0;
   const now = services.clock.now();
   for (const r of requests) {
+    if (services.clock.now() >= deadline) break;
     if ((r.state !== 'accepted' && r.state !== 'submitting') || r.deadlineAt.getTime() > now) continue;
     const out = await provisionRequest(services, r.id, { owner, budgetMs: 0, force: true });
     if (out.outcome === 'timed_out') n++;
@@ -100,10 +101,11 @@ export async function timeOutStale(services: Services, requests: NodepoolRequest
 }
 
 /** Re-dispatches what was never dispatched, or was deferred and is due. */
-export async function redrive(services: Services, graceMs: number): Promise<number> {
+export async function redrive(services: Services, graceMs: number, deadline: number): Promise<number> {
   const due = await services.store.dueForDispatch(new Date(services.clock.now()), graceMs, 500);
   let n = 0;
   for (const r of due) {
+    if (services.clock.now() >= deadline) break;
     try {
       await services.dispatcher.dispatch(r.id, services.log);
       n++;

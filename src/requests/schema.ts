@@ -19,6 +19,11 @@ export type Schema =
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/** PostgreSQL text and jsonb refuse NUL and unpaired surrogates. */
+export function isStorableText(s: string): boolean {
+  return !/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
 export function join(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   return path ? `${path}.${key}` : key;
@@ -46,6 +51,7 @@ export function check(schema: Schema, value: unknown, path: string, issues: Issu
       return;
     case 'string': {
       if (typeof value !== 'string') return void issues.push({ path, message: `must be a string, not ${kind(value)}` });
+      if (!isStorableText(value)) return void issues.push({ path, message: 'must not contain NUL characters or invalid Unicode' });
       if (schema.required && value.length === 0) return void issues.push({ path, message: 'must not be empty' });
       if (schema.enum && !schema.enum.includes(value)) return void issues.push({ path, message: `must be one of: ${schema.enum.join(', ')}` });
       if (schema.minLength !== undefined && value.length < schema.minLength) issues.push({ path, message: `must be at least ${schema.minLength} characters long` });
@@ -84,10 +90,10 @@ export function check(schema: Schema, value: unknown, path: string, issues: Issu
       if (kind(value) !== 'object') return void issues.push({ path, message: `must be an object, not ${kind(value)}` });
       const obj = value as Record<string, unknown>;
       for (const key of Object.keys(obj)) {
-        if (!(key in schema.properties)) issues.push({ path: join(path, key), message: 'is not a known field' });
+        if (!Object.hasOwn(schema.properties, key)) issues.push({ path: join(path, key), message: 'is not a known field' });
       }
       for (const [key, sub] of Object.entries(schema.properties)) {
-        const v = obj[key];
+        const v = Object.hasOwn(obj, key) ? obj[key] : undefined;
         if (v === null) issues.push({ path: join(path, key), message: 'must not be null' });
         else check(sub, v, join(path, key), issues);
       }

@@ -64,6 +64,12 @@ export interface ClusterTarget {
 
 type Row = Record<string, unknown>;
 
+class VanishedConflictError extends Error {
+  constructor(id: string) {
+    super(`insert of request ${id} conflicted with nothing that can be found`);
+  }
+}
+
 const COLUMNS: Record<keyof RequestPatch, string> = {
   nodepoolId: 'nodepool_id',
   taskId: 'task_id',
@@ -119,6 +125,16 @@ export class RequestStore {
   constructor(readonly db: Db) {}
 
   async insert(r: NewRequest): Promise<InsertOutcome> {
+    try {
+      return await this.insertOnce(r);
+    } catch (err) {
+      // The conflicting live request finished between our INSERT and our look: try once more.
+      if (err instanceof VanishedConflictError) return this.insertOnce(r);
+      throw err;
+    }
+  }
+
+  private async insertOnce(r: NewRequest): Promise<InsertOutcome> {
     return this.db.transaction(async (tx) => {
       if (r.idempotencyKey) {
         const existing = await this.byKey(tx, r.idempotencyKey);
@@ -149,7 +165,7 @@ export class RequestStore {
       }
       const live = r.provider && r.clusterId && r.nodepoolName ? await this.findLive(r.provider, r.clusterId, r.nodepoolName, tx) : undefined;
       if (live) return { kind: 'pool-conflict', request: live } as InsertOutcome;
-      throw new Error(`insert of request ${r.id} conflicted with nothing that can be found`);
+      throw new VanishedConflictError(r.id);
     });
   }
 

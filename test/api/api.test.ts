@@ -44,6 +44,9 @@ const ENS_BROKEN: Array<[string, Body, string]> = [
   ['PreUserData not Base64', ens((r) => (r.KubernetesConfig.PreUserData = 'echo ok')), 'request.KubernetesConfig.PreUserData'],
   ['UserData not Base64', ens((r) => (r.KubernetesConfig.UserData = 'ZWNobyBvawo')), 'request.KubernetesConfig.UserData'],
   ['an unknown field', ens((r) => (r.ScalingGroup.Colour = 'blue')), 'request.ScalingGroup.Colour'],
+  ['a __proto__ field', JSON.parse(JSON.stringify(ens()).replace('"ScalingGroup":{', '"ScalingGroup":{"__proto__":{"Password":"Sneaky-Pa55"},')), 'request.ScalingGroup.__proto__'],
+  ['a constructor field', ens((r) => (r.NodepoolInfo.constructor = 'x')), 'request.NodepoolInfo.constructor'],
+  ['a NUL character', ens((r) => (r.NodepoolInfo.Name = 'a\u0000b')), 'request.NodepoolInfo.Name'],
 ];
 
 const ACK_BROKEN: Array<[string, Body, string]> = [
@@ -165,8 +168,9 @@ describe.each(backends)('HTTP API on $name', (backend) => {
 
   describe('bodies', () => {
     it('answers malformed JSON with 400, a wrong content type with 415 and an oversized body with 413', async () => {
-      const malformed = await t.api('POST', '/v1/nodepool-requests', '{"provider": "ens",');
+      const malformed = await t.api('POST', '/v1/nodepool-requests', '{"provider": "ens", "Password": Hunter2Secret}');
       expect(malformed).toMatchObject({ status: 400, json: { type: expect.stringContaining('malformed-json') } });
+      expect(malformed.text).not.toContain('Hunter2');
       const text = await t.api('POST', '/v1/nodepool-requests', 'provider=ens', { 'content-type': 'application/x-www-form-urlencoded' });
       expect(text.status).toBe(415);
       const big = await t.api('POST', '/v1/nodepool-requests', JSON.stringify({ provider: 'ens', pad: 'x'.repeat(70_000) }));

@@ -275,6 +275,17 @@ describe('pagination and credentials', () => {
   });
 });
 
+describe('error messages', () => {
+  it('never carry the query string of an ENS call, where the password travels', async () => {
+    await admin('POST', '/faults', { calls: [{ kind: 'timeout', count: 1, actions: ['CreateClusterNodePool'] }] });
+    const client = env.client({ timeouts: { connectTimeoutMs: 1_000, readTimeoutMs: 200 }, retry: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 1 } });
+    const err = await errorOf(client.createNodePool(ENS, ensExample(SEED_ENS_CLUSTER, uniqueName(), { Password: 'Leaky-Pa55word!' }), budget()));
+    expect(err.kind).toBe('timeout');
+    expect(err.message).not.toContain('Leaky');
+    expect(err.message).not.toContain('ScalingGroup');
+  });
+});
+
 describe('network failures', () => {
   it('shows a refused connection as a network error that certainly did not run', async () => {
     const client = env.client({ endpoints: { ens: 'http://127.0.0.1:1' }, retry: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 1 } });

@@ -48,7 +48,9 @@ describe(`a crash between the cloud's answer and the commit (${DATABASE_URL ? 'P
       DATA_DIR: dataDir,
       DATABASE_URL: DATABASE_URL ? await isolatedPostgresUrl(DATABASE_URL) : '',
       WATCH_INTERVAL_SECONDS: '1',
-      LEASE_SECONDS: '5',
+      LEASE_SECONDS: '12',
+      PROVISION_BUDGET_SECONDS: '5',
+      CLOUD_CONNECT_TIMEOUT_MS: '2000',
       DISPATCH_GRACE_SECONDS: '1',
     };
     const first = await startSystem({ ...env, NPP_TEST_CRASH_AFTER_CREATE: '1' });

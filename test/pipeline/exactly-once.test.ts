@@ -113,6 +113,16 @@ describe.each(backends)('exactly once on $name', (backend) => {
     }
   });
 
+  it('rejects, once, a message the store cannot hold (NUL characters, an oversized key) instead of looping', async () => {
+    const before = (await t.api('GET', '/v1/nodepool-requests?state=rejected&limit=100')).json.items.length;
+    await sendToQueue(t.sys.cloudUrl, JSON.stringify({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, 'nul\u0000name') }));
+    await sendToQueue(t.sys.cloudUrl, JSON.stringify({ provider: 'ens', idempotencyKey: 'k'.repeat(9000), request: ensExample(SEED_ENS_CLUSTER, uniqueName()) }));
+    await t.idle();
+    const after = (await t.api('GET', '/v1/nodepool-requests?state=rejected&limit=100')).json.items.length;
+    expect(after - before).toBe(2);
+    expect(t.logs.filter((l) => l.includes('queue batch failed; redelivering'))).toEqual([]);
+  });
+
   it('redelivers a batch that failed transiently, and creates once when it succeeds', async () => {
     // Prepare: the store refuses the first write of this batch, as a database failover would
     const name = uniqueName('flaky');

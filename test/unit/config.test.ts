@@ -29,6 +29,10 @@ describe('configuration', () => {
     }
   });
 
+  it('refuses a lease shorter than the work it guards', () => {
+    expect(() => loadConfig({ LEASE_SECONDS: '30', PROVISION_BUDGET_SECONDS: '60' })).toThrow(/LEASE_SECONDS \(30\) must be at least/);
+  });
+
   it('accepts a 32-byte key as hex or base64', () => {
     expect(loadConfig({ SECRET_KEY: 'ab'.repeat(32) }).secretKey).toHaveLength(32);
     expect(loadConfig({ SECRET_KEY: Buffer.alloc(32, 1).toString('base64') }).secretKey).toHaveLength(32);
