@@ -52,6 +52,8 @@ export interface AckTask {
 export interface Budget {
   /** Absolute time on the client's clock after which no new attempt starts. */
   deadline: number;
+  /** Caps the attempts of each call (a sweep fails a cluster fast rather than wait on it). */
+  maxAttempts?: number;
 }
 
 export interface CloudClientOptions {
@@ -260,10 +262,11 @@ export class CloudClient {
     decorate: (e: CloudError) => CloudError = (e) => e,
     shouldRetry?: (e: CloudError) => boolean,
   ): Promise<T> {
+    const policy = this.options.retry ?? defaultRetryPolicy;
     return withRetry(op, {
       clock: this.clock,
       deadline: budget.deadline,
-      policy: this.options.retry ?? defaultRetryPolicy,
+      policy: budget.maxAttempts ? { ...policy, maxAttempts: Math.min(policy.maxAttempts, budget.maxAttempts) } : policy,
       random: this.options.random,
       beforeRetry,
       shouldRetry,

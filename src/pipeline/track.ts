@@ -53,7 +53,7 @@ export async function listClusters(
     while (next < refs.length && services.clock.now() < stopAt) {
       const ref = refs[next++]!;
       try {
-        out.push({ ref, pools: await services.cloud.listNodePools(ref, { deadline: options.deadline }) });
+        out.push({ ref, pools: await services.cloud.listNodePools(ref, { deadline: options.deadline, maxAttempts: 3 }) });
       } catch (err) {
         if (err instanceof CloudError) out.push({ ref, error: err });
         else throw err;

@@ -27,9 +27,10 @@ export interface SystemHandle {
   admin(method: string, path: string, body?: unknown): Promise<any>;
 }
 
-export function useSystem(backend: Backend, options: Partial<SystemOptions> = {}): SystemHandle {
+export function useSystem(backend: Backend, optionsOrFactory: Partial<SystemOptions> | (() => Partial<SystemOptions>) = {}): SystemHandle {
   const h = { logs: [] as string[] } as SystemHandle;
   beforeAll(async () => {
+    const options = typeof optionsOrFactory === 'function' ? optionsOrFactory() : optionsOrFactory;
     const db = await backend.open();
     const clock = new OffsetClock();
     h.sys = await startSystem({
@@ -40,7 +41,7 @@ export function useSystem(backend: Backend, options: Partial<SystemOptions> = {}
       instance: { store: new RequestStore(db), clock, ...options.instance },
       hostOptions: { asyncBackoffMs: 50, queueBackoffMs: 50, ...options.hostOptions },
       log: (line) => h.logs.push(line),
-      ...options,
+      ...Object.fromEntries(Object.entries(options).filter(([k]) => !['env', 'instance', 'hostOptions'].includes(k))),
     });
     h.api = async (method, path, body, headers = {}) => {
       const res = await fetch(`${h.sys.apiUrl}${path}`, {
