@@ -82,6 +82,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       FC_FUNCTION_NAME: undefined,
       PROVISION_FUNCTION: FUNCTION_NAMES.provision,
       API_TOKENS: baseEnv.API_TOKENS || apiToken,
+      // Against the emulator, watch its seed clusters, so that an injected fault shows as an alert.
+      WATCH_CLUSTERS: baseEnv.WATCH_CLUSTERS ?? (baseEnv.ENS_ENDPOINT || baseEnv.ACK_ENDPOINT ? undefined : `ens/${SEED_ENS_CLUSTER},ack/cn-beijing/${SEED_ACK_CLUSTER}`),
       SECRET_KEY: baseEnv.SECRET_KEY || (options.instance?.store ? randomBytes(32).toString('base64') : devSecretKey(dataDir)),
       DATA_DIR: dataDir,
     };
