@@ -14,7 +14,7 @@ export function createProvisionHandler(getInstance: InstanceProvider = defaultIn
   return async (event: unknown, context: FcContext): Promise<unknown> => {
     const instance = await getInstance();
     const services = servicesFor(instance, context);
-    const budgetMs = invocationBudgetMs(instance.config, context);
+    const budgetMs = invocationBudgetMs(context, instance.config.provisionBudgetSeconds);
     const parsed = parseProvisionEvent(event);
     if (parsed.kind === 'invoke') {
       const { outcome } = await provisionRequest(services, parsed.requestId, { owner: context.requestId, budgetMs, afterCreate: hooks.afterCreate });

@@ -13,7 +13,7 @@ export function createWatchHandler(getInstance: InstanceProvider = defaultInstan
     channels ??= (config.alertChannels.length ? config.alertChannels : [{ type: 'console' as const, name: 'console', minSeverity: 'warning' as const }]).map((c) =>
       createChannel(c, { timeoutMs: config.channelTimeoutMs, externalUrl: config.publicBaseUrl, write: instance.logSink }),
     );
-    return sweep(services, channels, { owner: context.requestId, deadline: instance.clock.now() + invocationBudgetMs(config, context) });
+    return sweep(services, channels, { owner: context.requestId, deadline: instance.clock.now() + invocationBudgetMs(context) });
   };
 }
 

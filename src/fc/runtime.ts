@@ -98,8 +98,8 @@ function dispatcherFor(config: Config, context: FcContext, credentials: Credenti
   return new Fc3Dispatcher(endpoint, credentials, config.provisionFunction, clock);
 }
 
-/** Time an invocation may spend on the cloud: the function's timeout less a margin, capped by config. */
-export function invocationBudgetMs(config: Config, context: FcContext): number {
+/** Time an invocation may spend on the cloud: the function's timeout less a margin, capped by `capSeconds`. */
+export function invocationBudgetMs(context: FcContext, capSeconds = Number.POSITIVE_INFINITY): number {
   const timeoutMs = (context.function?.timeout ?? 60) * 1000;
-  return Math.max(1_000, Math.min(config.provisionBudgetSeconds * 1000, timeoutMs - 10_000));
+  return Math.max(1_000, Math.min(capSeconds * 1000, timeoutMs - 10_000));
 }

@@ -116,6 +116,18 @@ export async function redrive(services: Services, graceMs: number, deadline: num
   return n;
 }
 
+/** "task T-… is running" (with its error, if any), for an ACK request; undefined otherwise. */
+async function taskStatus(services: Services, r: NodepoolRequest, deadline: number): Promise<string | undefined> {
+  if (r.provider !== 'ack' || !r.taskId) return undefined;
+  try {
+    const task = await services.cloud.describeTask(clusterRef(r) as Extract<ClusterRef, { provider: 'ack' }>, r.taskId, { deadline, maxAttempts: 2 });
+    return `task ${task.id} is ${task.state}${task.error ? ` (${task.error.code}: ${task.error.message})` : ''}`;
+  } catch (err) {
+    if (err instanceof CloudError) return `task ${r.taskId} could not be read (${err.code})`;
+    throw err;
+  }
+}
+
 async function advanceCreating(services: Services, r: NodepoolRequest, result: ClusterResult, now: Date, sweepDeadline: number): Promise<string | undefined> {
   const { store } = services;
   const pastDeadline = now.getTime() >= r.deadlineAt.getTime();
@@ -174,9 +186,11 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
     return finish('failed', `creation ended with failed nodes: ${err.code}: ${err.message}`, err);
   }
   if (pastDeadline) {
+    // A stalled ACK creation: what its task says is the most useful thing to put in front of a person.
+    const task = await taskStatus(services, r, sweepDeadline);
     return finish('timed_out', `deadline passed with the pool ${pool.cloudState}, ${pool.serving}/${pool.desired} serving`, {
       code: 'DeadlineExceeded',
-      message: `node pool ${pool.id} was still ${pool.cloudState} at ${r.deadlineAt.toISOString()}: ${pool.serving}/${pool.desired} serving, ${pool.initial} initial, ${pool.failed} failed`,
+      message: `node pool ${pool.id} was still ${pool.cloudState} at ${r.deadlineAt.toISOString()}: ${pool.serving}/${pool.desired} serving, ${pool.initial} initial, ${pool.failed} failed${task ? `; ${task}` : ''}`,
     });
   }
   return undefined;
