@@ -22,15 +22,22 @@ export function feishuSign(timestampSec: number, secret: string): string {
   return createHmac('sha256', `${timestampSec}\n${secret}`).update('').digest('base64');
 }
 
-export class DingTalkChannel implements Channel {
-  readonly type = 'dingtalk' as const;
-  readonly perMinute = 20;
+/** What every chat channel keeps of its configuration. */
+abstract class ChatChannel {
   readonly name: string;
-  readonly minSeverity;
-  constructor(private readonly config: ChannelConfig, private readonly options: Options) {
+  readonly minSeverity: ChannelConfig['minSeverity'];
+  constructor(
+    protected readonly config: ChannelConfig,
+    protected readonly options: Options,
+  ) {
     this.name = config.name;
     this.minSeverity = config.minSeverity;
   }
+}
+
+export class DingTalkChannel extends ChatChannel implements Channel {
+  readonly type = 'dingtalk' as const;
+  readonly perMinute = 20;
 
   async send(p: NotificationPayload, ctx: SendContext): Promise<void> {
     const url = new URL(this.config.url!);
@@ -47,15 +54,9 @@ export class DingTalkChannel implements Channel {
   }
 }
 
-export class FeishuChannel implements Channel {
+export class FeishuChannel extends ChatChannel implements Channel {
   readonly type = 'feishu' as const;
   readonly perMinute = 100;
-  readonly name: string;
-  readonly minSeverity;
-  constructor(private readonly config: ChannelConfig, private readonly options: Options) {
-    this.name = config.name;
-    this.minSeverity = config.minSeverity;
-  }
 
   async send(p: NotificationPayload, ctx: SendContext): Promise<void> {
     const content: Array<Array<Record<string, string>>> = [];
@@ -78,15 +79,9 @@ export class FeishuChannel implements Channel {
   }
 }
 
-export class WeComChannel implements Channel {
+export class WeComChannel extends ChatChannel implements Channel {
   readonly type = 'wecom' as const;
   readonly perMinute = 20;
-  readonly name: string;
-  readonly minSeverity;
-  constructor(private readonly config: ChannelConfig, private readonly options: Options) {
-    this.name = config.name;
-    this.minSeverity = config.minSeverity;
-  }
 
   async send(p: NotificationPayload): Promise<void> {
     // WeCom refuses markdown over 4096 bytes (errcode 40058).
@@ -97,15 +92,9 @@ export class WeComChannel implements Channel {
   }
 }
 
-export class SlackChannel implements Channel {
+export class SlackChannel extends ChatChannel implements Channel {
   readonly type = 'slack' as const;
   readonly perMinute = 60;
-  readonly name: string;
-  readonly minSeverity;
-  constructor(private readonly config: ChannelConfig, private readonly options: Options) {
-    this.name = config.name;
-    this.minSeverity = config.minSeverity;
-  }
 
   async send(p: NotificationPayload): Promise<void> {
     const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: title(p).slice(0, 150) } }];
