@@ -34,6 +34,7 @@ export type InstanceProvider = () => Promise<Instance>;
 export async function createInstance(env: Record<string, string | undefined> = process.env, overrides: Partial<Instance> = {}): Promise<Instance> {
   const config = loadConfig(env);
   const problems: string[] = [];
+  // FC sets FC_FUNCTION_NAME in every function's environment.
   const inFc = Boolean(env.FC_FUNCTION_NAME);
   if (inFc && !config.databaseUrl) problems.push('DATABASE_URL is required on Function Compute (the embedded PGlite store is for local use only)');
   if (!config.secretKey) problems.push('SECRET_KEY is required: 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');

@@ -2,27 +2,14 @@
  * Applies the SQL files in migrations/ in name order, each once. A transaction-scoped
  * advisory lock makes two instances starting at once take turns instead of racing.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Db } from './db.js';
+import { loadMigrations } from './migrations.js';
 
 const MIGRATION_LOCK = 7_235_001;
 
-export interface Migration {
-  version: string;
-  sql: string;
-}
+export type { Migration } from './migrations.js';
 
-/** The migrations shipped with this build (bundles replace this with inlined files). */
-export function bundledMigrations(): Migration[] {
-  const dir = fileURLToPath(new URL('./migrations/', import.meta.url));
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.sql'))
-    .sort()
-    .map((f) => ({ version: f.replace(/\.sql$/, ''), sql: readFileSync(`${dir}${f}`, 'utf8') }));
-}
-
-export async function migrate(db: Db, migrations: Migration[] = bundledMigrations()): Promise<string[]> {
+export async function migrate(db: Db, migrations = loadMigrations()): Promise<string[]> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await tx.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
