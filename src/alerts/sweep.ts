@@ -78,12 +78,15 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     summary.clustersLeft = keys.length - results.length;
     if (summary.clustersLeft > 0) cursor = clusterKeyOf(results[results.length - 1]?.ref ?? targets.get(ordered[0]!)!.ref);
 
+    const failures = await alerts.recordClusters(
+      [...byKey].map(([key, r]) => ({ key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })),
+      now(),
+    );
     const observations: ClusterObservation[] = [];
     for (const [key, r] of byKey) {
-      const failures = await alerts.recordCluster(key, !r.error, now(), r.error ? { code: r.error.code, message: r.error.message } : undefined);
       if (r.error) summary.clusterErrors++;
       summary.pools += r.pools?.length ?? 0;
-      observations.push({ key, ref: r.ref, pools: r.pools, error: r.error, consecutiveFailures: failures, watchAll: targets.get(key)!.watchAll });
+      observations.push({ key, ref: r.ref, pools: r.pools, error: r.error, consecutiveFailures: failures.get(key) ?? 0, watchAll: targets.get(key)!.watchAll });
     }
 
     // Requests: creating -> final; stale ones time out; due ones are re-dispatched.

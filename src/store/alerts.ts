@@ -137,20 +137,25 @@ export class AlertStore {
 
   // ------------------------------------------------------------------ cluster health
 
-  /** Records one listing of a cluster; returns how many in a row have failed. */
-  async recordCluster(key: string, ok: boolean, now: Date, error?: { code: string; message: string }): Promise<number> {
+  /**
+   * Records one sweep's listings (one statement for all clusters); returns, per cluster,
+   * how many listings in a row have failed.
+   */
+  async recordClusters(results: Array<{ key: string; ok: boolean; error?: { code: string; message: string } }>, now: Date): Promise<Map<string, number>> {
+    if (!results.length) return new Map();
     const res = await this.db.query<Row>(
       `INSERT INTO cluster_health (cluster_key, consecutive_failures, last_error, last_success_at, last_attempt_at)
-       VALUES ($1, $2, $3, $4, $5)
+       SELECT k, CASE WHEN ok THEN 0 ELSE 1 END, e::jsonb, CASE WHEN ok THEN $4::timestamptz END, $4::timestamptz
+         FROM unnest($1::text[], $2::boolean[], $3::text[]) AS t(k, ok, e)
        ON CONFLICT (cluster_key) DO UPDATE SET
-         consecutive_failures = CASE WHEN $6 THEN 0 ELSE cluster_health.consecutive_failures + 1 END,
-         last_error = COALESCE($3, cluster_health.last_error),
-         last_success_at = COALESCE($4, cluster_health.last_success_at),
-         last_attempt_at = $5
-       RETURNING consecutive_failures`,
-      [key, ok ? 0 : 1, error ? JSON.stringify(error) : null, ok ? now : null, now, ok],
+         consecutive_failures = CASE WHEN EXCLUDED.consecutive_failures = 0 THEN 0 ELSE cluster_health.consecutive_failures + 1 END,
+         last_error = COALESCE(EXCLUDED.last_error, cluster_health.last_error),
+         last_success_at = COALESCE(EXCLUDED.last_success_at, cluster_health.last_success_at),
+         last_attempt_at = EXCLUDED.last_attempt_at
+       RETURNING cluster_key, consecutive_failures`,
+      [results.map((r) => r.key), results.map((r) => r.ok), results.map((r) => (r.error ? JSON.stringify(r.error) : null)), now],
     );
-    return Number(res.rows[0]!.consecutive_failures);
+    return new Map(res.rows.map((r) => [r.cluster_key as string, Number(r.consecutive_failures)]));
   }
 
   // ------------------------------------------------------------------ conditions
