@@ -37,6 +37,7 @@ export interface RetryOptions<T> {
 
 export async function withRetry<T>(op: (attempt: number) => Promise<T>, opts: RetryOptions<T>): Promise<T> {
   const policy = opts.policy ?? defaultRetryPolicy;
+  let last: CloudError | undefined;
   for (let attempt = 1; ; attempt++) {
     let error: CloudError;
     try {
@@ -45,6 +46,12 @@ export async function withRetry<T>(op: (attempt: number) => Promise<T>, opts: Re
       error = toCloudError(err);
       error.attempts = attempt;
     }
+    // An attempt that found no time left says nothing about the cloud: report what the cloud last said.
+    if (error.code === 'BudgetExhausted' && last) {
+      last.budgetExhausted = true;
+      throw last;
+    }
+    last = error;
     if (!error.retryable || attempt >= policy.maxAttempts || opts.shouldRetry?.(error) === false) throw error;
     const delay = backoffDelay(attempt, policy, opts.random);
     if (opts.clock.now() + delay >= opts.deadline) {

@@ -88,3 +88,17 @@ describe('RateLimiter', () => {
     expect(clock.now()).toBe(0);
   });
 });
+
+describe('withRetry at the end of the budget', () => {
+  it('reports the cloud\'s last error, not the attempt that found no time left', async () => {
+    const clock = new ManualClock();
+    let calls = 0;
+    const err = await runWithClock(clock, withRetry(async () => {
+      calls++;
+      if (calls === 1) throw new CloudError({ code: 'InternalError', message: 'boom', kind: 'server', statusCode: 500, requestId: 'RID' });
+      const e = new CloudError({ code: 'BudgetExhausted', message: 'no time left', kind: 'timeout', ambiguous: false });
+      throw e;
+    }, { clock, deadline: clock.now() + 10_000, random: () => 0.5 }).catch((e) => e));
+    expect(err).toMatchObject({ code: 'InternalError', requestId: 'RID', budgetExhausted: true });
+  });
+});
