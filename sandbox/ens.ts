@@ -2,7 +2,7 @@
  * ENS 2017-11-10 (RPC) node-pool actions. Parameters arrive as query or form values; the
  * nested objects are JSON strings, as the generated SDKs send them.
  */
-import { ApiError, errors } from './errors.js';
+import { errors } from './errors.js';
 import type { Pool, World } from './world.js';
 
 export interface RpcContext {
@@ -180,7 +180,3 @@ export const ensActions: Record<string, (ctx: RpcContext) => Json> = {
   CreateClusterNodePool: createClusterNodePool,
   DescribeClusterNodePools: describeClusterNodePools,
 };
-
-export function isApiError(e: unknown): e is ApiError {
-  return e instanceof ApiError;
-}

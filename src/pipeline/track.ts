@@ -4,6 +4,7 @@
  * (and, for ACK, from the creation task's error), timeouts of requests that never got a
  * pool, and re-dispatch of accepted or deferred requests whose time has come.
  */
+import { clusterKeyOf } from '../alerts/rules.js';
 import type { ClusterRef } from '../cloud/client.js';
 import { CloudError } from '../cloud/errors.js';
 import type { NodePool } from '../cloud/nodepool.js';
@@ -33,8 +34,6 @@ export function observedFrom(pool: NodePool, at: Date): ObservedStatus {
   };
 }
 
-export { clusterKeyOf as clusterKey } from '../alerts/rules.js';
-import { clusterKeyOf as clusterKey } from '../alerts/rules.js';
 
 /**
  * Lists clusters in order, at most `concurrency` at once, one call each (one per page for
@@ -75,7 +74,7 @@ export async function advanceFromListings(
   const transitions: Record<string, number> = {};
   for (const r of requests) {
     if (r.state !== 'creating') continue;
-    const result = results.get(clusterKey(clusterRef(r)));
+    const result = results.get(clusterKeyOf(clusterRef(r)));
     if (!result) continue; // not listed this sweep (out of time): next sweep
     try {
       const to = await advanceCreating(services, r, result, now, sweepDeadline);
