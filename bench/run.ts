@@ -11,7 +11,7 @@
  * Flags: --n 500 --rate 50 --clusters 1000 --pools 20 --describe-rate 200 --requests 1000 --only B1,B2
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAll, FUNCTIONS } from '../scripts/build.js';
@@ -189,7 +189,8 @@ async function sweepScale() {
 
 function wallMs(cmd: string[], cwd: string): number {
   const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, cmd, { cwd, env: { PATH: process.env.PATH }, encoding: 'utf8' });
+  // As on FC: s.yaml sets NODE_OPTIONS=--enable-source-maps for every function.
+  const r = spawnSync(process.execPath, cmd, { cwd, env: { PATH: process.env.PATH, NODE_OPTIONS: '--enable-source-maps' }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
@@ -197,7 +198,7 @@ function wallMs(cmd: string[], cwd: string): number {
 async function coldStart() {
   const out = mkdtempSync(join(tmpdir(), 'npp-b3-'));
   const built = await buildAll(out, () => {});
-  const bundles: Record<string, { bytes: number; importRatio: number; importMs: number }> = {};
+  const bundles: Record<string, { bytes: number; folderBytes: number; importRatio: number; importMs: number }> = {};
   const bare = mkdtempSync(join(tmpdir(), 'npp-b3-bare-'));
   for (const fn of FUNCTIONS) {
     const dir = mkdtempSync(join(tmpdir(), `npp-b3-${fn}-`));
@@ -210,7 +211,8 @@ async function coldStart() {
       b.push(wallMs(['-e', ''], bare));
       a.push(wallMs(['-e', script], dir));
     }
-    bundles[fn] = { bytes: built[fn]!.bytes, importRatio: round(median(a) / median(b)), importMs: round(median(a) - median(b), 1) };
+    const folderBytes = readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    bundles[fn] = { bytes: built[fn]!.bytes, folderBytes, importRatio: round(median(a) / median(b)), importMs: round(median(a) - median(b), 1) };
     progress(`B3: ${fn} ${(built[fn]!.bytes / 1024).toFixed(0)} KiB, import ${bundles[fn]!.importMs} ms over a bare node start (ratio ${bundles[fn]!.importRatio})`);
   }
   return { bundles };
@@ -284,7 +286,7 @@ function table(results: Record<string, any>): string {
   if (results.B2) rows.push(['B2', `one sweep, ${C} clusters × ${P} pools, describe limit ${L}/s (${results.B2.store})`, `${results.B2.callsPerCluster} calls per cluster; time ÷ (C/L) = ${results.B2.ratio}; peak RSS ${results.B2.peakRssMB} MB`, '1; ≤ 1.10; ≤ 256 MB', mark(results.B2.callsPerCluster === 1 && results.B2.ratio <= 1.1 && results.B2.peakRssMB <= 256)]);
   if (results.B3) {
     for (const [fn, b] of Object.entries(results.B3.bundles) as Array<[string, any]>) {
-      rows.push(['B3', `cold start, ${fn} bundle`, `${(b.bytes / 1024).toFixed(0)} KiB; import ÷ bare node = ${b.importRatio}`, '≤ 1 MB; reported', mark(b.bytes <= 1024 * 1024)]);
+      rows.push(['B3', `cold start, ${fn} bundle`, `index.js ${(b.bytes / 1024).toFixed(0)} KiB (code package ${(b.folderBytes / 1024).toFixed(0)} KiB with the source map${fn === 'provision' ? '' : ' and the lazy fc2.js'}); import ÷ bare node = ${b.importRatio}`, '≤ 1 MB; reported', mark(b.bytes <= 1024 * 1024)]);
     }
   }
   if (results.B4) rows.push(['B4', `API latency, ${REQUESTS} POSTs through the local FC host`, `p50 ÷ no-op = ${results.B4.p50Ratio}; p99 ÷ no-op = ${results.B4.p99Ratio}; ${results.B4.errors} errors`, 'reported; no errors', mark(results.B4.errors === 0)]);

@@ -137,8 +137,9 @@ export function planNotifications(
   ];
   let silenced = 0;
   let inhibitedCount = 0;
-  const sendable = candidates.filter(({ a }) => {
-    if (options.silences.some((s) => silenceMatches(s, a))) return void silenced++, false;
+  const sendable = candidates.filter(({ a, reason }) => {
+    // A resolution of an alert people heard firing always goes out, silence or not: it closes what they saw.
+    if (reason !== 'resolved' && options.silences.some((s) => silenceMatches(s, a))) return void silenced++, false;
     if (a.state === 'firing' && isInhibited(a, inhibited)) return void inhibitedCount++, false;
     return true;
   });

@@ -98,16 +98,23 @@ export function evaluate(input: EvaluationInput): Candidate[] {
     });
   };
 
-  // Creation outcomes: the latest request for each pool decides.
+  // Creation outcomes: the latest request for each pool decides; while a retry is still on its
+  // way, the last failure stands (a retry is not yet a success).
   const latest = new Map<string, NodepoolRequest>();
+  const lastFinal = new Map<string, NodepoolRequest>();
   for (const r of input.requests) {
     const k = `${r.provider}/${r.clusterId}/${r.nodepoolName}`;
     const prev = latest.get(k);
     if (!prev || prev.id < r.id) latest.set(k, r);
+    if (r.state === 'failed' || r.state === 'timed_out' || r.state === 'active') {
+      const f = lastFinal.get(k);
+      if (!f || f.id < r.id) lastFinal.set(k, r);
+    }
   }
   const horizon = now.getTime() - thresholds.creationAlertHours * 3600_000;
-  for (const r of latest.values()) {
-    if ((r.state !== 'failed' && r.state !== 'timed_out') || r.updatedAt.getTime() < horizon) continue;
+  for (const [k, r0] of latest) {
+    const r = r0.state === 'failed' || r0.state === 'timed_out' ? r0 : r0.state === 'active' ? undefined : lastFinal.get(k);
+    if (!r || (r.state !== 'failed' && r.state !== 'timed_out') || r.updatedAt.getTime() < horizon) continue;
     const rule: RuleName = r.state === 'failed' ? 'creation_failed' : 'creation_timeout';
     add(
       rule,

@@ -13,7 +13,7 @@ import { AlertStore } from '../store/alerts.js';
 import type { Channel } from './channels/index.js';
 import { applyCandidates, planNotifications } from './lifecycle.js';
 import { deliverPending } from './outbox.js';
-import { clusterKeyOf, evaluate, watchedRef, type ClusterObservation } from './rules.js';
+import { clusterKeyOf, evaluate, RULES, watchedRef, type ClusterObservation } from './rules.js';
 
 export const SWEEP_LOCK = 'watch-sweep';
 
@@ -35,6 +35,7 @@ export interface SweepSummary {
   inhibited: number;
   deliveriesSent: number;
   deliveriesFailed: number;
+  deliveriesDead: number;
   deliveriesPending: number;
 }
 
@@ -45,7 +46,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
   const alerts = new AlertStore(store.db);
   const summary: SweepSummary = {
     clusters: 0, clustersLeft: 0, clusterErrors: 0, pools: 0, apiCalls: 0, throttled: 0, durationMs: 0, transitions: {}, redriven: 0,
-    alertsFired: 0, alertsRepeated: 0, alertsResolved: 0, silenced: 0, inhibited: 0, deliveriesSent: 0, deliveriesFailed: 0, deliveriesPending: 0,
+    alertsFired: 0, alertsRepeated: 0, alertsResolved: 0, silenced: 0, inhibited: 0, deliveriesSent: 0, deliveriesFailed: 0, deliveriesDead: 0, deliveriesPending: 0,
   };
   const lock = await alerts.tryLock(SWEEP_LOCK, options.owner, new Date(started), Math.max(10_000, options.deadline - started + 30_000));
   if (!lock.acquired) {
@@ -67,6 +68,13 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       const key = clusterKeyOf(ref);
       if (!targets.has(key)) targets.set(key, { ref, watchAll: false });
     }
+    // A cluster with firing cluster or pool alerts stays a target until they resolve.
+    for (const a of await alerts.firing()) {
+      if (a.rule !== 'cluster_unreachable' && !RULES[a.rule as keyof typeof RULES]?.pool) continue;
+      const ref: ClusterRef = a.labels.provider === 'ack' ? { provider: 'ack', clusterId: a.labels.clusterId, regionId: a.labels.regionId ?? '' } : { provider: 'ens', clusterId: a.labels.clusterId };
+      const key = clusterKeyOf(ref);
+      if (!targets.has(key)) targets.set(key, { ref, watchAll: false });
+    }
     const keys = [...targets.keys()].sort();
     const start = lock.cursor ? keys.findIndex((k) => k > lock.cursor!) : 0;
     const ordered = start > 0 ? [...keys.slice(start), ...keys.slice(0, start)] : keys;
@@ -75,8 +83,8 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     const results = await listClusters(services, ordered.map((k) => targets.get(k)!.ref), { deadline: options.deadline, stopAt, concurrency: config.sweepConcurrency });
     const byKey = new Map<string, ClusterResult>(results.map((r) => [clusterKeyOf(r.ref), r]));
     summary.clusters = results.length;
-    summary.clustersLeft = keys.length - results.length;
-    if (summary.clustersLeft > 0) cursor = clusterKeyOf(results[results.length - 1]?.ref ?? targets.get(ordered[0]!)!.ref);
+    summary.clustersLeft = keys.length - results.started;
+    if (summary.clustersLeft > 0) cursor = results.started > 0 ? ordered[results.started - 1]! : (lock.cursor ?? null);
 
     const failures = await alerts.recordClusters(
       [...byKey].map(([key, r]) => ({ key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })),
@@ -105,23 +113,25 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       requestLink: (id) => requestLink(id, config.publicBaseUrl),
     });
     const listed = new Set(observations.filter((o) => !o.error).map((o) => o.key));
-    const lifecycle = await applyCandidates(alerts, candidates, { now: now(), listedClusters: listed, repeatMs: config.thresholds.repeatIntervalMinutes * 60_000 });
-    summary.alertsFired = lifecycle.fired.length;
-    summary.alertsRepeated = lifecycle.repeated.length;
-    summary.alertsResolved = lifecycle.resolved.length;
-    const plan = planNotifications(lifecycle, { now: now(), silences: await alerts.activeSilences(now()), channels: channels.map((c) => ({ type: c.type, name: c.name, minSeverity: c.minSeverity })) });
-    summary.silenced = plan.silenced;
-    summary.inhibited = plan.inhibited;
-    // The outbox row and the "notified" mark go together: a crash cannot lose or double a message.
+    // The lifecycle, the outbox rows and the "notified" marks commit together: a crash cannot
+    // resolve an alert without its message, nor send one twice.
     await store.db.transaction(async (tx) => {
       const txAlerts = new AlertStore(tx);
+      const lifecycle = await applyCandidates(txAlerts, candidates, { now: now(), listedClusters: listed, repeatMs: config.thresholds.repeatIntervalMinutes * 60_000 });
+      summary.alertsFired = lifecycle.fired.length;
+      summary.alertsRepeated = lifecycle.repeated.length;
+      summary.alertsResolved = lifecycle.resolved.length;
+      const plan = planNotifications(lifecycle, { now: now(), silences: await txAlerts.activeSilences(now()), channels: channels.map((c) => ({ type: c.type, name: c.name, minSeverity: c.minSeverity })) });
+      summary.silenced = plan.silenced;
+      summary.inhibited = plan.inhibited;
       for (const p of plan.payloads) await txAlerts.enqueue(p.channel, p, now());
       await txAlerts.markNotified(plan.notified, now());
     });
 
-    const delivered = await deliverPending(alerts, channels, { owner: options.owner, now, deadline: options.deadline, log });
+    const delivered = await deliverPending(alerts, channels, { owner: options.owner, now, deadline: options.deadline, log, sendTimeoutMs: config.channelTimeoutMs });
     summary.deliveriesSent = delivered.sent;
     summary.deliveriesFailed = delivered.failed;
+    summary.deliveriesDead = delivered.dead;
     summary.deliveriesPending = await alerts.pendingCount();
   } finally {
     await alerts.unlock(SWEEP_LOCK, options.owner, cursor).catch(() => undefined);

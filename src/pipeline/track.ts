@@ -44,8 +44,8 @@ export async function listClusters(
   services: Services,
   refs: ClusterRef[],
   options: { deadline: number; stopAt?: number; concurrency?: number },
-): Promise<ClusterResult[]> {
-  const out: ClusterResult[] = [];
+): Promise<ClusterResult[] & { started: number }> {
+  const out = [] as unknown as ClusterResult[] & { started: number };
   let next = 0;
   const stopAt = options.stopAt ?? options.deadline;
   const worker = async () => {
@@ -60,6 +60,8 @@ export async function listClusters(
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, refs.length) }, worker));
+  // Listings finish out of order; how many were started, in order, is what the next sweep resumes after.
+  out.started = next;
   return out;
 }
 
@@ -72,6 +74,14 @@ export async function advanceFromListings(
 ): Promise<Record<string, number>> {
   const now = new Date(services.clock.now());
   const transitions: Record<string, number> = {};
+  // Active requests show what this sweep saw of their pool (one statement for all of them).
+  const observed: Array<{ id: string; observed: ObservedStatus }> = [];
+  for (const r of requests) {
+    if (r.state !== 'active' || !r.nodepoolId) continue;
+    const pool = results.get(clusterKeyOf(clusterRef(r)))?.pools?.find((p) => p.id === r.nodepoolId);
+    if (pool) observed.push({ id: r.id, observed: observedFrom(pool, now) });
+  }
+  await services.store.observeMany(observed);
   for (const r of requests) {
     if (r.state !== 'creating') continue;
     const result = results.get(clusterKeyOf(clusterRef(r)));

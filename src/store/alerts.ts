@@ -58,7 +58,7 @@ export interface Delivery {
   id: number;
   channel: string;
   payload: unknown;
-  state: 'pending' | 'sent';
+  state: 'pending' | 'sent' | 'dead';
   attempts: number;
   nextAttemptAt: Date;
   lastError?: string;
@@ -104,7 +104,7 @@ function toDelivery(r: Row): Delivery {
     id: Number(r.id),
     channel: r.channel as string,
     payload: j(r.payload),
-    state: r.state as 'pending' | 'sent',
+    state: r.state as Delivery['state'],
     attempts: Number(r.attempts),
     nextAttemptAt: d(r.next_attempt_at)!,
     lastError: (r.last_error as string | null) ?? undefined,
@@ -279,6 +279,11 @@ export class AlertStore {
     );
   }
 
+  /** Takes a delivery the receiver refuses for good out of the line, so the ones behind it can go. */
+  async markDead(id: number, owner: string, error: string): Promise<void> {
+    await this.db.query(`UPDATE deliveries SET state = 'dead', last_error = $3, claimed_by = NULL, claim_expires_at = NULL WHERE id = $1 AND claimed_by = $2`, [id, owner, error.slice(0, 1000)]);
+  }
+
   async sentSince(channel: string, since: Date): Promise<number> {
     const res = await this.db.query<{ n: number | string }>(`SELECT count(*)::int AS n FROM deliveries WHERE channel = $1 AND state = 'sent' AND sent_at > $2`, [channel, since]);
     return Number(res.rows[0]!.n);
@@ -289,7 +294,7 @@ export class AlertStore {
     return Number(res.rows[0]!.n);
   }
 
-  async deliveries(filter: { channel?: string; state?: 'pending' | 'sent' } = {}): Promise<Delivery[]> {
+  async deliveries(filter: { channel?: string; state?: Delivery['state'] } = {}): Promise<Delivery[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.channel) where.push(`channel = $${params.push(filter.channel)}`);

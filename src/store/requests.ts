@@ -276,6 +276,16 @@ export class RequestStore {
     });
   }
 
+  /** Records what a sweep saw of many pools at once, without state changes. */
+  async observeMany(items: Array<{ id: string; observed: ObservedStatus }>): Promise<void> {
+    if (!items.length) return;
+    await this.db.query(
+      `UPDATE nodepool_requests r SET observed = v.o::jsonb, updated_at = r.updated_at
+         FROM unnest($1::text[], $2::text[]) AS v(id, o) WHERE r.id = v.id`,
+      [items.map((i) => i.id), items.map((i) => JSON.stringify(i.observed))],
+    );
+  }
+
   /** Records what the last sweep saw, without a state change or history entry. */
   async observe(id: string, observed: ObservedStatus, at: Date): Promise<void> {
     await this.db.query('UPDATE nodepool_requests SET observed = $2, updated_at = $3 WHERE id = $1', [id, JSON.stringify(observed), at]);

@@ -71,6 +71,13 @@ describe('Feishu/Lark custom bot', () => {
     for (const f of FACTS) expect(text).toContain(f);
   });
 
+  it('keeps a sweep with many alerts under Feishu\'s 20 KB body limit', async () => {
+    const { r, ch } = await channelFor('feishu', 'feishu-secret');
+    await ch.send(payload(60), { deliveryId: 1, now: new Date() });
+    expect(r.accepted()).toHaveLength(1);
+    expect(JSON.stringify(r.accepted()[0]!.body)).toContain('more: GET /v1/alerts');
+  });
+
   it('reports Feishu error codes', async () => {
     const { r } = await channelFor('feishu', 'right');
     const wrong = createChannel({ type: 'feishu', name: 'f', url: r.url, secret: 'wrong', minSeverity: 'warning' }, { timeoutMs: 2_000 });

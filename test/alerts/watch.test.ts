@@ -169,6 +169,10 @@ describe.each(backends)('watch and alert on $name', (backend) => {
     await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample('eck-later001', name) });
     await t.idle();
     await t.sweep();
+    // A retry on its way is not a success yet: the alert stands until the new pool is active.
+    expect(about(heard(mark), 'creation_failed', name).map((a) => a.status)).toEqual(['firing']);
+    t.advanceCloud(11_000);
+    await t.sweep();
     expect(about(heard(mark), 'creation_failed', name).map((a) => a.status)).toEqual(['firing', 'resolved']);
   });
 
@@ -207,6 +211,48 @@ describe.each(backends)('watch and alert on $name', (backend) => {
     await fault(WATCH_ACK, 'workers-silent', { offlineNodes: 0 });
     await t.sweep();
     expect(about(heard(mark), 'nodes_offline', 'workers-silent').map((a) => a.status)).toEqual(['firing', 'resolved']);
+  });
+
+  it('sends a resolution even while a silence covers the alert, since people heard it fire', async () => {
+    const mark = webhook.accepted().length;
+    await fault(WATCH_ACK, 'workers-silent', { offlineNodes: 2 });
+    await t.sweep();
+    const silence = await t.api('POST', '/v1/silences', { matchers: { pool: 'workers-silent' }, endsAt: new Date(t.sys.instance.clock.now() + 3600_000).toISOString() });
+    await fault(WATCH_ACK, 'workers-silent', { offlineNodes: 0 });
+    await t.sweep();
+    expect(about(heard(mark), 'nodes_offline', 'workers-silent').map((a) => a.status)).toEqual(['firing', 'resolved']);
+    await t.api('DELETE', `/v1/silences/${silence.json.id}`);
+  });
+
+  it('keeps listing a cluster whose alerts still fire after its last request ended, so they resolve', async () => {
+    const mark = webhook.accepted().length;
+    const cluster = (await t.admin('POST', '/clusters', { provider: 'ens' })).id as string;
+    const name = uniqueName('lonely');
+    const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample(cluster, name), deadlineMinutes: 1 });
+    await t.idle();
+    await t.admin('PATCH', `/clusters/${cluster}`, { faults: { unreachable: 'error' } });
+    for (let i = 0; i < 3; i++) await t.sweep();
+    expect(about(heard(mark), 'cluster_unreachable', '').filter((a) => a.cluster === cluster).map((a) => a.status)).toEqual(['firing']);
+    t.advanceTime(2 * 60_000);
+    await t.sweep(); // the request times out: the cluster is no longer tracked for it
+    expect((await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json.state).toBe('timed_out');
+    await t.admin('PATCH', `/clusters/${cluster}`, { faults: { unreachable: null } });
+    await t.sweep();
+    expect(about(heard(mark), 'cluster_unreachable', '').filter((a) => a.cluster === cluster).map((a) => a.status)).toEqual(['firing', 'resolved']);
+  });
+
+  it('shows an active request the node counts of the last sweep', async () => {
+    const name = uniqueName('counted');
+    const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, name) });
+    await t.idle();
+    t.advanceCloud(11_000);
+    await t.sweep();
+    await fault(SEED_ENS_CLUSTER, name, { failedNodes: 1 });
+    await t.sweep();
+    const r = await t.api('GET', `/v1/nodepool-requests/${post.json.id}`);
+    expect(r.json).toMatchObject({ state: 'active', observed: { failed: 1, serving: 2, desired: 3 } });
+    await fault(SEED_ENS_CLUSTER, name, { failedNodes: 0 });
+    await t.sweep();
   });
 
   it('refuses bad silences naming the field', async () => {

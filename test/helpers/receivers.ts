@@ -3,7 +3,7 @@
  * checks, as its documentation describes, and answers in the real one's format:
  *  - DingTalk: `timestamp` (ms, within an hour) and `sign` in the query; sign must equal
  *    Base64(HMAC-SHA256(key = secret, message = timestamp + "\n" + secret)); errcode 310000 otherwise.
- *  - Feishu: `timestamp` (s, within an hour) and `sign` in the body; sign must equal
+ *  - Feishu: a body of at most 20 KB; `timestamp` (s, within an hour) and `sign` in the body; sign must equal
  *    Base64(HMAC-SHA256(key = timestamp + "\n" + secret, message = "")); code 19021 otherwise.
  *  - WeCom: markdown content of at most 4096 bytes; errcode 40058 otherwise.
  *  - Slack: a JSON body with `text`; answers "ok".
@@ -56,6 +56,7 @@ function check(kind: Kind, secret: string | undefined, r: Omit<Received, 'accept
       return { ok: true, reply: { status: 200, body: JSON.stringify({ errcode: 0, errmsg: 'ok' }) } };
     }
     case 'feishu': {
+      if (Buffer.byteLength(r.raw) > 20 * 1024) return { ok: false, reason: 'too large', reply: { status: 200, body: JSON.stringify({ code: 9499, msg: 'Bad Request', data: {} }) } };
       if (secret) {
         const ts = Number(r.body?.timestamp);
         const expected = createHmac('sha256', `${ts}\n${secret}`).update('').digest('base64');

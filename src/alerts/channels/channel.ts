@@ -8,6 +8,8 @@ export class ChannelError extends Error {
     message: string,
     /** How long the channel asked us to wait, when it said so (rate limits). */
     readonly retryAfterMs?: number,
+    /** The receiver refuses this message as such (bad payload, unknown hook): retrying it cannot help. */
+    readonly permanent = false,
   ) {
     super(message);
   }
@@ -63,7 +65,8 @@ export async function postJson(url: string, body: unknown, options: { timeoutMs:
 export function expectOk(r: HttpResult, what: string): void {
   if (r.status < 200 || r.status >= 300) {
     const retryAfter = r.status === 429 ? 60_000 : undefined;
-    throw new ChannelError(`${what} answered HTTP ${r.status}: ${r.text.slice(0, 200)}`, retryAfter);
+    const permanent = r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429;
+    throw new ChannelError(`${what} answered HTTP ${r.status}: ${r.text.slice(0, 200)}`, retryAfter, permanent);
   }
 }
 

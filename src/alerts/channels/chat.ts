@@ -50,7 +50,9 @@ export class DingTalkChannel extends ChatChannel implements Channel {
     const r = await postJson(url.toString(), { msgtype: 'markdown', markdown: { title: title(p), text: truncateBytes(markdown(p), 18_000) } }, this.options);
     expectOk(r, 'DingTalk');
     const code = Number(r.json?.errcode ?? -1);
-    if (code !== 0) throw new ChannelError(`DingTalk refused the message: errcode ${code} ${String(r.json?.errmsg ?? r.text).slice(0, 200)}`, code === 130101 ? 10 * 60_000 : undefined);
+    if (code !== 0) {
+      throw new ChannelError(`DingTalk refused the message: errcode ${code} ${String(r.json?.errmsg ?? r.text).slice(0, 200)}`, code === 130101 ? 10 * 60_000 : undefined, code !== 130101 && code !== -1);
+    }
   }
 }
 
@@ -59,13 +61,22 @@ export class FeishuChannel extends ChatChannel implements Channel {
   readonly perMinute = 100;
 
   async send(p: NotificationPayload, ctx: SendContext): Promise<void> {
+    // Feishu refuses bodies over 20 KB: alerts that do not fit are counted, not sent.
     const content: Array<Array<Record<string, string>>> = [];
+    let size = 0;
+    let shown = 0;
     for (const a of p.alerts) {
-      content.push([{ tag: 'text', text: headline(a) }]);
+      const block: Array<Array<Record<string, string>>> = [[{ tag: 'text', text: headline(a) }]];
       const d = detail(a);
-      if (d) content.push([{ tag: 'text', text: d }]);
-      for (const [k, v] of facts(a)) content.push(k === 'request' && /^https?:/.test(v) ? [{ tag: 'text', text: `${k}: ` }, { tag: 'a', text: v, href: v }] : [{ tag: 'text', text: `${k}: ${v}` }]);
+      if (d) block.push([{ tag: 'text', text: d }]);
+      for (const [k, v] of facts(a)) block.push(k === 'request' && /^https?:/.test(v) ? [{ tag: 'text', text: `${k}: ` }, { tag: 'a', text: v, href: v }] : [{ tag: 'text', text: `${k}: ${v}` }]);
+      const bytes = Buffer.byteLength(JSON.stringify(block));
+      if (size + bytes > 16_000) break;
+      content.push(...block);
+      size += bytes;
+      shown++;
     }
+    if (shown < p.alerts.length) content.push([{ tag: 'text', text: `…and ${p.alerts.length - shown} more: GET /v1/alerts` }]);
     const body: Record<string, unknown> = { msg_type: 'post', content: { post: { zh_cn: { title: title(p), content } } } };
     if (this.config.secret) {
       const ts = Math.floor(ctx.now.getTime() / 1000);
@@ -75,7 +86,9 @@ export class FeishuChannel extends ChatChannel implements Channel {
     const r = await postJson(this.config.url!, body, this.options);
     expectOk(r, 'Feishu');
     const code = Number(r.json?.code ?? r.json?.StatusCode ?? -1);
-    if (code !== 0) throw new ChannelError(`Feishu refused the message: code ${code} ${String(r.json?.msg ?? r.text).slice(0, 200)}`, code === 11232 ? 60_000 : undefined);
+    if (code !== 0) {
+      throw new ChannelError(`Feishu refused the message: code ${code} ${String(r.json?.msg ?? r.text).slice(0, 200)}`, code === 11232 ? 60_000 : undefined, code !== 11232 && code !== -1);
+    }
   }
 }
 
@@ -88,7 +101,9 @@ export class WeComChannel extends ChatChannel implements Channel {
     const r = await postJson(this.config.url!, { msgtype: 'markdown', markdown: { content: truncateBytes(markdown(p), 4096) } }, this.options);
     expectOk(r, 'WeCom');
     const code = Number(r.json?.errcode ?? -1);
-    if (code !== 0) throw new ChannelError(`WeCom refused the message: errcode ${code} ${String(r.json?.errmsg ?? r.text).slice(0, 200)}`, code === 45009 ? 60_000 : undefined);
+    if (code !== 0) {
+      throw new ChannelError(`WeCom refused the message: errcode ${code} ${String(r.json?.errmsg ?? r.text).slice(0, 200)}`, code === 45009 ? 60_000 : undefined, code !== 45009 && code !== -1);
+    }
   }
 }
 

@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
   id              bigserial PRIMARY KEY,
   channel         text NOT NULL,
   payload         jsonb NOT NULL,
-  state           text NOT NULL CHECK (state IN ('pending', 'sent')),
+  -- dead: refused for good by the receiver (bad payload, bad URL) after several attempts; logged, never retried
+  state           text NOT NULL CHECK (state IN ('pending', 'sent', 'dead')),
   attempts        integer NOT NULL DEFAULT 0,
   next_attempt_at timestamptz NOT NULL,
   claimed_by      text,
