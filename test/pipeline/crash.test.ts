@@ -93,3 +93,20 @@ describe(`a crash between the cloud's answer and the commit (${DATABASE_URL ? 'P
     expect(body.nodepoolId).toBe(pools[0].id);
   }, 90_000);
 });
+
+describe('npm start', () => {
+  it('prints its URLs, token and curl, serves, and stops cleanly on Ctrl-C (SIGINT)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'npp-start-'));
+    const child = runTs('sandbox/start.ts', { ...process.env, SANDBOX_PORT: '0', HTTP_PORT: '0', DATA_DIR: dir, DATABASE_URL: '', API_TOKENS: '' });
+    children.push(child);
+    const api = (await child.waitFor(/API \(FC HTTP trigger\)\s+(http:\/\/\S+)/))[1]!;
+    await child.waitFor(/Ctrl-C stops everything/);
+    expect(child.output()).toMatch(/API token\s+dev-\S+\s+\(generated for this run/);
+    expect(child.output()).toContain("curl -s -X POST");
+    expect((await fetch(`${api}/healthz`)).status).toBe(200);
+    child.proc.kill('SIGINT');
+    const exit = await child.exited;
+    expect(exit.code).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

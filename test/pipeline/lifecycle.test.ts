@@ -82,6 +82,26 @@ describe.each(backends)('request lifecycle on $name', (backend) => {
     expect(r.json.lastError).toEqual({ code: 'InsufficientStock', message: 'ecs.n4.large is out of stock in the zone' });
   });
 
+  it('keeps a request accepted when its dispatch fails, and the sweep re-drives it', async () => {
+    // Prepare: FC answers every InvokeFunction with 503 for a while
+    await t.admin('POST', '/faults', { calls: [{ kind: '5xx', rate: 1, actions: ['InvokeFunction'] }] });
+    const name = uniqueName('undispatched');
+    const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, name) });
+    expect(post.status).toBe(202);
+    await t.idle();
+    expect((await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json.state).toBe('accepted');
+    expect(t.logs.some((l) => l.includes('dispatch failed; the watch sweep will re-drive the request'))).toBe(true);
+    // Act: FC recovers; the next sweep re-dispatches
+    await t.admin('DELETE', '/faults');
+    t.advanceTime(1_000);
+    await t.sweep();
+    await t.idle();
+    // Assess
+    const r = await t.api('GET', `/v1/nodepool-requests/${post.json.id}`);
+    expect(r.json.state).toBe('creating');
+    expect(t.sys.emulator.callLog({ action: 'CreateClusterNodePool', outcome: 'OK' }).filter((c) => (c.params as any).NodepoolInfo?.Name === name)).toHaveLength(1);
+  });
+
   it('defers a create on a busy cluster instead of failing, and creates once it is free', async () => {
     const cluster = await t.admin('POST', '/clusters', { provider: 'ack', pools: [{ name: 'busy-one', desired: 1, ageMinutes: 0 }] });
     const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(uniqueName()) });
