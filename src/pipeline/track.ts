@@ -45,23 +45,29 @@ export async function listClusters(
   refs: ClusterRef[],
   options: { deadline: number; stopAt?: number; concurrency?: number },
 ): Promise<ClusterResult[] & { started: number }> {
-  const out = [] as unknown as ClusterResult[] & { started: number };
+  const byIndex: Array<ClusterResult | undefined> = new Array(refs.length);
   let next = 0;
   const stopAt = options.stopAt ?? options.deadline;
   const worker = async () => {
     while (next < refs.length && services.clock.now() < stopAt) {
-      const ref = refs[next++]!;
+      const i = next++;
+      const ref = refs[i]!;
       try {
-        out.push({ ref, pools: await services.cloud.listNodePools(ref, { deadline: options.deadline, maxAttempts: 3 }) });
+        byIndex[i] = { ref, pools: await services.cloud.listNodePools(ref, { deadline: options.deadline, maxAttempts: 3 }) };
       } catch (err) {
-        if (err instanceof CloudError) out.push({ ref, error: err });
-        else throw err;
+        if (!(err instanceof CloudError)) throw err;
+        // Out of time before the first call went out: not a listing, and not a failure of the cluster.
+        if (err.code === 'BudgetExhausted') continue;
+        byIndex[i] = { ref, error: err };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, refs.length) }, worker));
-  // Listings finish out of order; how many were started, in order, is what the next sweep resumes after.
-  out.started = next;
+  const out = byIndex.filter((r): r is ClusterResult => r !== undefined) as ClusterResult[] & { started: number };
+  // The next sweep resumes after the longest run of clusters, from the first, that were all reached.
+  let reached = 0;
+  while (reached < refs.length && byIndex[reached]) reached++;
+  out.started = reached;
   return out;
 }
 
