@@ -78,6 +78,8 @@ export interface CloudMetrics {
 }
 
 const NAME_EXISTS = /already exist/i;
+/** No call starts with less than this left of its budget. */
+const MIN_CALL_MS = 250;
 
 /** ENS actions are RPC POSTs with every parameter in the query, as the generated SDK sends them. */
 function ensRpc(action: string): ApiSpec {
@@ -237,7 +239,8 @@ export class CloudClient {
   private async send<T>(ref: ClusterRef, kind: 'create' | 'describe', spec: ApiSpec, request: { query?: Record<string, string>; body?: unknown }, budget: Budget): Promise<T> {
     await this.limiter(`${ref.provider}:${spec.action}`, kind).acquire();
     const remaining = budget.deadline - this.clock.now();
-    if (remaining <= 0) {
+    // A call started with almost no time left can only time out, hiding what the cloud last said.
+    if (remaining < MIN_CALL_MS) {
       const e = new CloudError({ code: 'BudgetExhausted', message: `no time left in the budget for ${spec.action}`, kind: 'timeout', ambiguous: false });
       e.budgetExhausted = true;
       throw e;

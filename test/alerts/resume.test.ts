@@ -17,12 +17,12 @@ describe('a sweep that cannot finish', () => {
   });
 
   it('resumes where it stopped on the next run', async () => {
-    await t.admin('POST', '/faults', { latency: [{ ms: 150, actions: ['DescribeClusterNodePools'] }] });
+    await t.admin('POST', '/faults', { latency: [{ ms: 300, actions: ['DescribeClusterNodePools'] }] });
     const run = async () => {
       const services = servicesFor(t.sys.instance, t.sys.host.context({ name: 'w', handler: 'watch.handler', timeoutSeconds: 60, memoryMB: 512} as never));
       const since = t.sys.emulator.callLog().at(-1)?.seq ?? 0;
-      // A budget that allows about two listings before the sweep stops starting new ones.
-      const summary = await sweep(services, [], { owner: `test-${Math.random()}`, deadline: t.sys.instance.clock.now() + 400 });
+      // A budget that allows about four 300 ms listings before the sweep stops starting new ones.
+      const summary = await sweep(services, [], { owner: `test-${Math.random()}`, deadline: t.sys.instance.clock.now() + 1_500 });
       return { summary, listed: t.sys.emulator.callLog({ since, action: 'DescribeClusterNodePools' }).map((c) => c.clusterId!) };
     };
     const runs: string[][] = [];

@@ -117,7 +117,7 @@ describe('faults, as the client sees them', () => {
   it('shows a 5xx that outlasts the budget as a retryable CloudError with the request id', async () => {
     const ref = await newCluster('ens');
     await admin('POST', '/faults', { calls: [{ kind: '5xx', rate: 1, status: 500, clusterId: ref.clusterId }] });
-    const err = await errorOf(env.client({ retry: { baseDelayMs: 20, maxDelayMs: 40, maxAttempts: 100 } }).listNodePools(ref, budget(150)));
+    const err = await errorOf(env.client({ retry: { baseDelayMs: 20, maxDelayMs: 40, maxAttempts: 100 } }).listNodePools(ref, budget(1_500)));
     expect(err).toBeInstanceOf(CloudError);
     expect(err).toMatchObject({ code: 'InternalError', statusCode: 500, kind: 'server', retryable: true, budgetExhausted: true });
     expect(err.requestId).toMatch(/^[0-9A-F-]{36}$/);
