@@ -24,6 +24,8 @@ export interface Instance {
   /** Replaces the FC dispatcher (the local host's tests use it to watch dispatches). */
   dispatcher?: Dispatcher;
   cloudClients: Map<string, CloudClient>;
+  /** Dispatchers by credentials, built once like the cloud clients. */
+  dispatchers?: Map<string, Dispatcher>;
   /** The logger of the latest invocation; cached cloud clients log their retries to it. */
   currentLog?: Logger;
 }
@@ -84,7 +86,13 @@ export function servicesFor(instance: Instance, context: FcContext): Services {
     });
     instance.cloudClients.set(key, cloud);
   }
-  return { config, store: instance.store, clock, secrets: instance.secrets, log, cloud, dispatcher: instance.dispatcher ?? dispatcherFor(config, context, credentials, clock) };
+  let dispatcher = instance.dispatcher ?? instance.dispatchers?.get(key);
+  if (!dispatcher) {
+    dispatcher = dispatcherFor(config, context, credentials, clock);
+    // STS credentials rotate: keep only the dispatcher of the current key.
+    instance.dispatchers = new Map([[key, dispatcher]]);
+  }
+  return { config, store: instance.store, clock, secrets: instance.secrets, log, cloud, dispatcher };
 }
 
 function dispatcherFor(config: Config, context: FcContext, credentials: CredentialSource, clock: Clock): Dispatcher {

@@ -8,7 +8,7 @@ import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { describe, expect, it } from 'vitest';
 import { cjsDefault } from '../../src/cloud/index.js';
 import { SEED_ACK_CLUSTER } from '../../sandbox/cloud-emulator.js';
-import { ackExample, KEYS, uniqueName, useEmulator } from '../helpers/cloud.js';
+import { KEYS, uniqueName, useEmulator } from '../helpers/cloud.js';
 
 const env = useEmulator({ rateLimits: { CreateClusterNodePool: 10_000, DescribeClusterNodePools: 10_000 } });
 // Under NodeNext a CommonJS package's classes sit one `default` deeper.
@@ -192,4 +192,3 @@ describe('ACK through the official cs20151215 SDK', () => {
   });
 });
 
-export { ackExample };

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import type { ChannelConfig } from '../../config.js';
 import { detail, facts, headline, markdown, plainText, title, truncateBytes } from '../render.js';
 import type { NotificationPayload } from '../lifecycle.js';
-import { ChannelError, expectOk, postJson, type Channel, type SendContext } from './channel.js';
+import { ChannelError, expectOk, postJson, type Channel, type HttpResult, type SendContext } from './channel.js';
 
 interface Options {
   timeoutMs: number;
@@ -20,6 +20,16 @@ export function dingtalkSign(timestampMs: number, secret: string): string {
 /** Feishu's signature: `timestamp + "\n" + secret` is the HMAC-SHA256 key, over an empty message, Base64. */
 export function feishuSign(timestampSec: number, secret: string): string {
   return createHmac('sha256', `${timestampSec}\n${secret}`).update('').digest('base64');
+}
+
+/**
+ * Chat services answer HTTP 200 with their own result code: anything but 0 is a refusal,
+ * retried later when it is the service's rate limit, and permanent otherwise.
+ */
+function expectCode(r: HttpResult, what: string, code: number, message: unknown, rateLimitCode: number, rateLimitWaitMs: number): void {
+  if (code === 0) return;
+  const limited = code === rateLimitCode;
+  throw new ChannelError(`${what} refused the message: ${String(message ?? r.text).slice(0, 200)}`, limited ? rateLimitWaitMs : undefined, !limited && code !== -1);
 }
 
 /** What every chat channel keeps of its configuration. */
@@ -50,9 +60,7 @@ export class DingTalkChannel extends ChatChannel implements Channel {
     const r = await postJson(url.toString(), { msgtype: 'markdown', markdown: { title: title(p), text: truncateBytes(markdown(p), 18_000) } }, this.options);
     expectOk(r, 'DingTalk');
     const code = Number(r.json?.errcode ?? -1);
-    if (code !== 0) {
-      throw new ChannelError(`DingTalk refused the message: errcode ${code} ${String(r.json?.errmsg ?? r.text).slice(0, 200)}`, code === 130101 ? 10 * 60_000 : undefined, code !== 130101 && code !== -1);
-    }
+    expectCode(r, 'DingTalk', code, `errcode ${code} ${r.json?.errmsg ?? r.text}`, 130101, 10 * 60_000);
   }
 }
 
@@ -86,9 +94,7 @@ export class FeishuChannel extends ChatChannel implements Channel {
     const r = await postJson(this.config.url!, body, this.options);
     expectOk(r, 'Feishu');
     const code = Number(r.json?.code ?? r.json?.StatusCode ?? -1);
-    if (code !== 0) {
-      throw new ChannelError(`Feishu refused the message: code ${code} ${String(r.json?.msg ?? r.text).slice(0, 200)}`, code === 11232 ? 60_000 : undefined, code !== 11232 && code !== -1);
-    }
+    expectCode(r, 'Feishu', code, `code ${code} ${r.json?.msg ?? r.text}`, 11232, 60_000);
   }
 }
 
@@ -101,9 +107,7 @@ export class WeComChannel extends ChatChannel implements Channel {
     const r = await postJson(this.config.url!, { msgtype: 'markdown', markdown: { content: truncateBytes(markdown(p), 4096) } }, this.options);
     expectOk(r, 'WeCom');
     const code = Number(r.json?.errcode ?? -1);
-    if (code !== 0) {
-      throw new ChannelError(`WeCom refused the message: errcode ${code} ${String(r.json?.errmsg ?? r.text).slice(0, 200)}`, code === 45009 ? 60_000 : undefined, code !== 45009 && code !== -1);
-    }
+    expectCode(r, 'WeCom', code, `errcode ${code} ${r.json?.errmsg ?? r.text}`, 45009, 60_000);
   }
 }
 
