@@ -2,6 +2,7 @@
  * ACK (CS 2015-12-15, ROA) node-pool endpoints. Listings carry every field of the
  * DescribeClusterNodePools reference, with the request's values where it gave them.
  */
+import { ACK_NODEPOOL_NAME, ACK_NODEPOOL_NAME_HINT } from '../src/requests/schema.js';
 import { errors } from './errors.js';
 import type { Pool, World } from './world.js';
 
@@ -34,6 +35,8 @@ function checkCreateBody(body: unknown): Json {
   const b = body as Json;
   const info = asObject(b.nodepool_info);
   if (typeof info.name !== 'string' || info.name === '') throw errors.ackInvalidParameter('nodepool_info.name is required');
+  // The documented naming rule (see ACK_NODEPOOL_NAME): the cloud refuses other names.
+  if (!ACK_NODEPOOL_NAME.test(info.name)) throw errors.ackInvalidParameter(`nodepool_info.name ${ACK_NODEPOOL_NAME_HINT}`);
   if (!b.scaling_group || typeof b.scaling_group !== 'object') throw errors.ackInvalidParameter('scaling_group is required');
   const sg = b.scaling_group as Json;
   for (const key of ['vswitch_ids', 'instance_types']) {

@@ -12,6 +12,8 @@ import { routeAck, ACK_VERSION, type RoaContext } from './ack.js';
 import { Authenticator, type Principal, type StsCredentials } from './auth.js';
 import { ensActions, ENS_VERSION } from './ens.js';
 import { ApiError, errors, GatewayError, toRoaBody, toRpcBody } from './errors.js';
+import { readBody } from './body.js';
+import { unhandledRejections } from './guard.js';
 import { listenTracked } from './listen.js';
 import { FaultPlan, FlowControl, type CallFault, type LatencyFault } from './faults.js';
 import { parseRawQuery } from './signature.js';
@@ -29,6 +31,8 @@ export const DEFAULT_RATE_LIMITS: Record<string, number> = {
 };
 
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** MNS MaximumMessageSize: 1,024 to 65,536 bytes, 65,536 by default (Alibaba Cloud MNS limits). */
+export const MAX_QUEUE_MESSAGE_BYTES = 65_536;
 const MAX_CALL_LOG = 200_000;
 const RPC_PROTOCOL_PARAMS = new Set([
   'Action', 'Version', 'Format', 'Timestamp', 'SignatureNonce', 'SignatureMethod', 'SignatureVersion',
@@ -220,9 +224,12 @@ export class CloudEmulator {
       this.handle(req, res).catch((err) => {
         // Reaching here is a sandbox bug; answer like the cloud's InternalError.
         console.error('[sandbox] unhandled error', err);
-        if (!res.headersSent) sendJson(res, 500, toRpcBody(errors.internalError(), randomUUID().toUpperCase()));
+        if (!res.headersSent && !res.destroyed) sendJson(res, 500, toRpcBody(errors.internalError(), randomUUID().toUpperCase()));
+        else res.destroy();
       });
     });
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 60_000;
     this.listener = await listenTracked(server, port, host);
     this.server = server;
     return this.url;
@@ -240,18 +247,26 @@ export class CloudEmulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
     const requestId = randomUUID().toUpperCase();
-    const body = await readBody(req).catch(() => undefined);
+    const read = await readBody(req, MAX_BODY_BYTES);
+    if (read.kind === 'cut-off') {
+      // The client is gone: there is nobody to answer and nothing whole to act on.
+      res.destroy();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
     const rawQuery = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1) : '';
     const method = (req.method ?? 'GET').toUpperCase();
 
-    if (pathname.startsWith('/_sandbox/') || pathname === '/_sandbox') {
-      return this.admin(method, url, body ?? Buffer.alloc(0), res);
-    }
-    if (body === undefined) {
+    if (read.kind === 'too-large') {
+      res.setHeader('connection', 'close');
+      if (pathname.startsWith('/_sandbox')) return sendJson(res, 413, { error: `the body is over ${read.limit} bytes` });
       sendJson(res, 413, toRpcBody(errors.invalidParameter('Body', 'The request body is too large.'), requestId));
       return;
+    }
+    const body = read.body;
+    if (pathname.startsWith('/_sandbox/') || pathname === '/_sandbox') {
+      return this.admin(method, url, body, res);
     }
 
     const query = Object.fromEntries(parseRawQuery(rawQuery));
@@ -437,6 +452,9 @@ export class CloudEmulator {
     if (method === 'GET' && a === 'state') return { body: this.snapshot() };
     if (method === 'POST' && a === 'queues' && b && c === 'messages' && !d) {
       if (!this.queueSink) return { status: 503, body: { error: 'no function consumes sandbox queues: start the whole system with npm start' } };
+      // MNS takes messages of 1 byte to 64 KB (MaximumMessageSize, at most 65,536 bytes; MNS limits page).
+      if (raw.length === 0) return { status: 400, body: { error: 'the message body is empty' } };
+      if (raw.length > MAX_QUEUE_MESSAGE_BYTES) return { status: 413, body: { error: `the message is ${raw.length} bytes; a queue message is at most ${MAX_QUEUE_MESSAGE_BYTES} bytes` } };
       const { messageId } = this.queueSink(b, raw);
       return { status: 201, body: { MessageId: messageId, MessageBodyMD5: createHash('md5').update(raw).digest('hex').toUpperCase() } };
     }
@@ -563,6 +581,8 @@ export class CloudEmulator {
       rateLimits: this.flow.limits,
       timing: this.world.timing,
       calls: this.calls.length,
+      // Rejections the process guard caught instead of dying (npm start / npm run sandbox).
+      unhandledRejections: unhandledRejections(),
     };
   }
 }
@@ -608,24 +628,6 @@ function safeDecode(s: string): string {
   } catch {
     return s;
   }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('body too large'));
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, requestId?: string): void {

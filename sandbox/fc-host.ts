@@ -5,8 +5,10 @@
  * real-shaped context with STS credentials.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './body.js';
 import { listenTracked } from './listen.js';
 import type { FcContext, FcHttpEvent, FcHttpResponse } from '../src/fc/types.js';
 import type { CloudEmulator, FcInvoker, QueueSink } from './cloud-emulator.js';
@@ -237,25 +239,41 @@ export class LocalFcHost {
   // ---------------------------------------------------------------- HTTP trigger
 
   async listen(port: number, host = '127.0.0.1'): Promise<string> {
-    const server = createServer((req, res) => void this.onHttp(req, res, (server.address() as AddressInfo).port));
+    const server = createServer((req, res) => {
+      // Whatever goes wrong in one exchange ends that exchange, never the host.
+      this.onHttp(req, res, (server.address() as AddressInfo).port).catch((err) => this.exchangeFailed(res, err));
+    });
+    // A client that sends its headers or body too slowly gets 408 from Node itself.
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 60_000;
     this.listener = await listenTracked(server, port, host);
     const addr = server.address() as AddressInfo;
     return `http://${addr.address}:${addr.port}`;
   }
 
-  private async onHttp(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > MAX_HTTP_BODY) {
-        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ errorMessage: 'request body too large' }));
-        req.destroy();
-        return;
-      }
-      chunks.push(c as Buffer);
+  private exchangeFailed(res: ServerResponse, err: unknown): void {
+    this.log({ level: 'error', msg: 'HTTP exchange failed', error: (err as Error)?.message ?? String(err) });
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
     }
-    const body = Buffer.concat(chunks);
+    res.writeHead(502, { 'content-type': 'application/json', 'x-fc-error-type': 'UnhandledInvocationError', connection: 'close' });
+    res.end(JSON.stringify({ errorMessage: 'the function host could not complete this request' }));
+  }
+
+  private async onHttp(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
+    const read = await readBody(req, MAX_HTTP_BODY);
+    if (read.kind === 'cut-off') {
+      // Nobody is left to answer: the client went away mid-upload. Nothing is invoked.
+      this.log({ level: 'info', msg: 'client went away before sending the whole body; nothing was invoked', method: req.method, path: (req.url ?? '/').split('?')[0], received: read.received, reason: read.reason });
+      res.destroy();
+      return;
+    }
+    if (read.kind === 'too-large') {
+      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ errorMessage: `request body too large (limit ${read.limit} bytes)` }));
+      return;
+    }
+    const body = read.body;
     const url = req.url ?? '/';
     const [rawPath = '/', rawQuery = ''] = url.split('?', 2);
     const query: Record<string, string> = {};
@@ -266,7 +284,8 @@ export class LocalFcHost {
       const v = req.rawHeaders[i + 1]!;
       headers[k] = k in headers ? `${headers[k]},${v}` : v;
     }
-    const textual = /^(application\/([a-z0-9.+-]*json|x-www-form-urlencoded|xml)|text\/)/i.test(String(req.headers['content-type'] ?? 'text/plain'));
+    // Text goes into the event as text only when it is text: bytes that are not UTF-8 go as Base64, so nothing is lost in the event.
+    const textual = /^(application\/([a-z0-9.+-]*json|x-www-form-urlencoded|xml)|text\/)/i.test(String(req.headers['content-type'] ?? 'text/plain')) && isUtf8(body);
     let path: string;
     try {
       path = decodeURIComponent(rawPath);

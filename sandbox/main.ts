@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CloudEmulator, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER, type Scenario } from './cloud-emulator.js';
+import { installProcessGuard } from './guard.js';
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -55,6 +56,7 @@ export async function startCloud(): Promise<CloudEmulator> {
 }
 
 async function main(): Promise<void> {
+  installProcessGuard((entry) => process.stderr.write(JSON.stringify(entry) + '\n'));
   const emulator = await startCloud();
   const stop = async (): Promise<void> => {
     await emulator.stop();

@@ -17,6 +17,7 @@ import { createInstance, type Instance } from '../src/fc/runtime.js';
 import { CloudEmulator, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER, type CloudEmulatorOptions } from './cloud-emulator.js';
 import { ensReferenceRequest } from './examples.js';
 import { LocalFcHost } from './fc-host.js';
+import { installProcessGuard } from './guard.js';
 
 export const FUNCTION_NAMES = { api: 'nodepool-pilot-api', provision: 'nodepool-pilot-provision', watch: 'nodepool-pilot-watch' };
 
@@ -155,6 +156,7 @@ function banner(sys: RunningSystem): string {
 }
 
 async function main(): Promise<void> {
+  installProcessGuard((entry) => process.stdout.write(JSON.stringify(entry) + '\n'));
   let sys: RunningSystem;
   try {
     sys = await startSystem({

@@ -74,3 +74,21 @@ export class OffsetClock implements Clock {
     return this.base.sleep(ms);
   }
 }
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * An RFC 3339 date-time ("2030-12-25T00:00:00Z", "2030-12-25T08:00:00.5+08:00") as epoch
+ * milliseconds, or undefined for anything else: other date formats, impossible dates
+ * (February 30th), or a leap second, which JavaScript time cannot hold.
+ */
+export function parseRfc3339(text: string): number | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (m[8] && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
+  const t = Date.parse(text.toUpperCase());
+  return Number.isNaN(t) ? undefined : t;
+}

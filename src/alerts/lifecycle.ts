@@ -1,12 +1,13 @@
 /**
  * The alert lifecycle, after Alertmanager: an alert fires once, is repeated every repeat
  * interval while it holds, and is resolved once, when it stops holding in a sweep that
- * could see it. Silenced alerts are recorded but not sent; a cluster that cannot be listed
- * inhibits its pools' alerts. One sweep's changes become one message per channel.
+ * could see it, with the values at resolution. Silenced alerts are recorded but not sent; a
+ * cluster that cannot be listed inhibits its other alerts. One sweep's changes become one
+ * message per channel.
  */
 import type { ChannelConfig, Severity } from '../config.js';
-import type { AlertRecord, AlertStore, Silence } from '../store/alerts.js';
-import { RULES, type Candidate } from './rules.js';
+import type { AlertRecord, AlertStore, Annotations, Silence } from '../store/alerts.js';
+import { clusterKeyOf, RULES, type Candidate } from './rules.js';
 
 export interface LifecycleResult {
   fired: AlertRecord[];
@@ -18,10 +19,26 @@ export interface LifecycleResult {
   firing: AlertRecord[];
 }
 
+/** The worst value of the rule's measure while the alert fires, kept as annotations. */
+function withPeak(c: Candidate, previous?: Annotations): Annotations {
+  if (!c.measure) return c.annotations;
+  const before = typeof previous?.peakValue === 'number' ? previous.peakValue : undefined;
+  const worse = before === undefined || (c.measure.worse === 'higher' ? c.measure.value > before : c.measure.value < before);
+  return worse
+    ? { ...c.annotations, peakValue: c.measure.value, peakDescription: (c.annotations.description as string | undefined) ?? null }
+    : { ...c.annotations, peakValue: before, peakDescription: previous?.peakDescription ?? null };
+}
+
 export async function applyCandidates(
   store: AlertStore,
   candidates: Candidate[],
-  options: { now: Date; listedClusters: Set<string>; repeatMs: number },
+  options: {
+    now: Date;
+    listedClusters: Set<string>;
+    repeatMs: number;
+    /** What is true of a resolving alert's subject now (values at resolution). */
+    resolution?: (a: AlertRecord) => Annotations;
+  },
 ): Promise<LifecycleResult> {
   const { now } = options;
   const active: Candidate[] = [];
@@ -43,7 +60,7 @@ export async function applyCandidates(
   for (const c of active) {
     const existing = firing.get(c.fingerprint);
     if (existing) {
-      const annotations = { ...c.annotations, since: c.annotations.since ?? existing.annotations.since ?? existing.startsAt.toISOString() };
+      const annotations = { ...withPeak(c, existing.annotations), since: c.annotations.since ?? existing.annotations.since ?? existing.startsAt.toISOString() };
       await store.refresh(existing.id, annotations, now);
       const current = { ...existing, annotations };
       if (!existing.lastNotifiedAt) result.unsent.push(current);
@@ -56,7 +73,7 @@ export async function applyCandidates(
       rule: c.rule,
       severity: c.severity,
       labels: c.labels,
-      annotations: { ...c.annotations, since: c.annotations.since ?? now.toISOString() },
+      annotations: { ...withPeak(c), since: c.annotations.since ?? now.toISOString() },
       requestId: c.requestId,
       startsAt: now,
     });
@@ -69,12 +86,12 @@ export async function applyCandidates(
     if (activeFps.has(a.fingerprint)) continue;
     // Only what this sweep could see may resolve: creation alerts always, cluster and pool alerts when the cluster was listed.
     const poolOrCluster = RULES[a.rule as keyof typeof RULES]?.pool || a.rule === 'cluster_unreachable';
-    const key = `${a.labels.provider}/${a.labels.regionId ?? ''}/${a.labels.clusterId}`;
-    if (poolOrCluster && !options.listedClusters.has(key)) {
+    if (poolOrCluster && !options.listedClusters.has(clusterKeyOf(a.labels))) {
       result.firing.push(a);
       continue;
     }
-    const resolved = await store.resolve(a.id, now);
+    const current = options.resolution?.(a);
+    const resolved = await store.resolve(a.id, now, current ? { ...a.annotations, ...current } : undefined);
     if (resolved) result.resolved.push(resolved);
   }
   return result;
@@ -90,13 +107,17 @@ export function silenceMatches(s: Silence, a: AlertRecord): boolean {
   );
 }
 
-/** Clusters whose pool alerts are inhibited: those with cluster_unreachable firing. */
-export function inhibitedClusters(firing: AlertRecord[]): Set<string> {
-  return new Set(firing.filter((a) => a.rule === 'cluster_unreachable').map((a) => `${a.labels.provider}/${a.labels.clusterId}`));
+/**
+ * The inhibition rule: while a cluster cannot be listed (its `cluster_unreachable` fires, or
+ * this sweep's listing of it failed), every other alert of that cluster is held back: its
+ * pool alerts and its requests' creation alerts. One cause, one message.
+ */
+export function inhibitingClusters(firing: Array<Pick<AlertRecord, 'rule' | 'labels'>>, failedListings: Iterable<string> = []): Set<string> {
+  return new Set([...firing.filter((a) => a.rule === 'cluster_unreachable').map((a) => clusterKeyOf(a.labels)), ...failedListings]);
 }
 
-export function isInhibited(a: AlertRecord, inhibited: Set<string>): boolean {
-  return RULES[a.rule as keyof typeof RULES]?.pool === true && inhibited.has(`${a.labels.provider}/${a.labels.clusterId}`);
+export function isInhibited(a: Pick<AlertRecord, 'rule' | 'labels'>, inhibiting: Set<string>): boolean {
+  return a.rule !== 'cluster_unreachable' && inhibiting.has(clusterKeyOf(a.labels));
 }
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
@@ -125,9 +146,10 @@ export interface NotificationPayload {
 /** One payload per channel with what it should hear of this sweep, and the alerts that were sent anywhere. */
 export function planNotifications(
   result: LifecycleResult,
-  options: { now: Date; silences: Silence[]; channels: ChannelConfig[] },
-): { payloads: NotificationPayload[]; notified: number[]; silenced: number; inhibited: number } {
-  const inhibited = inhibitedClusters(result.firing);
+  options: { now: Date; silences: Silence[]; channels: ChannelConfig[]; failedListings?: Iterable<string> },
+): { payloads: NotificationPayload[]; notified: number[]; silenced: number; inhibited: number; inhibitedIds: Map<number, string> } {
+  const inhibited = inhibitingClusters(result.firing, options.failedListings);
+  const inhibitedIds = new Map(result.firing.filter((a) => isInhibited(a, inhibited)).map((a) => [a.id, clusterKeyOf(a.labels)]));
   const candidates: Array<{ a: AlertRecord; reason: NotificationItem['reason'] }> = [
     ...result.fired.map((a) => ({ a, reason: 'new' as const })),
     ...result.unsent.map((a) => ({ a, reason: 'new' as const })),
@@ -170,5 +192,5 @@ export function planNotifications(
       alerts: items,
     });
   }
-  return { payloads, notified: [...notified], silenced, inhibited: inhibitedCount };
+  return { payloads, notified: [...notified], silenced, inhibited: inhibitedCount, inhibitedIds };
 }

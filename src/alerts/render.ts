@@ -34,6 +34,10 @@ export function facts(a: NotificationItem): Array<[string, string]> {
     ['nodes', counts(a)],
     ['since', String(a.annotations.since ?? a.startsAt)],
     ...(a.status === 'resolved' ? [['resolved at', a.endsAt] as [string, string | undefined]] : []),
+    // At resolution the description says what holds now; the worst it got while firing is kept beside it.
+    ...(a.status === 'resolved' && typeof a.annotations.peakDescription === 'string' && a.annotations.peakDescription !== a.annotations.description
+      ? [['worst while firing', a.annotations.peakDescription] as [string, string]]
+      : []),
     ['error', a.annotations.errorCode ? `${a.annotations.errorCode}: ${a.annotations.errorMessage ?? ''}` : undefined],
     ['cloud request id', (a.annotations.cloudRequestId as string | null) ?? undefined],
     ['request', a.annotations.requestLink as string | undefined],

@@ -10,7 +10,7 @@ import type { CloudError } from '../cloud/errors.js';
 import type { NodePool } from '../cloud/nodepool.js';
 import type { RuleThresholds, Severity, WatchedCluster } from '../config.js';
 import type { NodepoolRequest } from '../requests/model.js';
-import type { AlertLabels, Annotations } from '../store/alerts.js';
+import type { AlertLabels, AlertRecord, Annotations } from '../store/alerts.js';
 
 export type RuleName =
   | 'creation_failed'
@@ -44,6 +44,8 @@ export interface Candidate {
   forMs: number;
   /** The cluster this alert belongs to (inhibition and resolution scope). */
   clusterKey: string;
+  /** The rule's measure now, so that the worst value while it fires can be kept. */
+  measure?: { value: number; worse: 'higher' | 'lower' };
 }
 
 export interface ClusterObservation {
@@ -81,13 +83,67 @@ export interface EvaluationInput {
   requestLink: (id: string) => string;
 }
 
+/** What a pool rule says of a pool, firing or not: the same words at firing and at resolution. */
+function poolDescription(rule: RuleName, p: NodePool): string {
+  switch (rule) {
+    case 'nodes_failed':
+      return `${p.failed} of ${p.total} nodes failed`;
+    case 'nodes_offline':
+      return `${p.offline ?? 0} of ${p.total} nodes offline`;
+    case 'under_capacity':
+      return `${p.serving} of ${p.desired} desired nodes serving`;
+    case 'stuck_transition':
+      return `the pool has been ${p.cloudState}`;
+    default:
+      return `node pool ${p.id} is listed (${p.cloudState})`;
+  }
+}
+
+/** The latest request for each pool name (provider/cluster/name), and the latest active one. */
+function latestByName(requests: NodepoolRequest[]): { latest: Map<string, NodepoolRequest>; lastFinal: Map<string, NodepoolRequest>; lastActive: Map<string, NodepoolRequest> } {
+  const latest = new Map<string, NodepoolRequest>();
+  const lastFinal = new Map<string, NodepoolRequest>();
+  const lastActive = new Map<string, NodepoolRequest>();
+  const keep = (m: Map<string, NodepoolRequest>, k: string, r: NodepoolRequest) => {
+    const prev = m.get(k);
+    if (!prev || prev.id < r.id) m.set(k, r);
+  };
+  for (const r of requests) {
+    const k = poolNameKey(r);
+    keep(latest, k, r);
+    if (r.state === 'failed' || r.state === 'timed_out' || r.state === 'active') keep(lastFinal, k, r);
+    if (r.state === 'active') keep(lastActive, k, r);
+  }
+  return { latest, lastFinal, lastActive };
+}
+
+function poolNameKey(r: { provider: string; clusterId: string; nodepoolName: string }): string {
+  return `${r.provider}/${r.clusterId}/${r.nodepoolName}`;
+}
+
+/**
+ * Whether a failed creation should alert, and how loudly. A name that is already taken is the
+ * caller's mistake, not an incident: a warning, and nothing at all when the pool holding the
+ * name is one this system created (its own alerts say whether it is healthy).
+ */
+function creationSeverity(r: NodepoolRequest): Severity | undefined {
+  if (r.lastError?.code !== 'NodePoolAlreadyExists') return RULES[r.state === 'failed' ? 'creation_failed' : 'creation_timeout'].severity;
+  return r.lastError.existing?.nodepoolRequestId ? undefined : 'warning';
+}
+
 export function evaluate(input: EvaluationInput): Candidate[] {
   const { now, thresholds } = input;
   const out: Candidate[] = [];
-  const add = (rule: RuleName, labels: Omit<AlertLabels, 'rule' | 'severity'>, annotations: Annotations, extra: { requestId?: string; forMs?: number; clusterKey: string }) => {
-    const severity = RULES[rule].severity;
+  const add = (
+    rule: RuleName,
+    labels: Omit<AlertLabels, 'rule' | 'severity'>,
+    annotations: Annotations,
+    extra: { requestId?: string; forMs?: number; clusterKey: string; severity?: Severity; measure?: Candidate['measure'] },
+  ) => {
+    const severity = extra.severity ?? RULES[rule].severity;
     out.push({
-      fingerprint: fingerprintOf(rule, labels.provider, labels.clusterId, labels.nodepoolName ?? ''),
+      // Pool alerts belong to the pool (its id); creation and cluster alerts to the name they were asked for.
+      fingerprint: fingerprintOf(rule, labels.provider, labels.clusterId, (RULES[rule].pool ? labels.nodepoolId : undefined) ?? labels.nodepoolName ?? ''),
       rule,
       severity,
       labels: { rule, severity, ...labels },
@@ -95,26 +151,19 @@ export function evaluate(input: EvaluationInput): Candidate[] {
       requestId: extra.requestId,
       forMs: extra.forMs ?? 0,
       clusterKey: extra.clusterKey,
+      measure: extra.measure,
     });
   };
 
   // Creation outcomes: the latest request for each pool decides; while a retry is still on its
   // way, the last failure stands (a retry is not yet a success).
-  const latest = new Map<string, NodepoolRequest>();
-  const lastFinal = new Map<string, NodepoolRequest>();
-  for (const r of input.requests) {
-    const k = `${r.provider}/${r.clusterId}/${r.nodepoolName}`;
-    const prev = latest.get(k);
-    if (!prev || prev.id < r.id) latest.set(k, r);
-    if (r.state === 'failed' || r.state === 'timed_out' || r.state === 'active') {
-      const f = lastFinal.get(k);
-      if (!f || f.id < r.id) lastFinal.set(k, r);
-    }
-  }
+  const { latest, lastFinal, lastActive } = latestByName(input.requests);
   const horizon = now.getTime() - thresholds.creationAlertHours * 3600_000;
   for (const [k, r0] of latest) {
     const r = r0.state === 'failed' || r0.state === 'timed_out' ? r0 : r0.state === 'active' ? undefined : lastFinal.get(k);
     if (!r || (r.state !== 'failed' && r.state !== 'timed_out') || r.updatedAt.getTime() < horizon) continue;
+    const severity = creationSeverity(r);
+    if (!severity) continue;
     const rule: RuleName = r.state === 'failed' ? 'creation_failed' : 'creation_timeout';
     add(
       rule,
@@ -124,20 +173,20 @@ export function evaluate(input: EvaluationInput): Candidate[] {
         errorCode: r.lastError?.code ?? null,
         errorMessage: r.lastError?.message ?? null,
         cloudRequestId: r.lastError?.requestId ?? null,
-        cloudState: r.observed?.cloudState ?? null,
-        ...(r.observed ? { nodes: { desired: r.observed.desired, total: r.observed.total, serving: r.observed.serving, healthy: r.observed.healthy, initial: r.observed.initial, failed: r.observed.failed, offline: r.observed.offline, removing: r.observed.removing } } : {}),
+        ...observedAnnotations(r),
         since: r.updatedAt.toISOString(),
         requestLink: input.requestLink(r.id),
       },
-      { requestId: r.id, clusterKey: clusterKeyOf(r) },
+      { requestId: r.id, clusterKey: clusterKeyOf(r), severity },
     );
   }
 
-  // Pools: those of active requests everywhere; every pool of configured clusters.
+  // Pools: every pool of an active request (the latest active request for a name: a later pool
+  // of that name replaces an earlier one), and every pool of configured clusters. Each is
+  // watched by its id, whatever later requests for its name did.
   const activeByCluster = new Map<string, NodepoolRequest[]>();
-  for (const r of input.requests) {
-    if (r.state !== 'active') continue;
-    if (latest.get(`${r.provider}/${r.clusterId}/${r.nodepoolName}`)?.id !== r.id) continue;
+  for (const r of lastActive.values()) {
+    if (!r.nodepoolId) continue;
     const k = clusterKeyOf(r);
     activeByCluster.set(k, [...(activeByCluster.get(k) ?? []), r]);
   }
@@ -151,36 +200,68 @@ export function evaluate(input: EvaluationInput): Candidate[] {
           errorMessage: c.error.message,
           cloudRequestId: c.error.requestId ?? null,
           failedSweeps: c.consecutiveFailures,
-        }, { clusterKey: c.key });
+        }, { clusterKey: c.key, measure: { value: c.consecutiveFailures, worse: 'higher' } });
       }
       continue;
     }
     const pools = c.pools ?? [];
-    const requests = activeByCluster.get(c.key) ?? [];
-    const watched = new Map<string, { pool?: NodePool; request?: NodepoolRequest; name: string }>();
-    if (c.watchAll) for (const p of pools) watched.set(p.name, { pool: p, name: p.name });
-    for (const r of requests) {
+    const watched = new Map<string, { pool?: NodePool; request?: NodepoolRequest; name: string; id: string }>();
+    if (c.watchAll) for (const p of pools) watched.set(p.id, { pool: p, name: p.name, id: p.id });
+    for (const r of activeByCluster.get(c.key) ?? []) {
       const pool = pools.find((p) => p.id === r.nodepoolId);
-      watched.set(r.nodepoolName, { pool, request: r, name: r.nodepoolName });
+      watched.set(r.nodepoolId!, { pool, request: r, name: pool?.name ?? r.nodepoolName, id: r.nodepoolId! });
     }
-    for (const { pool, request, name } of watched.values()) {
-      const labels = { ...clusterLabels, nodepoolName: name, nodepoolId: pool?.id ?? request?.nodepoolId };
+    for (const { pool, request, name, id } of watched.values()) {
+      const labels = { ...clusterLabels, nodepoolName: name, nodepoolId: id };
       const extra = { requestId: request?.id, clusterKey: c.key };
       const link: Annotations = request ? { requestLink: input.requestLink(request.id) } : {};
       if (!pool) {
-        add('nodepool_missing', labels, { description: `node pool ${request?.nodepoolId} is no longer listed in cluster ${c.ref.clusterId}`, ...link }, extra);
+        add('nodepool_missing', labels, { description: `node pool ${id} is no longer listed in cluster ${c.ref.clusterId}`, ...link }, extra);
         continue;
       }
       const base = { cloudState: pool.cloudState, nodes: nodeCounts(pool), ...link };
-      if (pool.failed > 0) add('nodes_failed', labels, { description: `${pool.failed} of ${pool.total} nodes failed`, ...base }, extra);
-      if ((pool.offline ?? 0) > 0) add('nodes_offline', labels, { description: `${pool.offline} of ${pool.total} nodes offline`, ...base }, extra);
-      if (pool.serving < pool.desired) {
-        add('under_capacity', labels, { description: `${pool.serving} of ${pool.desired} desired nodes serving`, ...base }, { ...extra, forMs: thresholds.underCapacityMinutes * 60_000 });
-      }
+      const fire = (rule: RuleName, measure: Candidate['measure'], forMs?: number) =>
+        add(rule, labels, { description: poolDescription(rule, pool), ...base }, { ...extra, measure, forMs });
+      if (pool.failed > 0) fire('nodes_failed', { value: pool.failed, worse: 'higher' });
+      if ((pool.offline ?? 0) > 0) fire('nodes_offline', { value: pool.offline ?? 0, worse: 'higher' });
+      if (pool.serving < pool.desired) fire('under_capacity', { value: pool.serving, worse: 'lower' }, thresholds.underCapacityMinutes * 60_000);
       if (pool.state === 'scaling' || pool.state === 'removing' || pool.state === 'updating') {
-        add('stuck_transition', labels, { description: `the pool has been ${pool.cloudState}`, ...base }, { ...extra, forMs: thresholds.stuckTransitionMinutes * 60_000 });
+        fire('stuck_transition', undefined, thresholds.stuckTransitionMinutes * 60_000);
       }
     }
   }
   return out;
+}
+
+function observedAnnotations(r: NodepoolRequest): Annotations {
+  if (!r.observed) return { cloudState: null };
+  const o = r.observed;
+  return { cloudState: o.cloudState, nodes: { desired: o.desired, total: o.total, serving: o.serving, healthy: o.healthy, initial: o.initial, failed: o.failed, offline: o.offline, removing: o.removing } };
+}
+
+/**
+ * What is true of a resolving alert's subject now, in the words it fired with, so that a
+ * resolved message shows the values at resolution rather than repeat the firing ones.
+ */
+export function resolutionAnnotations(a: Pick<AlertRecord, 'rule' | 'labels' | 'requestId' | 'annotations'>, input: { now: Date; clusters: ClusterObservation[]; requests: NodepoolRequest[] }): Annotations {
+  const rule = a.rule as RuleName;
+  const l = a.labels;
+  // The error belonged to the firing; what it said stays beside the resolution as its worst.
+  const cleared: Annotations = { errorCode: null, errorMessage: null, cloudRequestId: null, peakDescription: a.annotations.peakDescription ?? a.annotations.description ?? null };
+  if (rule === 'cluster_unreachable') return { ...cleared, description: `the cluster was listed again at ${input.now.toISOString()}` };
+  if (!RULES[rule]?.pool) {
+    const { latest } = latestByName(input.requests);
+    const r = latest.get(poolNameKey({ provider: l.provider, clusterId: l.clusterId, nodepoolName: l.nodepoolName ?? '' }));
+    if (!r) return { ...cleared, description: 'the request is past the creation-alert window' };
+    const recovered = r.id === a.requestId && r.state === 'active';
+    return {
+      ...cleared,
+      description: recovered ? `request ${r.id} recovered: its pool became active after the deadline` : `the latest request for the pool, ${r.id}, is ${r.state}`,
+      ...observedAnnotations(r),
+    };
+  }
+  const c = input.clusters.find((o) => o.key === clusterKeyOf(l));
+  const pool = c?.pools?.find((p) => (l.nodepoolId ? p.id === l.nodepoolId : p.name === l.nodepoolName));
+  if (!pool) return { description: `node pool ${l.nodepoolId ?? l.nodepoolName} is no longer watched` };
+  return { description: rule === 'nodepool_missing' ? `node pool ${pool.id} is listed again (${pool.cloudState})` : poolDescription(rule, pool), cloudState: pool.cloudState, nodes: nodeCounts(pool) };
 }

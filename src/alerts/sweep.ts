@@ -7,13 +7,13 @@
 import type { ClusterRef } from '../cloud/client.js';
 import { requestLink } from '../http/views.js';
 import type { Services } from '../pipeline/services.js';
-import { advanceFromListings, listClusters, redrive, timeOutStale, type ClusterResult } from '../pipeline/track.js';
+import { advanceFromListings, isRecoverable, listClusters, redrive, timeOutStale, type ClusterResult } from '../pipeline/track.js';
 import { clusterRef } from '../pipeline/provision.js';
 import { AlertStore } from '../store/alerts.js';
 import type { Channel } from './channels/index.js';
 import { applyCandidates, planNotifications } from './lifecycle.js';
 import { deliverPending } from './outbox.js';
-import { clusterKeyOf, evaluate, RULES, watchedRef, type ClusterObservation } from './rules.js';
+import { clusterKeyOf, evaluate, resolutionAnnotations, RULES, watchedRef, type ClusterObservation } from './rules.js';
 
 export const SWEEP_LOCK = 'watch-sweep';
 
@@ -59,11 +59,12 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     const now = () => new Date(clock.now());
     const requests = await store.forAlerts(new Date(started - config.thresholds.creationAlertHours * 3600_000));
 
-    // The clusters to list: those with creating or active requests, and the configured ones.
+    // The clusters to list: those with creating, active or recoverable requests, and the configured ones.
     const targets = new Map<string, { ref: ClusterRef; watchAll: boolean }>();
     for (const w of config.watchClusters) targets.set(clusterKeyOf(watchedRef(w)), { ref: watchedRef(w), watchAll: true });
     for (const r of requests) {
-      if (r.state !== 'creating' && r.state !== 'active') continue;
+      // A timed-out request whose pool may still come up stays watched, so that its state can follow the truth.
+      if (r.state !== 'creating' && r.state !== 'active' && !isRecoverable(r)) continue;
       const ref = clusterRef(r);
       const key = clusterKeyOf(ref);
       if (!targets.has(key)) targets.set(key, { ref, watchAll: false });
@@ -88,6 +89,11 @@ export async function sweep(services: Services, channels: Channel[], options: { 
 
     const failures = await alerts.recordClusters(
       [...byKey].map(([key, r]) => ({ key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })),
+      now(),
+    );
+    // What each listed cluster has now: a create for a taken name is then refused at once.
+    await store.recordListings(
+      results.filter((r) => r.pools).map((r) => ({ provider: r.ref.provider, clusterId: r.ref.clusterId, pools: r.pools!.map((p) => ({ id: p.id, name: p.name })) })),
       now(),
     );
     const observations: ClusterObservation[] = [];
@@ -117,13 +123,24 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     // resolve an alert without its message, nor send one twice.
     await store.db.transaction(async (tx) => {
       const txAlerts = new AlertStore(tx);
-      const lifecycle = await applyCandidates(txAlerts, candidates, { now: now(), listedClusters: listed, repeatMs: config.thresholds.repeatIntervalMinutes * 60_000 });
+      const lifecycle = await applyCandidates(txAlerts, candidates, {
+        now: now(),
+        listedClusters: listed,
+        repeatMs: config.thresholds.repeatIntervalMinutes * 60_000,
+        resolution: (a) => resolutionAnnotations(a, { now: now(), clusters: observations, requests: current }),
+      });
       summary.alertsFired = lifecycle.fired.length;
       summary.alertsRepeated = lifecycle.repeated.length;
       summary.alertsResolved = lifecycle.resolved.length;
-      const plan = planNotifications(lifecycle, { now: now(), silences: await txAlerts.activeSilences(now()), channels: channels.map((c) => ({ type: c.type, name: c.name, minSeverity: c.minSeverity })) });
+      const plan = planNotifications(lifecycle, {
+        now: now(),
+        silences: await txAlerts.activeSilences(now()),
+        channels: channels.map((c) => ({ type: c.type, name: c.name, minSeverity: c.minSeverity })),
+        failedListings: observations.filter((o) => o.error).map((o) => o.key),
+      });
       summary.silenced = plan.silenced;
       summary.inhibited = plan.inhibited;
+      await txAlerts.markInhibited(plan.inhibitedIds);
       for (const p of plan.payloads) await txAlerts.enqueue(p.channel, p, now());
       await txAlerts.markNotified(plan.notified, now());
     });

@@ -1,4 +1,6 @@
 /** The shapes FC 3.0 hands a Node.js handler. */
+import { parseJsonWithin } from '../json.js';
+
 export interface FcCredentials {
   accessKeyId?: string;
   accessKeySecret?: string;
@@ -47,9 +49,17 @@ export interface FcTimerEvent {
   payload?: string;
 }
 
-/** FC passes the event as a Buffer; tests and local tools may pass a string or an object. */
+/**
+ * Bounds for a whole trigger event: FC takes at most 32 MB for a synchronous invocation, and
+ * what a client sends sits inside the event as a string (an HTTP body, a queue message body),
+ * so only the event's own few levels of nesting are expected.
+ */
+const EVENT_BOUNDS = { maxBytes: 32 * 1024 * 1024, maxDepth: 64 };
+
+/** FC passes the event as a Buffer; tests and local tools may pass a string or an object. Throws when it is not JSON within bounds. */
 export function eventJson(event: unknown): unknown {
-  if (Buffer.isBuffer(event)) return JSON.parse(event.toString('utf8'));
-  if (typeof event === 'string') return JSON.parse(event);
-  return event;
+  if (!Buffer.isBuffer(event) && typeof event !== 'string') return event;
+  const parsed = parseJsonWithin(Buffer.isBuffer(event) ? event.toString('utf8') : event, EVENT_BOUNDS);
+  if (!parsed.ok) throw new SyntaxError(`the event is not acceptable JSON: ${parsed.reason}`);
+  return parsed.value;
 }

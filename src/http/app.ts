@@ -4,7 +4,8 @@
  */
 import { REQUEST_ID_PATTERN } from '../requests/ids.js';
 import { REQUEST_STATES, type RequestState } from '../requests/model.js';
-import type { Issue } from '../requests/schema.js';
+import { isStorableText, UNREADABLE_CHARS, type Issue } from '../requests/schema.js';
+import { parseRfc3339 } from '../clock.js';
 import { parseSubmission, ValidationError } from '../requests/validate.js';
 import { acceptSubmission, dispatchCreation } from '../pipeline/submit.js';
 import type { Services } from '../pipeline/services.js';
@@ -13,8 +14,10 @@ import { problems } from './problem.js';
 import { json, type HttpRequest, type HttpResponse } from './types.js';
 import { alertView, requestView, silenceView, submitView } from './views.js';
 import { AlertStore, type SilenceMatchers } from '../store/alerts.js';
-import { inhibitedClusters, isInhibited, silenceMatches } from '../alerts/lifecycle.js';
+import { StoreUnavailableError } from '../store/errors.js';
+import { silenceMatches } from '../alerts/lifecycle.js';
 import { RULES } from '../alerts/rules.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../json.js';
 
 const COLLECTION = '/v1/nodepool-requests';
 const SILENCES = '/v1/silences';
@@ -32,16 +35,11 @@ export function createApiApp(options: { tokens: string[] }): ApiApp {
         return await route(req, services, authenticate);
       } catch (err) {
         services.log.error('request failed', { error: err, method: req.method, path: req.path });
-        if ((err as Error)?.name === 'StoreUnavailableError' || isConnectionError(err)) return problems.unavailable('the store cannot be reached; try again');
+        if (err instanceof StoreUnavailableError) return problems.unavailable('the store cannot be reached; try again');
         return problems.internal(req.requestId);
       }
     },
   };
-}
-
-function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: string })?.code;
-  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(code);
 }
 
 async function route(req: HttpRequest, services: Services, authenticate: Authenticate): Promise<HttpResponse> {
@@ -92,19 +90,50 @@ async function health(services: Services): Promise<HttpResponse> {
   }
 }
 
-/** Size, media type and JSON checks every body goes through; a response means the body was refused. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Why a Content-Type is not JSON in UTF-8, or undefined when it is. */
+export function contentTypeProblem(header: string | undefined): string | undefined {
+  if (!header) return 'is required: application/json';
+  const [type = '', ...params] = header.split(';');
+  if (type.trim().toLowerCase() !== 'application/json') return `must be application/json, not ${type.trim() || 'empty'}`;
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    if (eq < 0) continue;
+    if (p.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
+    const charset = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    if (charset !== 'utf-8') return `charset must be UTF-8 (or left out), not ${charset || 'empty'}`;
+  }
+  return undefined;
+}
+
+/** Size, media type, encoding and JSON checks every body goes through; a response means the body was refused. */
 function readJson(req: HttpRequest, services: Services): { ok: true; body: unknown } | { ok: false; response: HttpResponse } {
   const limit = services.config.maxBodyBytes;
   if (req.body.length > limit) return { ok: false, response: problems.tooLarge(limit) };
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) return { ok: false, response: problems.unsupportedMediaType(type) };
+  const typeProblem = contentTypeProblem(req.headers['content-type']);
+  if (typeProblem) return { ok: false, response: problems.unsupportedMediaType(typeProblem) };
+  let text: string;
   try {
-    return { ok: true, body: JSON.parse(req.body.toString('utf8')) };
-  } catch (err) {
-    // JSON.parse quotes the input around the error; the body may hold a password.
-    const position = /position (\d+)/.exec((err as Error).message)?.[1];
-    return { ok: false, response: problems.malformedJson(position ? `syntax error at position ${position}` : 'the body is not valid JSON') };
+    text = UTF8.decode(req.body);
+  } catch {
+    return { ok: false, response: problems.malformedJson('the body is not valid UTF-8') };
   }
+  const parsed = parseJsonWithin(text, { maxBytes: limit, maxDepth: DEFAULT_MAX_JSON_DEPTH });
+  if (!parsed.ok) return { ok: false, response: problems.malformedJson(parsed.reason) };
+  return { ok: true, body: parsed.value };
+}
+
+/** A query parameter that must be a plain decimal integer in [min, max]; undefined when absent. */
+function queryInt(req: HttpRequest, name: string, min: number, max: number, errors: Issue[]): number | undefined {
+  const raw = req.query[name];
+  if (raw === undefined) return undefined;
+  const n = /^[0-9]{1,6}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) {
+    errors.push({ path: `query.${name}`, message: `must be a whole number from ${min} to ${max}, written in decimal digits` });
+    return undefined;
+  }
+  return n;
 }
 
 async function submit(req: HttpRequest, services: Services): Promise<HttpResponse> {
@@ -141,6 +170,16 @@ async function submit(req: HttpRequest, services: Services): Promise<HttpRespons
         existingId: outcome.request.id,
         links: { existing: submitView(outcome.request, base).links.self },
       });
+    case 'name-taken':
+      return problems.conflict(
+        'nodepool-name-taken',
+        `cluster ${submission.clusterId} already has a node pool named ${submission.nodepoolName} (${outcome.nodepoolId}, listed at ${outcome.seenAt.toISOString()})` +
+          (outcome.request ? `, created by request ${outcome.request.id}` : ', not created by this system'),
+        {
+          nodepoolId: outcome.nodepoolId,
+          ...(outcome.request ? { existingId: outcome.request.id, links: { existing: submitView(outcome.request, base).links.self } } : {}),
+        },
+      );
   }
 }
 
@@ -159,11 +198,7 @@ async function list(req: HttpRequest, services: Services): Promise<HttpResponse>
   if (state !== undefined && !REQUEST_STATES.includes(state as RequestState)) errors.push({ path: 'query.state', message: `must be one of: ${REQUEST_STATES.join(', ')}` });
   if (clusterId !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(clusterId)) errors.push({ path: 'query.clusterId', message: 'must be a cluster ID' });
   if (cursor !== undefined && !REQUEST_ID_PATTERN.test(cursor)) errors.push({ path: 'query.cursor', message: 'must be the nextCursor of a previous page' });
-  let limit = 20;
-  if (req.query.limit !== undefined) {
-    limit = Number(req.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) errors.push({ path: 'query.limit', message: 'must be an integer from 1 to 100' });
-  }
+  const limit = queryInt(req, 'limit', 1, 100, errors) ?? 20;
   if (errors.length) return problems.validation(errors);
   const page = await services.store.list({ state: state as RequestState | undefined, clusterId, cursor, limit });
   return json(200, {
@@ -177,22 +212,24 @@ async function listAlerts(req: HttpRequest, services: Services): Promise<HttpRes
   for (const k of Object.keys(req.query)) if (!['state', 'limit', 'cursor'].includes(k)) errors.push({ path: `query.${k}`, message: 'is not a known parameter (state, limit, cursor)' });
   const { state, cursor } = req.query;
   if (state !== undefined && state !== 'firing' && state !== 'resolved') errors.push({ path: 'query.state', message: 'must be firing or resolved' });
-  const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) errors.push({ path: 'query.limit', message: 'must be an integer from 1 to 500' });
+  const limit = queryInt(req, 'limit', 1, 500, errors) ?? 50;
   if (cursor !== undefined && !/^[1-9][0-9]{0,17}$/.test(cursor)) errors.push({ path: 'query.cursor', message: 'must be the nextCursor of a previous page' });
   if (errors.length) return problems.validation(errors);
   const alerts = new AlertStore(services.store.db);
   const now = new Date(services.clock.now());
   const items = await alerts.listAlerts({ state: state as 'firing' | 'resolved' | undefined, limit, before: cursor ? Number(cursor) : undefined });
   const silences = await alerts.activeSilences(now);
-  const inhibited = inhibitedClusters(await alerts.firing());
   return json(200, {
-    items: items.map((a) => alertView(a, { silenced: silences.some((s) => silenceMatches(s, a)), inhibited: a.state === 'firing' && isInhibited(a, inhibited), base: services.config.publicBaseUrl })),
+    // Inhibition is decided by the sweep that last evaluated the alert.
+    items: items.map((a) => alertView(a, { silenced: silences.some((s) => silenceMatches(s, a)), inhibited: a.state === 'firing' && a.inhibitedBy !== undefined, base: services.config.publicBaseUrl })),
     nextCursor: items.length === limit ? String(items[items.length - 1]!.id) : null,
   });
 }
 
 const SILENCE_MATCHERS = ['provider', 'clusterId', 'pool', 'rule'];
+/** How far ahead a silence may start, and how long it may last from when it takes effect. */
+export const MAX_SILENCE_DAYS = 90;
+const DAY_MS = 86_400_000;
 
 async function createSilence(req: HttpRequest, services: Services): Promise<HttpResponse> {
   const read = readJson(req, services);
@@ -206,7 +243,12 @@ async function createSilence(req: HttpRequest, services: Services): Promise<Http
   if (!m || typeof m !== 'object' || Array.isArray(m)) errors.push({ path: 'matchers', message: 'is required: an object with provider, clusterId, pool and/or rule' });
   else {
     for (const k of Object.keys(m)) if (!SILENCE_MATCHERS.includes(k)) errors.push({ path: `matchers.${k}`, message: `is not a matcher (${SILENCE_MATCHERS.join(', ')})` });
-    for (const k of SILENCE_MATCHERS) if (m[k] !== undefined && (typeof m[k] !== 'string' || !(m[k] as string).length || (m[k] as string).length > 128)) errors.push({ path: `matchers.${k}`, message: 'must be a non-empty string' });
+    for (const k of SILENCE_MATCHERS) {
+      const v = m[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'string' || !v.length || v.length > 128) errors.push({ path: `matchers.${k}`, message: 'must be a non-empty string of at most 128 characters' });
+      else if (!isStorableText(v) || UNREADABLE_CHARS.test(v)) errors.push({ path: `matchers.${k}`, message: 'must not contain control characters or invalid Unicode' });
+    }
     if (!SILENCE_MATCHERS.some((k) => m[k] !== undefined)) errors.push({ path: 'matchers', message: 'must have at least one matcher' });
     if (m.provider !== undefined && m.provider !== 'ens' && m.provider !== 'ack') errors.push({ path: 'matchers.provider', message: 'must be ens or ack' });
     if (typeof m.rule === 'string' && !(m.rule in RULES)) errors.push({ path: 'matchers.rule', message: `must be one of: ${Object.keys(RULES).join(', ')}` });
@@ -214,15 +256,24 @@ async function createSilence(req: HttpRequest, services: Services): Promise<Http
   const time = (k: 'startsAt' | 'endsAt'): number | undefined => {
     const v = b[k];
     if (v === undefined) return undefined;
-    const t = typeof v === 'string' ? Date.parse(v) : NaN;
-    if (Number.isNaN(t)) errors.push({ path: k, message: 'must be an ISO 8601 time' });
+    const t = typeof v === 'string' ? parseRfc3339(v) : undefined;
+    if (t === undefined) errors.push({ path: k, message: 'must be an RFC 3339 time such as 2030-12-25T08:00:00Z' });
     return t;
   };
   const startsAt = time('startsAt') ?? now;
   const endsAt = time('endsAt');
   if (b.endsAt === undefined) errors.push({ path: 'endsAt', message: 'is required' });
-  else if (endsAt !== undefined && !Number.isNaN(endsAt) && endsAt <= Math.max(now, startsAt)) errors.push({ path: 'endsAt', message: 'must be in the future and after startsAt' });
-  for (const k of ['comment', 'createdBy']) if (b[k] !== undefined && (typeof b[k] !== 'string' || (b[k] as string).length > 1000)) errors.push({ path: k, message: 'must be a string of at most 1000 characters' });
+  if (startsAt > now + MAX_SILENCE_DAYS * DAY_MS) errors.push({ path: 'startsAt', message: `must be at most ${MAX_SILENCE_DAYS} days from now` });
+  else if (endsAt !== undefined) {
+    if (endsAt <= Math.max(now, startsAt)) errors.push({ path: 'endsAt', message: 'must be in the future and after startsAt' });
+    else if (endsAt - Math.max(now, startsAt) > MAX_SILENCE_DAYS * DAY_MS) errors.push({ path: 'endsAt', message: `must be at most ${MAX_SILENCE_DAYS} days after the silence takes effect` });
+  }
+  for (const k of ['comment', 'createdBy']) {
+    const v = b[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v.length > 1000) errors.push({ path: k, message: 'must be a string of at most 1000 characters' });
+    else if (!isStorableText(v) || UNREADABLE_CHARS.test(v.replace(/[\n\t]/g, ' '))) errors.push({ path: k, message: 'must not contain control characters (other than new lines and tabs) or invalid Unicode' });
+  }
   if (errors.length) return problems.validation(errors);
   const silence = await new AlertStore(services.store.db).createSilence(
     { matchers: m as SilenceMatchers, startsAt: new Date(startsAt), endsAt: new Date(endsAt!), comment: b.comment as string | undefined, createdBy: b.createdBy as string | undefined },

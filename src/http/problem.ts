@@ -28,7 +28,8 @@ export const problems = {
   methodNotAllowed: (allowed: string[]) => problem(405, 'method-not-allowed', 'Method not allowed', `allowed: ${allowed.join(', ')}`, {}, { allow: allowed.join(', ') }),
   conflict: (slug: string, detail: string, extra: Record<string, unknown>) => problem(409, slug, 'Conflict', detail, extra),
   tooLarge: (limit: number) => problem(413, 'payload-too-large', 'The body is too large', `the limit is ${limit} bytes`),
-  unsupportedMediaType: (got: string) => problem(415, 'unsupported-media-type', 'Unsupported media type', `send application/json, not ${got || 'no content type'}`),
+  unsupportedMediaType: (why: string) =>
+    problem(415, 'unsupported-media-type', 'Unsupported media type', `send application/json in UTF-8: Content-Type ${why}`, { errors: [{ path: 'header.Content-Type', message: why }] }),
   unavailable: (detail: string) => problem(503, 'unavailable', 'Service unavailable', detail, {}, { 'retry-after': '5' }),
   internal: (requestId: string) => problem(500, 'internal-error', 'Internal error', `the error was logged with request id ${requestId}`),
 };

@@ -1,11 +1,15 @@
 /**
  * Queue intake: each message of a batch is validated, stored once and provisioned. A bad
  * message is stored as rejected and acknowledged; it never fails the batch. A transient
- * failure (the store is down) is raised after the batch, so that the queue redelivers it;
- * what was already done is then found again through the idempotency key.
+ * failure (the store, the cloud or the network) is raised after the batch, so that the queue
+ * redelivers it, and what was already done is then found again through the idempotency key.
+ * Any other error would recur on every delivery: that message is stored as rejected instead.
  */
 import type { QueueMessage } from '../fc/provision-events.js';
+import { CloudError } from '../cloud/errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../json.js';
 import { ValidationError, parseSubmission } from '../requests/validate.js';
+import { StaleUpdateError, StoreRejectedError, StoreUnavailableError, translateDriverError } from '../store/errors.js';
 import { provisionRequest, type ProvisionOutcome } from './provision.js';
 import type { Services } from './services.js';
 import { acceptSubmission, rejectMessage } from './submit.js';
@@ -24,10 +28,13 @@ export class BatchRetryError extends Error {
   }
 }
 
-/** SQLSTATE classes that no retry can fix: bad data (22) and program limits (54). */
-function isPermanentStoreError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && /^(22|54)[0-9A-Z]{3}$/.test(code);
+/** What can pass with time: the store being unavailable or racing us, and the cloud or the network. */
+function isTransient(error: unknown): boolean {
+  // A driver error that reached here untranslated is judged as the store would judge it.
+  const err = translateDriverError(error);
+  if (err instanceof StoreUnavailableError || err instanceof StaleUpdateError) return true;
+  if (err instanceof CloudError) return err.retryable;
+  return false;
 }
 
 export async function handleMessages(services: Services, messages: QueueMessage[], options: { owner: string; budgetMs: number }): Promise<MessageResult[]> {
@@ -39,16 +46,18 @@ export async function handleMessages(services: Services, messages: QueueMessage[
     try {
       results.push(await handleMessage(services, msg, { owner: options.owner, deadline }));
     } catch (error) {
-      if (isPermanentStoreError(error)) {
+      if (!isTransient(error)) {
+        // Redelivering would meet the same error: the message is stored as rejected, with why, once.
+        const reason = translateDriverError(error) instanceof StoreRejectedError ? 'the store cannot hold this message' : `the message could not be processed (${(error as Error)?.name ?? 'error'})`;
         const out = await rejectMessage(services, {
           body: undefined,
-          reasons: [{ path: '', message: 'the store cannot hold this message' }],
+          reasons: [{ path: '', message: reason }],
           idempotencyKey: msg.messageId ? `mns:${msg.messageId}` : undefined,
           rawLength: msg.body.length,
         }).catch(() => undefined);
         if (out) {
-          services.log.warn('rejected a message the store cannot hold', { messageId: msg.messageId, error });
-          results.push({ messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason: 'unstorable' });
+          services.log.warn('rejected a message that cannot be processed', { messageId: msg.messageId, nodepoolRequestId: out.request.id, error });
+          results.push({ messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason });
           continue;
         }
       }
@@ -63,14 +72,15 @@ export async function handleMessages(services: Services, messages: QueueMessage[
 
 async function handleMessage(services: Services, msg: QueueMessage, options: { owner: string; deadline: number }): Promise<MessageResult> {
   const implicitKey = msg.messageId ? `mns:${msg.messageId}` : undefined;
-  let body: unknown;
-  try {
-    body = JSON.parse(msg.body);
-  } catch {
-    const out = await rejectMessage(services, { body: undefined, reasons: [{ path: '', message: 'the message body is not JSON' }], idempotencyKey: implicitKey, rawLength: msg.body.length });
-    services.log.warn('rejected a message that is not JSON', { messageId: msg.messageId, nodepoolRequestId: out.request.id });
-    return { messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason: 'not JSON' };
+  // Size and depth are checked on the text, before any object is built.
+  const parsed = parseJsonWithin(msg.body, { maxBytes: services.config.maxBodyBytes, maxDepth: DEFAULT_MAX_JSON_DEPTH });
+  if (!parsed.ok) {
+    const reason = parsed.kind === 'syntax' ? 'the message body is not JSON' : `the message body is out of bounds: ${parsed.reason}`;
+    const out = await rejectMessage(services, { body: undefined, reasons: [{ path: '', message: reason }], idempotencyKey: implicitKey, rawLength: msg.body.length });
+    services.log.warn('rejected a message that is not acceptable JSON', { messageId: msg.messageId, nodepoolRequestId: out.request.id, reason: parsed.reason });
+    return { messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason };
   }
+  const body = parsed.value;
   let submission;
   try {
     submission = parseSubmission(body, 'queue');
@@ -83,13 +93,16 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
   }
   const key = submission.idempotencyKey ?? implicitKey;
   const accepted = await acceptSubmission(services, submission, { source: 'queue', idempotencyKey: key, body });
-  if (accepted.kind === 'key-conflict' || accepted.kind === 'pool-conflict') {
+  if (accepted.kind === 'key-conflict' || accepted.kind === 'pool-conflict' || accepted.kind === 'name-taken') {
     const reason =
       accepted.kind === 'key-conflict'
         ? `idempotency key ${key} was already used for request ${accepted.request.id} with a different body`
-        : `request ${accepted.request.id} is already ${accepted.request.state} for this node pool`;
-    const out = await rejectMessage(services, { body, reasons: [{ path: accepted.kind === 'key-conflict' ? 'idempotencyKey' : 'request', message: reason }], idempotencyKey: implicitKey, rawLength: msg.body.length });
-    services.log.warn('rejected a conflicting message', { messageId: msg.messageId, nodepoolRequestId: out.request.id, existing: accepted.request.id });
+        : accepted.kind === 'pool-conflict'
+          ? `request ${accepted.request.id} is already ${accepted.request.state} for this node pool`
+          : `the cluster already has a node pool of this name (${accepted.nodepoolId})${accepted.request ? `, created by request ${accepted.request.id}` : ''}`;
+    const path = accepted.kind === 'key-conflict' ? 'idempotencyKey' : 'request';
+    const out = await rejectMessage(services, { body, reasons: [{ path, message: reason }], idempotencyKey: implicitKey, rawLength: msg.body.length });
+    services.log.warn('rejected a conflicting message', { messageId: msg.messageId, nodepoolRequestId: out.request.id, existing: accepted.request?.id });
     return { messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason };
   }
   if (accepted.kind === 'created') {

@@ -137,11 +137,19 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
       log.info('adopted', { nodepoolId: existing.id });
       return { outcome: 'adopted', request };
     }
+    // The caller's mistake, not an incident: say whose pool holds the name, so that the alert rules
+    // stay quiet for a pool this system created and make the rest a warning.
+    const owner0 = await store.forPool(rec.provider, rec.clusterId, existing.id);
+    const ours = owner0 && owner0.id !== rec.id ? owner0 : undefined;
     const request = await store.transition(rec.id, {
       from: ['accepted', 'submitting'], to: 'failed', owner, at: now(), releaseLease: true,
-      note: `a node pool named ${rec.nodepoolName} already exists (${existing.id}); this request did not create it`,
+      note: `a node pool named ${rec.nodepoolName} already exists (${existing.id}); this request did not create it${ours ? ` (request ${ours.id} did)` : ''}`,
       patch: {
-        lastError: { code: 'NodePoolAlreadyExists', message: `cluster ${rec.clusterId} already has a node pool named ${rec.nodepoolName} (${existing.id}), not created by this request` },
+        lastError: {
+          code: 'NodePoolAlreadyExists',
+          message: `cluster ${rec.clusterId} already has a node pool named ${rec.nodepoolName} (${existing.id}), ${ours ? `created by request ${ours.id}` : 'not created by this request'}`,
+          existing: { nodepoolId: existing.id, ...(ours ? { nodepoolRequestId: ours.id } : {}) },
+        },
         sealedSecrets: null,
       },
     });

@@ -48,7 +48,7 @@ export async function acceptSubmission(
 export async function rejectMessage(
   services: Services,
   input: { body: unknown; reasons: Array<{ path: string; message: string }>; idempotencyKey?: string; rawLength: number },
-): Promise<SubmitOutcome> {
+): Promise<{ request: NodepoolRequest }> {
   const now = services.clock.now();
   const b = (input.body && typeof input.body === 'object' ? input.body : {}) as Record<string, unknown>;
   const req = (b.request && typeof b.request === 'object' ? b.request : {}) as Record<string, unknown>;
@@ -56,7 +56,8 @@ export async function rejectMessage(
   const clusterId = provider === 'ens' ? req.ClusterId : b.clusterId;
   const name = provider === 'ens' ? (req.NodepoolInfo as { Name?: unknown } | undefined)?.Name : (req.nodepool_info as { name?: unknown } | undefined)?.name;
   const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 128 && isStorableText(v) ? v : undefined);
-  return services.store.insert({
+  // A rejection is never checked against pool names, so it always comes back with a request.
+  return (await services.store.insert({
     id: newRequestId(now),
     provider,
     clusterId: str(clusterId),
@@ -75,7 +76,7 @@ export async function rejectMessage(
     rejectReasons: input.reasons.map((r) => (isStorableText(r.path) ? r : { ...r, path: '(unprintable field)' })),
     createdAt: new Date(now),
     note: `rejected: ${input.reasons.map((r) => `${isStorableText(r.path) ? r.path || 'body' : '(unprintable field)'} ${r.message}`).join('; ')}`.slice(0, 2000),
-  });
+  })) as { request: NodepoolRequest };
 }
 
 /** Dispatch after commit; a failed dispatch leaves the request accepted for the sweep to re-drive. */

@@ -71,6 +71,45 @@ export async function listClusters(
   return out;
 }
 
+/**
+ * A timed-out request whose pool may still come up: one that has its pool's id, or that
+ * called CreateClusterNodePool (so a pool of its name may be its own). The sweep keeps
+ * looking at it while creation alerts would (CREATION_ALERT_HOURS).
+ */
+export function isRecoverable(r: NodepoolRequest): boolean {
+  return r.state === 'timed_out' && Boolean(r.nodepoolId || r.createStartedAt);
+}
+
+/** Timed-out requests whose pool this sweep shows active with serving at desired become active. */
+async function recoverTimedOut(services: Services, requests: NodepoolRequest[], results: Map<string, ClusterResult>, now: Date): Promise<number> {
+  const claimed = new Set(requests.filter((r) => r.nodepoolId && !isRecoverable(r)).map((r) => r.nodepoolId!));
+  const observed: Array<{ id: string; observed: ObservedStatus }> = [];
+  let recovered = 0;
+  for (const r of requests) {
+    if (!isRecoverable(r)) continue;
+    const pools = results.get(clusterKeyOf(clusterRef(r)))?.pools;
+    const pool = r.nodepoolId ? pools?.find((p) => p.id === r.nodepoolId) : pools?.find((p) => p.name === r.nodepoolName && !claimed.has(p.id));
+    if (!pool) continue;
+    if (!(pool.state === 'active' && pool.initial === 0 && pool.serving >= pool.desired)) {
+      if (r.nodepoolId) observed.push({ id: r.id, observed: observedFrom(pool, now) });
+      continue;
+    }
+    try {
+      await services.store.transition(r.id, {
+        from: ['timed_out'], to: 'active', at: now,
+        note: `recovered after the deadline: node pool ${pool.id} is active with ${pool.serving}/${pool.desired} nodes serving (the deadline was ${r.deadlineAt.toISOString()})`,
+        patch: { nodepoolId: pool.id, observed: observedFrom(pool, now), lastError: null, createStartedAt: null },
+      });
+      services.log.info('request active after its deadline', { nodepoolRequestId: r.id, nodepoolId: pool.id });
+      recovered++;
+    } catch (err) {
+      if (!(err instanceof StaleUpdateError)) throw err;
+    }
+  }
+  await services.store.observeMany(observed);
+  return recovered;
+}
+
 /** Moves `creating` requests forward from this sweep's listings. */
 export async function advanceFromListings(
   services: Services,
@@ -88,6 +127,8 @@ export async function advanceFromListings(
     if (pool) observed.push({ id: r.id, observed: observedFrom(pool, now) });
   }
   await services.store.observeMany(observed);
+  const recovered = await recoverTimedOut(services, requests, results, now);
+  if (recovered) transitions.active = recovered;
   for (const r of requests) {
     if (r.state !== 'creating') continue;
     const result = results.get(clusterKeyOf(clusterRef(r)));

@@ -4,7 +4,7 @@
  * node-pool model: enums, ranges, mutually exclusive pairs and conditional requirements.
  * Read-only fields (IDs, timestamps, status) are refused.
  */
-import { arr, bool, int, map, obj, str, type Issue, type Schema } from './schema.js';
+import { ACK_NODEPOOL_NAME, ACK_NODEPOOL_NAME_HINT, arr, bool, int, map, obj, str, type Issue, type Schema } from './schema.js';
 
 const DISK_CATEGORIES = ['cloud_efficiency', 'cloud_ssd', 'cloud_essd', 'cloud_auto', 'cloud_essd_entry'] as const;
 const DATA_DISK_CATEGORIES = [...DISK_CATEGORIES, 'cloud', 'elastic_ephemeral_disk_premium', 'elastic_ephemeral_disk_standard'] as const;
@@ -221,7 +221,7 @@ export const ackCreateSchema: Schema = obj(
   {
     nodepool_info: obj(
       {
-        name: str({ required: true, maxLength: 128 }),
+        name: str({ required: true, pattern: ACK_NODEPOOL_NAME, patternHint: ACK_NODEPOOL_NAME_HINT }),
         type: str({ enum: ['ess', 'edge', 'lingjun'] }),
         resource_group_id: str({ maxLength: 64 }),
         nodepool_id: readOnlyStr(),

@@ -3,7 +3,7 @@
  * required fields, disk sizes of at least 20 GB in steps of 10, a key pair or a password,
  * Base64 user data, non-empty vSwitch and instance-type lists, and the disk categories.
  */
-import { arr, int, obj, str, type Schema } from './schema.js';
+import { arr, ensNodepoolNameProblem, int, obj, str, type Schema } from './schema.js';
 
 export const ENS_SYSTEM_DISK_CATEGORIES = ['local_ssd', 'local_hdd', 'cloud_efficiency', 'cloud_ssd'] as const;
 const diskSize = () => int({ min: 20, multipleOf: 10 });
@@ -11,7 +11,7 @@ const diskSize = () => int({ min: 20, multipleOf: 10 });
 export const ensCreateSchema: Schema = obj(
   {
     ClusterId: str({ required: true, maxLength: 64, pattern: /^[A-Za-z0-9-]+$/, patternHint: 'must be a cluster ID such as eck-xxxxxxxx' }),
-    NodepoolInfo: obj({ Name: str({ required: true, maxLength: 128 }) }, { required: true }),
+    NodepoolInfo: obj({ Name: str({ required: true, maxLength: 128, problem: ensNodepoolNameProblem }) }, { required: true }),
     ScalingGroup: obj(
       {
         DesiredSize: int({ min: 0, max: 10_000 }),

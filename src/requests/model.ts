@@ -1,7 +1,8 @@
 /**
  * The node-pool request and its state machine:
  * accepted -> submitting -> creating -> active, and from any live state to failed or
- * timed_out. A queue message that does not validate is stored as rejected.
+ * timed_out; a timed-out request whose pool turns up active later becomes active. A queue
+ * message that does not validate is stored as rejected.
  */
 import type { NodePool, Provider } from '../cloud/nodepool.js';
 
@@ -18,7 +19,8 @@ const NEXT: Record<RequestState, readonly RequestState[]> = {
   creating: ['active', 'failed', 'timed_out'],
   active: [],
   failed: [],
-  timed_out: [],
+  // The pool turned up active after the deadline (the cloud was unreachable, or slow).
+  timed_out: ['active'],
   rejected: [],
 };
 
@@ -35,6 +37,8 @@ export interface CloudFailure {
   code: string;
   message: string;
   requestId?: string;
+  /** NodePoolAlreadyExists: the pool that holds the name, and our request that created it, if one did. */
+  existing?: { nodepoolId: string; nodepoolRequestId?: string };
 }
 
 /** Node counts and cloud state seen at the last sweep. */

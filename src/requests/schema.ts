@@ -8,7 +8,7 @@ export interface Issue {
 }
 
 export type Schema =
-  | { type: 'string'; required?: boolean; minLength?: number; maxLength?: number; pattern?: RegExp; patternHint?: string; enum?: readonly string[]; base64?: boolean; readOnly?: boolean }
+  | { type: 'string'; required?: boolean; minLength?: number; maxLength?: number; pattern?: RegExp; patternHint?: string; enum?: readonly string[]; base64?: boolean; readOnly?: boolean; problem?: (value: string) => string | undefined }
   | { type: 'integer'; required?: boolean; min?: number; max?: number; multipleOf?: number; oneOf?: readonly number[]; readOnly?: boolean }
   | { type: 'boolean'; required?: boolean; readOnly?: boolean }
   | { type: 'array'; required?: boolean; items: Schema; minItems?: number; maxItems?: number; readOnly?: boolean }
@@ -22,6 +22,34 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 /** PostgreSQL text and jsonb refuse NUL and unpaired surrogates. */
 export function isStorableText(s: string): boolean {
   return !/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+/**
+ * Characters a person cannot read for what they are: C0 and C1 controls, the bidirectional
+ * controls that reorder text on screen (U+202E turns "abc" around), zero-width characters,
+ * the line and paragraph separators, and U+FFFD, which only text decoded wrongly holds.
+ */
+export const UNREADABLE_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufffd]/u;
+
+/**
+ * ACK node-pool names: 1 to 63 characters of letters, digits, Chinese characters and hyphens,
+ * not starting with a hyphen. Source: the naming rule on `nodepool_info.name` in the
+ * official CS 2015-12-15 SDK models (@alicloud/cs20151215, ModifyClusterNodePoolRequest),
+ * which describe the same node-pool model that CreateClusterNodePool takes.
+ */
+export const ACK_NODEPOOL_NAME = /^[0-9A-Za-z\p{Script=Han}][0-9A-Za-z\p{Script=Han}-]{0,62}$/u;
+export const ACK_NODEPOOL_NAME_HINT = 'must be 1 to 63 letters, digits, Chinese characters or hyphens (-), and must not start with a hyphen (ACK naming rule)';
+
+/**
+ * ENS publishes no naming rule for node pools (the CreateClusterNodePool reference only says
+ * "the name of the node pool"). Ours: no leading or trailing white space, nothing a person
+ * cannot read (see UNREADABLE_CHARS) and no markup characters (< >).
+ */
+export function ensNodepoolNameProblem(name: string): string | undefined {
+  if (/^\s|\s$/u.test(name)) return 'must not start or end with white space';
+  if (UNREADABLE_CHARS.test(name)) return 'must not contain control, bidirectional or zero-width characters';
+  if (/[<>]/.test(name)) return 'must not contain markup characters (< or >)';
+  return undefined;
 }
 
 export function join(path: string, key: string | number): string {
@@ -58,6 +86,8 @@ export function check(schema: Schema, value: unknown, path: string, issues: Issu
       if (schema.maxLength !== undefined && value.length > schema.maxLength) issues.push({ path, message: `must be at most ${schema.maxLength} characters long` });
       if (schema.pattern && !schema.pattern.test(value)) issues.push({ path, message: schema.patternHint ?? `must match ${schema.pattern}` });
       if (schema.base64 && !BASE64.test(value)) issues.push({ path, message: 'must be Base64-encoded' });
+      const problem = schema.problem?.(value);
+      if (problem) issues.push({ path, message: problem });
       return;
     }
     case 'integer': {

@@ -33,6 +33,8 @@ export interface AlertRecord {
   startsAt: Date;
   endsAt?: Date;
   lastNotifiedAt?: Date;
+  /** The cluster key whose unreachability held this alert back at the last sweep. */
+  inhibitedBy?: string;
   updatedAt: Date;
 }
 
@@ -83,6 +85,7 @@ function toAlert(r: Row): AlertRecord {
     startsAt: d(r.starts_at)!,
     endsAt: d(r.ends_at),
     lastNotifiedAt: d(r.last_notified_at),
+    inhibitedBy: (r.inhibited_by as string | null) ?? undefined,
     updatedAt: d(r.updated_at)!,
   };
 }
@@ -198,9 +201,24 @@ export class AlertStore {
     await this.db.query(`UPDATE alerts SET annotations = $2, updated_at = $3 WHERE id = $1`, [id, JSON.stringify(annotations), now]);
   }
 
-  async resolve(id: number, now: Date): Promise<AlertRecord | undefined> {
-    const res = await this.db.query<Row>(`UPDATE alerts SET state = 'resolved', ends_at = $2, updated_at = $2 WHERE id = $1 AND state = 'firing' RETURNING *`, [id, now]);
+  /** Resolves a firing alert; `annotations`, when given, are what holds at resolution. */
+  async resolve(id: number, now: Date, annotations?: Annotations): Promise<AlertRecord | undefined> {
+    const res = await this.db.query<Row>(
+      `UPDATE alerts SET state = 'resolved', ends_at = $2, updated_at = $2, inhibited_by = NULL, annotations = COALESCE($3::jsonb, annotations)
+        WHERE id = $1 AND state = 'firing' RETURNING *`,
+      [id, now, annotations ? JSON.stringify(annotations) : null],
+    );
     return res.rows[0] ? toAlert(res.rows[0]) : undefined;
+  }
+
+  /** Records, for every firing alert, whether this sweep inhibited it and by which cluster. */
+  async markInhibited(inhibited: Map<number, string>): Promise<void> {
+    await this.db.query(
+      `UPDATE alerts a SET inhibited_by = v.by FROM (SELECT id, by FROM unnest($1::bigint[], $2::text[]) AS t(id, by)) v
+        WHERE a.id = v.id AND a.inhibited_by IS DISTINCT FROM v.by`,
+      [[...inhibited.keys()], [...inhibited.values()]],
+    );
+    await this.db.query(`UPDATE alerts SET inhibited_by = NULL WHERE state = 'firing' AND inhibited_by IS NOT NULL AND NOT (id = ANY($1::bigint[]))`, [[...inhibited.keys()]]);
   }
 
   async markNotified(ids: number[], now: Date): Promise<void> {

@@ -1,7 +1,9 @@
 /**
  * The database behind the store: PostgreSQL through `pg` in production, PGlite (embedded,
- * under .data/) when no DATABASE_URL is set. Both answer the same SQL.
+ * under .data/) when no DATABASE_URL is set. Both answer the same SQL, and both drivers'
+ * errors leave this file as the store's own (errors.ts).
  */
+import { translateDriverError } from './errors.js';
 export interface QueryResult<R> {
   rows: R[];
   rowCount: number;
@@ -19,8 +21,13 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
-export class StoreUnavailableError extends Error {
-  override name = 'StoreUnavailableError';
+/** Every statement's errors leave the store as its own errors (see errors.ts). */
+async function translated<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw translateDriverError(err);
+  }
 }
 
 export async function openPostgres(url: string, poolSize = 2): Promise<Db> {
@@ -33,11 +40,11 @@ export async function openPostgres(url: string, poolSize = 2): Promise<Db> {
   });
   const wrap = (q: { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }> }): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
-      const res = await q.query(sql, params);
+      const res = await translated(() => q.query(sql, params));
       return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
     },
     async exec(sql: string) {
-      await q.query(sql);
+      await translated(() => q.query(sql));
     },
   });
   const base = wrap(pool);
@@ -45,11 +52,11 @@ export async function openPostgres(url: string, poolSize = 2): Promise<Db> {
     kind: 'postgres',
     ...base,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
+      const client = await translated(() => pool.connect());
       try {
-        await client.query('BEGIN');
+        await translated(() => client.query('BEGIN'));
         const out = await fn(wrap(client));
-        await client.query('COMMIT');
+        await translated(() => client.query('COMMIT'));
         return out;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -69,17 +76,17 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   type Pg = { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[]; affectedRows?: number }>; exec: (sql: string) => Promise<unknown> };
   const wrap = (q: Pg): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
-      const res = await q.query(sql, params);
+      const res = await translated(() => q.query(sql, params));
       return { rows: res.rows as R[], rowCount: res.affectedRows ?? res.rows.length };
     },
     async exec(sql: string) {
-      await q.exec(sql);
+      await translated(() => q.exec(sql));
     },
   });
   return {
     kind: 'pglite',
     ...wrap(db as unknown as Pg),
-    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => db.transaction((tx) => fn(wrap(tx as unknown as Pg))) as Promise<T>,
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => translated(() => db.transaction((tx) => fn(wrap(tx as unknown as Pg))) as Promise<T>),
     close: () => db.close(),
   };
 }

@@ -4,7 +4,7 @@
  * "one request per idempotency key" hold even between concurrent instances.
  */
 import type { Provider } from '../cloud/nodepool.js';
-import type { CloudFailure, HistoryEntry, NodepoolRequest, ObservedStatus, RequestState } from '../requests/model.js';
+import { LIVE_STATES, type CloudFailure, type HistoryEntry, type NodepoolRequest, type ObservedStatus, type RequestState } from '../requests/model.js';
 import type { Db, Queryable } from './db.js';
 import { StaleUpdateError } from './errors.js';
 
@@ -34,7 +34,17 @@ export type InsertOutcome =
   /** Same idempotency key, different body. */
   | { kind: 'key-conflict'; request: NodepoolRequest }
   /** Another live request for the same pool. */
-  | { kind: 'pool-conflict'; request: NodepoolRequest };
+  | { kind: 'pool-conflict'; request: NodepoolRequest }
+  /** The cluster's last listing has a pool of that name; `request` is ours that created it, if any. */
+  | { kind: 'name-taken'; nodepoolId: string; seenAt: Date; request?: NodepoolRequest };
+
+/** A pool a sweep saw in a cluster's listing. */
+export interface ListedPool {
+  provider: Provider;
+  clusterId: string;
+  nodepoolId: string;
+  nodepoolName: string;
+}
 
 export interface ListFilter {
   state?: RequestState;
@@ -140,6 +150,10 @@ export class RequestStore {
         const existing = await this.byKey(tx, r.idempotencyKey);
         if (existing) return { kind: existing.bodyHash === r.bodyHash ? 'replayed' : 'key-conflict', request: existing } as InsertOutcome;
       }
+      if (r.state === 'accepted' && r.provider && r.clusterId && r.nodepoolName) {
+        const taken = await this.takenName(tx, r.provider, r.clusterId, r.nodepoolName);
+        if (taken) return taken;
+      }
       const inserted = await tx.query<Row>(
         `INSERT INTO nodepool_requests
            (id, provider, region_id, cluster_id, nodepool_name, state, request, sealed_secrets, idempotency_key, body_hash,
@@ -167,6 +181,58 @@ export class RequestStore {
       if (live) return { kind: 'pool-conflict', request: live } as InsertOutcome;
       throw new VanishedConflictError(r.id);
     });
+  }
+
+  /**
+   * A pool of this name in the cluster's last listing, unless a live request of ours is
+   * creating it (that is a pool conflict, found by the insert itself).
+   */
+  private async takenName(q: Queryable, provider: Provider, clusterId: string, name: string): Promise<InsertOutcome | undefined> {
+    const res = await q.query<Row>(
+      `SELECT r.*, cp.nodepool_id AS taken_id, cp.seen_at AS taken_seen_at
+         FROM cluster_pools cp
+         LEFT JOIN LATERAL (
+           SELECT * FROM nodepool_requests r
+            WHERE r.provider = cp.provider AND r.cluster_id = cp.cluster_id AND r.nodepool_id = cp.nodepool_id
+            ORDER BY r.id DESC LIMIT 1) r ON true
+        WHERE cp.provider = $1 AND cp.cluster_id = $2 AND cp.nodepool_name = $3
+        LIMIT 1`,
+      [provider, clusterId, name],
+    );
+    const row = res.rows[0];
+    if (!row) return undefined;
+    const request = row.id ? toRequest(row) : undefined; // the LEFT JOIN found one of ours
+    if (request && LIVE_STATES.includes(request.state)) return undefined;
+    return { kind: 'name-taken', nodepoolId: row.taken_id as string, seenAt: date(row.taken_seen_at)!, request };
+  }
+
+  /** Replaces what the store knows of these clusters' pools with their latest listings. */
+  async recordListings(clusters: Array<{ provider: Provider; clusterId: string; pools: Array<{ id: string; name: string }> }>, now: Date): Promise<void> {
+    if (!clusters.length) return;
+    const pools = clusters.flatMap((c) => c.pools.map((p) => ({ provider: c.provider, clusterId: c.clusterId, id: p.id, name: p.name })));
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `DELETE FROM cluster_pools cp USING unnest($1::text[], $2::text[]) AS c(provider, cluster_id)
+          WHERE cp.provider = c.provider AND cp.cluster_id = c.cluster_id`,
+        [clusters.map((c) => c.provider), clusters.map((c) => c.clusterId)],
+      );
+      if (!pools.length) return;
+      await tx.query(
+        `INSERT INTO cluster_pools (provider, cluster_id, nodepool_id, nodepool_name, seen_at)
+         SELECT * , $5::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+         ON CONFLICT (provider, cluster_id, nodepool_id) DO UPDATE SET nodepool_name = EXCLUDED.nodepool_name, seen_at = EXCLUDED.seen_at`,
+        [pools.map((p) => p.provider), pools.map((p) => p.clusterId), pools.map((p) => p.id), pools.map((p) => p.name), now],
+      );
+    });
+  }
+
+  /** The latest of our requests that created (or adopted) this pool. */
+  async forPool(provider: Provider, clusterId: string, nodepoolId: string): Promise<NodepoolRequest | undefined> {
+    const res = await this.db.query<Row>(
+      'SELECT * FROM nodepool_requests WHERE provider = $1 AND cluster_id = $2 AND nodepool_id = $3 ORDER BY id DESC LIMIT 1',
+      [provider, clusterId, nodepoolId],
+    );
+    return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }
 
   async get(id: string): Promise<NodepoolRequest | undefined> {

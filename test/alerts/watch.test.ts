@@ -76,7 +76,8 @@ describe.each(backends)('watch and alert on $name', (backend) => {
       state: 'resolved',
       severity: 'critical',
       labels: { provider: 'ens', clusterId: WATCH_ENS, nodepoolName: 'edge-fail' },
-      annotations: { cloudState: 'active', nodes: { failed: 1, serving: 2, desired: 3 } },
+      // The values at resolution, and the worst while it fired.
+      annotations: { cloudState: 'active', nodes: { failed: 0, serving: 3, desired: 3 }, description: '0 of 3 nodes failed', peakDescription: '1 of 3 nodes failed' },
       endsAt: expect.any(String),
     });
   });

@@ -115,7 +115,7 @@ describe('ACK through the official cs20151215 SDK', () => {
 
   it('filters by NodepoolName', async () => {
     const clusterId = await newCluster();
-    const name = uniqueName('named pool');
+    const name = uniqueName('named-pool');
     await sdk().createClusterNodePool(clusterId, new models.CreateClusterNodePoolRequest({
       nodepoolInfo: new models.CreateClusterNodePoolRequestNodepoolInfo({ name }),
       scalingGroup: new models.CreateClusterNodePoolRequestScalingGroup({ vswitchIds: ['v'], instanceTypes: ['t'], desiredSize: 0, keyPair: 'k' }),

@@ -56,9 +56,9 @@ describe.each(backends)('request store on $name', (backend) => {
     const key = `key-${Math.random()}`;
     const first = await store.insert(newRequest({ idempotencyKey: key }));
     const again = await store.insert(newRequest({ idempotencyKey: key, nodepoolName: 'whatever' }));
-    expect(again).toMatchObject({ kind: 'replayed', request: { id: first.request.id } });
+    expect(again).toMatchObject({ kind: 'replayed', request: { id: first.request!.id } });
     const other = await store.insert(newRequest({ idempotencyKey: key, bodyHash: 'h2' }));
-    expect(other).toMatchObject({ kind: 'key-conflict', request: { id: first.request.id } });
+    expect(other).toMatchObject({ kind: 'key-conflict', request: { id: first.request!.id } });
   });
 
   it('allows one live request per pool, even when inserts race', async () => {
@@ -66,25 +66,25 @@ describe.each(backends)('request store on $name', (backend) => {
     const outs = await Promise.all(Array.from({ length: 5 }, () => store.insert(newRequest({ nodepoolName: name }))));
     expect(outs.filter((o) => o.kind === 'created')).toHaveLength(1);
     const winner = outs.find((o) => o.kind === 'created')!.request.id;
-    expect(outs.filter((o) => o.kind === 'pool-conflict').every((o) => o.request.id === winner)).toBe(true);
+    expect(outs.filter((o) => o.kind === 'pool-conflict').every((o) => o.request!.id === winner)).toBe(true);
   });
 
   it('lets one racing idempotent insert win and replays it to the others', async () => {
     const key = `key-race-${Math.random()}`;
     const outs = await Promise.all(Array.from({ length: 5 }, () => store.insert(newRequest({ idempotencyKey: key }))));
     expect(outs.filter((o) => o.kind === 'created')).toHaveLength(1);
-    expect(new Set(outs.map((o) => o.request.id)).size).toBe(1);
+    expect(new Set(outs.map((o) => o.request!.id)).size).toBe(1);
   });
 
   it('admits a new request for a pool once the earlier one is final', async () => {
     const name = `again-${Math.random().toString(36).slice(2)}`;
     const first = await store.insert(newRequest({ nodepoolName: name }));
-    await store.transition(first.request.id, { from: ['accepted'], to: 'failed', at: at(5), note: 'refused' });
+    await store.transition(first.request!.id, { from: ['accepted'], to: 'failed', at: at(5), note: 'refused' });
     expect((await store.insert(newRequest({ nodepoolName: name }))).kind).toBe('created');
   });
 
   it('gives the lease to one worker at a time, and to another once it expires', async () => {
-    const r = (await store.insert(newRequest())).request;
+    const r = (await store.insert(newRequest())).request!;
     const leases = await Promise.all(['w1', 'w2', 'w3'].map((w) => store.acquireLease(r.id, w, at(10), 60_000)));
     expect(leases.filter(Boolean)).toHaveLength(1);
     const holder = leases.find(Boolean)!.leaseOwner!;
@@ -95,7 +95,7 @@ describe.each(backends)('request store on $name', (backend) => {
   });
 
   it('does not lease a deferred request before its time, unless forced', async () => {
-    const r = (await store.insert(newRequest())).request;
+    const r = (await store.insert(newRequest())).request!;
     await store.transition(r.id, { from: ['accepted'], to: 'submitting', at: at(1), note: 'busy', patch: { nextAttemptAt: at(100) } });
     expect(await store.acquireLease(r.id, 'w', at(50), 1000)).toBeUndefined();
     expect(await store.acquireLease(r.id, 'w', at(50), 1000, { force: true })).toBeDefined();
@@ -104,7 +104,7 @@ describe.each(backends)('request store on $name', (backend) => {
   });
 
   it('writes each state change and its history entry together', async () => {
-    const r = (await store.insert(newRequest())).request;
+    const r = (await store.insert(newRequest())).request!;
     await store.acquireLease(r.id, 'w', at(1), 60_000);
     await store.transition(r.id, { from: ['accepted'], to: 'submitting', owner: 'w', at: at(2), note: 'calling CreateClusterNodePool', patch: { attempts: 1, createStartedAt: at(2) } });
     const done = await store.transition(r.id, {
@@ -118,7 +118,7 @@ describe.each(backends)('request store on $name', (backend) => {
   });
 
   it('stores errors and observations as JSON', async () => {
-    const r = (await store.insert(newRequest())).request;
+    const r = (await store.insert(newRequest())).request!;
     const failed = await store.transition(r.id, { from: ['accepted'], to: 'failed', at: at(2), note: 'refused', patch: { lastError: { code: 'InvalidParameter.ClusterId', message: 'no such cluster', requestId: 'R' } } });
     expect(failed.lastError).toEqual({ code: 'InvalidParameter.ClusterId', message: 'no such cluster', requestId: 'R' });
     const observed = { cloudState: 'scaling', desired: 3, total: 3, serving: 1, healthy: null, initial: 2, failed: 0, offline: null, removing: 0, at: at(3).toISOString() };
@@ -144,8 +144,8 @@ describe.each(backends)('request store on $name', (backend) => {
 
   it('finds requests due for dispatch: deferred past their time, and accepted past the grace period', async () => {
     const clusterId = `eck-due-${Math.random().toString(36).slice(2, 8)}`;
-    const fresh = (await store.insert(newRequest({ clusterId, createdAt: at(0) }))).request;
-    const deferred = (await store.insert(newRequest({ clusterId, createdAt: at(0) }))).request;
+    const fresh = (await store.insert(newRequest({ clusterId, createdAt: at(0) }))).request!;
+    const deferred = (await store.insert(newRequest({ clusterId, createdAt: at(0) }))).request!;
     await store.transition(deferred.id, { from: ['accepted'], to: 'submitting', at: at(1), note: 'busy', patch: { nextAttemptAt: at(20) } });
     const due = async (s: number) => (await store.dueForDispatch(at(s), 60_000, 100)).filter((r) => r.clusterId === clusterId).map((r) => r.id);
     expect(await due(10)).toEqual([]);

@@ -1,0 +1,118 @@
+/**
+ * Rule evaluation and notification planning on their own, without a sweep: alerts follow
+ * pools (by id), a taken name is the caller's mistake, one unreachable cluster inhibits all
+ * of its other alerts, and a resolution carries the values at resolution.
+ */
+import { describe, expect, it } from 'vitest';
+import type { NodePool } from '../../src/cloud/nodepool.js';
+import { inhibitingClusters, isInhibited, planNotifications, type LifecycleResult } from '../../src/alerts/lifecycle.js';
+import { evaluate, resolutionAnnotations, type ClusterObservation } from '../../src/alerts/rules.js';
+import { CloudError } from '../../src/cloud/errors.js';
+import type { NodepoolRequest } from '../../src/requests/model.js';
+import type { AlertRecord } from '../../src/store/alerts.js';
+
+const NOW = new Date('2026-11-30T12:00:00Z');
+const thresholds = { underCapacityMinutes: 15, stuckTransitionMinutes: 30, unreachableSweeps: 3, repeatIntervalMinutes: 240, creationAlertHours: 24 };
+const CLUSTER = 'eck-rules001';
+const KEY = `ens//${CLUSTER}`;
+
+function request(id: string, over: Partial<NodepoolRequest>): NodepoolRequest {
+  return {
+    id, provider: 'ens', clusterId: CLUSTER, nodepoolName: 'edge-a', state: 'active', request: {}, bodyHash: 'h', source: 'http', attempts: 1,
+    deadlineAt: NOW, createdAt: NOW, updatedAt: NOW, ...over,
+  };
+}
+
+function pool(id: string, over: Partial<NodePool> = {}): NodePool {
+  return { provider: 'ens', clusterId: CLUSTER, id, name: 'edge-a', state: 'active', cloudState: 'active', desired: 3, total: 3, serving: 3, healthy: null, initial: 0, failed: 0, offline: null, removing: 0, ...over };
+}
+
+function listed(pools: NodePool[]): ClusterObservation {
+  return { key: KEY, ref: { provider: 'ens', clusterId: CLUSTER }, pools, consecutiveFailures: 0, watchAll: false };
+}
+
+const run = (requests: NodepoolRequest[], clusters: ClusterObservation[]) => evaluate({ now: NOW, clusters, requests, thresholds, requestLink: (id) => `/v1/nodepool-requests/${id}` });
+
+describe('rule evaluation', () => {
+  it('keeps watching a pool after a later request for its name failed', () => {
+    const first = request('npr_01', { nodepoolId: 'np-1' });
+    const refused = request('npr_02', { state: 'failed', lastError: { code: 'InvalidParameter', message: 'no' } });
+    const out = run([first, refused], [listed([pool('np-1', { failed: 1, serving: 2 })])]);
+    expect(out.map((c) => [c.rule, c.labels.nodepoolId ?? null, c.requestId])).toEqual([
+      ['creation_failed', null, 'npr_02'],
+      ['nodes_failed', 'np-1', 'npr_01'],
+      ['under_capacity', 'np-1', 'npr_01'],
+    ]);
+  });
+
+  it('ties a pool alert to the pool\'s id, so a new pool of the same name is another alert', () => {
+    const old = run([request('npr_01', { nodepoolId: 'np-1' })], [listed([pool('np-1', { failed: 1 })])]);
+    const renewed = run([request('npr_05', { nodepoolId: 'np-2' })], [listed([pool('np-2', { failed: 1 })])]);
+    expect(old[0]!.fingerprint).not.toBe(renewed[0]!.fingerprint);
+  });
+
+  it('watches only the latest active request of a name: a pool replaced by a new one of that name is not missing', () => {
+    const out = run([request('npr_01', { nodepoolId: 'np-1' }), request('npr_05', { nodepoolId: 'np-2' })], [listed([pool('np-2')])]);
+    expect(out).toEqual([]);
+  });
+
+  it('makes a name taken by someone else a warning, and says nothing when the pool holding it is ours', () => {
+    const taken = (existing: { nodepoolId: string; nodepoolRequestId?: string }) =>
+      request('npr_09', { state: 'failed', lastError: { code: 'NodePoolAlreadyExists', message: 'taken', existing } });
+    expect(run([taken({ nodepoolId: 'np-x' })], []).map((c) => [c.rule, c.severity])).toEqual([['creation_failed', 'warning']]);
+    expect(run([request('npr_01', { nodepoolId: 'np-1' }), taken({ nodepoolId: 'np-1', nodepoolRequestId: 'npr_01' })], [listed([pool('np-1')])])).toEqual([]);
+    expect(run([request('npr_03', { state: 'failed', lastError: { code: 'QuotaExceeded', message: 'q' } })], []).map((c) => c.severity)).toEqual(['critical']);
+  });
+
+  it('fires cluster_unreachable after the configured number of failed sweeps, with the cloud\'s error', () => {
+    const error = new CloudError({ code: 'ServiceUnavailable', message: 'down', kind: 'server' });
+    const obs = (n: number): ClusterObservation => ({ ...listed([]), pools: undefined, error, consecutiveFailures: n });
+    expect(run([], [obs(2)])).toEqual([]);
+    expect(run([], [obs(3)])).toMatchObject([{ rule: 'cluster_unreachable', clusterKey: KEY, annotations: { errorCode: 'ServiceUnavailable', failedSweeps: 3 } }]);
+  });
+});
+
+describe('resolution', () => {
+  const firing = (rule: string, nodepoolId?: string): Pick<AlertRecord, 'rule' | 'labels' | 'requestId' | 'annotations'> => ({
+    rule,
+    labels: { rule, severity: 'critical', provider: 'ens', clusterId: CLUSTER, nodepoolName: 'edge-a', nodepoolId },
+    requestId: 'npr_01',
+    annotations: { description: '1 of 3 nodes failed', peakDescription: '2 of 3 nodes failed', errorCode: null },
+  });
+
+  it('describes a pool as it is now, keeping the worst while it fired', () => {
+    const now = resolutionAnnotations(firing('nodes_failed', 'np-1'), { now: NOW, clusters: [listed([pool('np-1')])], requests: [] });
+    expect(now).toEqual({ description: '0 of 3 nodes failed', cloudState: 'active', nodes: expect.objectContaining({ failed: 0, serving: 3, desired: 3 }) });
+  });
+
+  it('says a timed-out request recovered, and clears the error it fired with', () => {
+    const a = { ...firing('creation_timeout'), annotations: { description: 'DeadlineExceeded: no pool', errorCode: 'DeadlineExceeded' } };
+    const now = resolutionAnnotations(a, { now: NOW, clusters: [], requests: [request('npr_01', { nodepoolId: 'np-1', observed: { cloudState: 'active', desired: 3, total: 3, serving: 3, healthy: null, initial: 0, failed: 0, offline: null, removing: 0, at: NOW.toISOString() } })] });
+    expect(now).toMatchObject({ description: 'request npr_01 recovered: its pool became active after the deadline', errorCode: null, peakDescription: 'DeadlineExceeded: no pool', nodes: { serving: 3 } });
+  });
+});
+
+describe('inhibition', () => {
+  const alert = (id: number, rule: string, clusterId = CLUSTER): AlertRecord => ({
+    id, fingerprint: `fp${id}`, rule, severity: 'critical', state: 'firing', labels: { rule, severity: 'critical', provider: 'ens', clusterId, nodepoolName: 'edge-a' },
+    annotations: {}, startsAt: NOW, updatedAt: NOW,
+  });
+  const result = (fired: AlertRecord[]): LifecycleResult => ({ fired, repeated: [], resolved: [], unsent: [], firing: fired });
+  const channels = [{ type: 'webhook' as const, name: 'hook', minSeverity: 'info' as const }];
+
+  it('holds back every other alert of a cluster that cannot be listed, creation alerts included', () => {
+    const unreachable = alert(1, 'cluster_unreachable');
+    const inhibiting = inhibitingClusters([unreachable]);
+    expect(['nodes_failed', 'creation_timeout', 'creation_failed', 'nodepool_missing'].map((r) => isInhibited(alert(2, r), inhibiting))).toEqual([true, true, true, true]);
+    expect(isInhibited(unreachable, inhibiting)).toBe(false);
+    expect(isInhibited(alert(3, 'creation_timeout', 'eck-other'), inhibiting)).toBe(false);
+  });
+
+  it('inhibits on a failed listing before cluster_unreachable fires, so one cause sends one message', () => {
+    const timeout = alert(2, 'creation_timeout');
+    const plan = planNotifications(result([timeout]), { now: NOW, silences: [], channels, failedListings: [KEY] });
+    expect(plan).toMatchObject({ payloads: [], inhibited: 1 });
+    expect([...plan.inhibitedIds]).toEqual([[2, KEY]]);
+    expect(planNotifications(result([timeout]), { now: NOW, silences: [], channels }).payloads).toHaveLength(1);
+  });
+});
