@@ -49,7 +49,9 @@ interface QueuedMessage {
   deliveries: number;
 }
 
-const MAX_HTTP_BODY = 6 * 1024 * 1024;
+/** FC 3.0 HTTP triggers: request headers up to 8 KB, a body up to 32 MB (synchronous invocation). */
+const MAX_HTTP_BODY = 32 * 1024 * 1024;
+const MAX_HTTP_HEADERS = 8 * 1024;
 
 export class LocalFcHost {
   private listener?: { close(): Promise<void> };
@@ -239,7 +241,7 @@ export class LocalFcHost {
   // ---------------------------------------------------------------- HTTP trigger
 
   async listen(port: number, host = '127.0.0.1'): Promise<string> {
-    const server = createServer((req, res) => {
+    const server = createServer({ maxHeaderSize: MAX_HTTP_HEADERS }, (req, res) => {
       // Whatever goes wrong in one exchange ends that exchange, never the host.
       this.onHttp(req, res, (server.address() as AddressInfo).port).catch((err) => this.exchangeFailed(res, err));
     });
