@@ -8,8 +8,8 @@
 export interface JsonBounds {
   /** Bytes of UTF-8 text. */
   maxBytes: number;
-  /** Arrays and objects inside each other. */
-  maxDepth: number;
+  /** Arrays and objects inside each other; unbounded when left out. */
+  maxDepth?: number;
 }
 
 /** Deep enough for every create body of both APIs (about 8 levels with the envelope), and far from the stack's limit. */
@@ -40,7 +40,7 @@ export function jsonDepthOver(text: string, limit: number): boolean {
 export function parseJsonWithin(text: string, bounds: JsonBounds): JsonParse {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > bounds.maxBytes) return { ok: false, kind: 'bounds', reason: `the JSON is ${bytes} bytes; the limit is ${bounds.maxBytes}` };
-  if (jsonDepthOver(text, bounds.maxDepth)) return { ok: false, kind: 'bounds', reason: `the JSON is nested deeper than ${bounds.maxDepth} levels` };
+  if (bounds.maxDepth !== undefined && jsonDepthOver(text, bounds.maxDepth)) return { ok: false, kind: 'bounds', reason: `the JSON is nested deeper than ${bounds.maxDepth} levels` };
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {

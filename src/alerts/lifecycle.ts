@@ -61,7 +61,7 @@ export async function applyCandidates(
     const existing = firing.get(c.fingerprint);
     if (existing) {
       const annotations = { ...withPeak(c, existing.annotations), since: c.annotations.since ?? existing.annotations.since ?? existing.startsAt.toISOString() };
-      await store.refresh(existing.id, annotations, now);
+      await store.refresh(existing.id, annotations, now, c.requestId);
       const current = { ...existing, annotations };
       if (!existing.lastNotifiedAt) result.unsent.push(current);
       else if (now.getTime() - existing.lastNotifiedAt.getTime() >= options.repeatMs) result.repeated.push(current);

@@ -142,8 +142,14 @@ export function evaluate(input: EvaluationInput): Candidate[] {
   ) => {
     const severity = extra.severity ?? RULES[rule].severity;
     out.push({
-      // Pool alerts belong to the pool (its id); creation and cluster alerts to the name they were asked for.
-      fingerprint: fingerprintOf(rule, labels.provider, labels.clusterId, (RULES[rule].pool ? labels.nodepoolId : undefined) ?? labels.nodepoolName ?? ''),
+      // Pool alerts belong to the pool (its id); creation and cluster alerts to the name they were asked
+      // for. As in Alertmanager, where severity is a label, another severity is another alert.
+      fingerprint: fingerprintOf(
+        rule,
+        labels.provider,
+        labels.clusterId,
+        ((RULES[rule].pool ? labels.nodepoolId : undefined) ?? labels.nodepoolName ?? '') + (severity === RULES[rule].severity ? '' : `\u0000${severity}`),
+      ),
       rule,
       severity,
       labels: { rule, severity, ...labels },
@@ -262,6 +268,6 @@ export function resolutionAnnotations(a: Pick<AlertRecord, 'rule' | 'labels' | '
   }
   const c = input.clusters.find((o) => o.key === clusterKeyOf(l));
   const pool = c?.pools?.find((p) => (l.nodepoolId ? p.id === l.nodepoolId : p.name === l.nodepoolName));
-  if (!pool) return { description: `node pool ${l.nodepoolId ?? l.nodepoolName} is no longer watched` };
+  if (!pool) return { description: `node pool ${l.nodepoolId ?? l.nodepoolName} is no longer watched`, cloudState: null, nodes: null };
   return { description: rule === 'nodepool_missing' ? `node pool ${pool.id} is listed again (${pool.cloudState})` : poolDescription(rule, pool), cloudState: pool.cloudState, nodes: nodeCounts(pool) };
 }

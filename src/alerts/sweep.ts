@@ -94,6 +94,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     // What each listed cluster has now: a create for a taken name is then refused at once.
     await store.recordListings(
       results.filter((r) => r.pools).map((r) => ({ provider: r.ref.provider, clusterId: r.ref.clusterId, pools: r.pools!.map((p) => ({ id: p.id, name: p.name })) })),
+      [...targets.values()].map((t) => t.ref),
       now(),
     );
     const observations: ClusterObservation[] = [];

@@ -4,7 +4,7 @@
  * adoption of a pool that an unanswered create did make.
  */
 import { systemClock, type Clock } from '../clock.js';
-import { CloudError, type CloudErrorKind } from './errors.js';
+import { CloudError, isNameTaken, type CloudErrorKind } from './errors.js';
 import { fromAck, fromEns, type NodePool, type Provider } from './nodepool.js';
 import { RateLimiter } from './rate-limiter.js';
 import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
@@ -77,7 +77,6 @@ export interface CloudMetrics {
   errors: number;
 }
 
-const NAME_EXISTS = /already exist/i;
 /** No call starts with less than this left of its budget. */
 const MIN_CALL_MS = 250;
 
@@ -130,7 +129,7 @@ export class CloudClient {
         } catch (err) {
           const e = err as CloudError;
           // A create that did run but whose answer was lost shows up as "name exists" on the next try.
-          if (unknownOutcome && e.kind === 'client' && NAME_EXISTS.test(e.message)) {
+          if (unknownOutcome && isNameTaken(e)) {
             const adopted = await adopt();
             if (adopted) return adopted;
           }
@@ -164,12 +163,18 @@ export class CloudClient {
       return (body.nodepools ?? []).map((p) => fromAck(p, ref.clusterId)).filter((p) => !filter.name || p.name === filter.name);
     }
     const pools: NodePool[] = [];
+    const seen = new Set<string>();
     for (let page = 1; page <= 10_000; page++) {
       const body = await this.retrying(`ens:DescribeClusterNodePools`, budget, () =>
         this.send<{ NodePools?: unknown[]; Page?: { TotalCount?: number } }>(ref, 'describe', ensRpc('DescribeClusterNodePools'), { query: { ClusterId: ref.clusterId, PageNumber: String(page), PageSize: String(this.pageSize) } }, budget),
       );
       const items = body.NodePools ?? [];
-      pools.push(...items.map((p) => fromEns(p, ref.clusterId)));
+      // Offset pages shift while pools are created: a pool seen on an earlier page is not listed twice.
+      for (const p of items.map((raw) => fromEns(raw, ref.clusterId))) {
+        if (seen.has(p.id)) continue;
+        seen.add(p.id);
+        pools.push(p);
+      }
       // TotalCount decides; a server that pages smaller than asked must not end the walk early.
       const total = body.Page?.TotalCount;
       if (items.length === 0) break;

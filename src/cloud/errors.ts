@@ -61,6 +61,11 @@ const BUSY_MESSAGE = /cannot operate cluster where state is|cluster is (busy|upd
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const NETWORK_CODES = new Set([...NEVER_SENT, 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
 
+/** The cloud's answer to a create whose pool name is already used in the cluster. */
+export function isNameTaken(e: CloudError): boolean {
+  return e.kind === 'client' && /already exist/i.test(e.message);
+}
+
 export function isThrottlingCode(code: string): boolean {
   return /Throttling/i.test(code);
 }

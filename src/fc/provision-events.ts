@@ -36,6 +36,15 @@ export function decodeMessageBody(body: string): string {
   return body;
 }
 
+/** A body the trigger handed over as JSON, as text again; too deep to write back is kept as a marker the intake rejects. */
+function messageText(body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch {
+    return '[not representable: nested too deep]';
+  }
+}
+
 export function parseProvisionEvent(raw: unknown): ProvisionEvent {
   let event: unknown;
   try {
@@ -49,7 +58,7 @@ export function parseProvisionEvent(raw: unknown): ProvisionEvent {
       const body = data?.messageBody;
       return {
         messageId: typeof data?.messageId === 'string' ? data.messageId : typeof (ce as { id?: unknown })?.id === 'string' ? (ce as { id: string }).id : undefined,
-        body: typeof body === 'string' ? decodeMessageBody(body) : body === undefined ? '' : JSON.stringify(body),
+        body: typeof body === 'string' ? decodeMessageBody(body) : body === undefined ? '' : messageText(body),
       };
     });
     return { kind: 'messages', messages };

@@ -14,7 +14,7 @@ import { problems } from './problem.js';
 import { json, type HttpRequest, type HttpResponse } from './types.js';
 import { alertView, requestView, silenceView, submitView } from './views.js';
 import { AlertStore, type SilenceMatchers } from '../store/alerts.js';
-import { StoreUnavailableError } from '../store/errors.js';
+import { StoreRejectedError, StoreUnavailableError } from '../store/errors.js';
 import { silenceMatches } from '../alerts/lifecycle.js';
 import { RULES } from '../alerts/rules.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../json.js';
@@ -36,6 +36,8 @@ export function createApiApp(options: { tokens: string[] }): ApiApp {
       } catch (err) {
         services.log.error('request failed', { error: err, method: req.method, path: req.path });
         if (err instanceof StoreUnavailableError) return problems.unavailable('the store cannot be reached; try again');
+        // Validation lets nothing the store refuses through; should something slip by, it is still the client's value.
+        if (err instanceof StoreRejectedError) return problems.validation([{ path: '', message: 'holds a value the store cannot keep (a NUL character or invalid Unicode)' }]);
         return problems.internal(req.requestId);
       }
     },

@@ -47,7 +47,8 @@ export async function handleMessages(services: Services, messages: QueueMessage[
       results.push(await handleMessage(services, msg, { owner: options.owner, deadline }));
     } catch (error) {
       if (!isTransient(error)) {
-        // Redelivering would meet the same error: the message is stored as rejected, with why, once.
+        // Nothing was stored for it, and redelivering would meet the same error: the message is
+        // stored as rejected, with why, once.
         const reason = translateDriverError(error) instanceof StoreRejectedError ? 'the store cannot hold this message' : `the message could not be processed (${(error as Error)?.name ?? 'error'})`;
         const out = await rejectMessage(services, {
           body: undefined,
@@ -114,6 +115,13 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
     services.log.info('no time left in this invocation; the sweep will drive the request', { nodepoolRequestId: accepted.request.id });
     return { messageId: msg.messageId, requestId: accepted.request.id, outcome: 'skipped' };
   }
-  const out = await provisionRequest(services, accepted.request.id, { owner: options.owner, budgetMs });
-  return { messageId: msg.messageId, requestId: accepted.request.id, outcome: out.outcome };
+  try {
+    const out = await provisionRequest(services, accepted.request.id, { owner: options.owner, budgetMs });
+    return { messageId: msg.messageId, requestId: accepted.request.id, outcome: out.outcome };
+  } catch (error) {
+    if (isTransient(error)) throw error;
+    // The request is stored: the message is done with, and the watch sweep drives the request.
+    services.log.error('provisioning failed; the stored request is left to the watch sweep', { messageId: msg.messageId, nodepoolRequestId: accepted.request.id, error });
+    return { messageId: msg.messageId, requestId: accepted.request.id, outcome: 'skipped', reason: `provisioning failed (${(error as Error)?.name ?? 'error'})` };
+  }
 }

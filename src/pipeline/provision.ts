@@ -8,7 +8,7 @@
  *  - a pool of the same name that exists before any create of ours is not adopted: the
  *    request fails, naming it.
  */
-import { CloudError } from '../cloud/errors.js';
+import { CloudError, isNameTaken } from '../cloud/errors.js';
 import type { ClusterRef } from '../cloud/client.js';
 import { backoffDelay } from '../cloud/retry.js';
 import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
@@ -120,6 +120,30 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
     return { outcome: 'failed', request };
   };
 
+  // A pool of this name that no create of this request made: the caller's mistake, not an
+  // incident. Say whose pool holds the name, so that the alert rules stay quiet for a pool this
+  // system created and make the rest a warning.
+  const nameTaken = async (existingId: string | undefined, cloudRequestId?: string): Promise<{ outcome: ProvisionOutcome; request: NodepoolRequest }> => {
+    const holder = existingId ? await store.forPool(rec.provider, rec.clusterId, existingId) : undefined;
+    const ours = holder && holder.id !== rec.id ? holder : undefined;
+    const pool = existingId ? ` (${existingId})` : '';
+    const request = await store.transition(rec.id, {
+      from: ['accepted', 'submitting'], to: 'failed', owner, at: now(), releaseLease: true, cloudRequestId,
+      note: `a node pool named ${rec.nodepoolName} already exists${pool}; this request did not create it${ours ? ` (request ${ours.id} did)` : ''}`,
+      patch: {
+        lastError: {
+          code: 'NodePoolAlreadyExists',
+          message: `cluster ${rec.clusterId} already has a node pool named ${rec.nodepoolName}${pool}, ${ours ? `created by request ${ours.id}` : 'not created by this request'}`,
+          ...(existingId ? { existing: { nodepoolId: existingId, ...(ours ? { nodepoolRequestId: ours.id } : {}) } } : {}),
+        },
+        sealedSecrets: null,
+        nextAttemptAt: null,
+      },
+    });
+    log.warn('failed: the name is taken', { nodepoolId: existingId, holder: ours?.id });
+    return { outcome: 'failed', request };
+  };
+
   // Look before leaping: is there already a pool with this name?
   let existing;
   try {
@@ -137,23 +161,7 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
       log.info('adopted', { nodepoolId: existing.id });
       return { outcome: 'adopted', request };
     }
-    // The caller's mistake, not an incident: say whose pool holds the name, so that the alert rules
-    // stay quiet for a pool this system created and make the rest a warning.
-    const owner0 = await store.forPool(rec.provider, rec.clusterId, existing.id);
-    const ours = owner0 && owner0.id !== rec.id ? owner0 : undefined;
-    const request = await store.transition(rec.id, {
-      from: ['accepted', 'submitting'], to: 'failed', owner, at: now(), releaseLease: true,
-      note: `a node pool named ${rec.nodepoolName} already exists (${existing.id}); this request did not create it${ours ? ` (request ${ours.id} did)` : ''}`,
-      patch: {
-        lastError: {
-          code: 'NodePoolAlreadyExists',
-          message: `cluster ${rec.clusterId} already has a node pool named ${rec.nodepoolName} (${existing.id}), ${ours ? `created by request ${ours.id}` : 'not created by this request'}`,
-          existing: { nodepoolId: existing.id, ...(ours ? { nodepoolRequestId: ours.id } : {}) },
-        },
-        sealedSecrets: null,
-      },
-    });
-    return { outcome: 'failed', request };
+    return nameTaken(existing.id);
   }
 
   // Mark, commit, then create.
@@ -169,6 +177,11 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
     // A busy cluster stays busy for minutes: defer at once rather than spend the invocation waiting.
     out = await cloud.createNodePool(ref, full as never, budget, { noRetry: ['busy'], mayExist });
   } catch (err) {
+    // Someone took the name between our look and our create (the client adopts its own pool after a lost answer).
+    if (err instanceof CloudError && isNameTaken(err)) {
+      const holder = await cloud.findNodePool(ref, rec.nodepoolName, budget).catch(() => undefined);
+      return nameTaken(holder?.id, err.requestId);
+    }
     return onCloudError(err, 'CreateClusterNodePool');
   }
   options.afterCreate?.();

@@ -82,14 +82,22 @@ export function isRecoverable(r: NodepoolRequest): boolean {
 
 /** Timed-out requests whose pool this sweep shows active with serving at desired become active. */
 async function recoverTimedOut(services: Services, requests: NodepoolRequest[], results: Map<string, ClusterResult>, now: Date): Promise<number> {
-  const claimed = new Set(requests.filter((r) => r.nodepoolId && !isRecoverable(r)).map((r) => r.nodepoolId!));
+  // A pool belongs to one request: a live or active one that has it keeps it, and a pool found by
+  // name goes to the oldest timed-out request that may have created it, and to no other.
+  const owners = new Map<string, NodepoolRequest[]>();
+  for (const r of requests) if (r.nodepoolId) owners.set(r.nodepoolId, [...(owners.get(r.nodepoolId) ?? []), r]);
+  const claimed = new Set(owners.keys());
+  const candidates = requests.filter(isRecoverable).sort((a, b) => Number(!a.nodepoolId) - Number(!b.nodepoolId) || (a.id < b.id ? -1 : 1));
+  const recoveredPools = new Set<string>();
   const observed: Array<{ id: string; observed: ObservedStatus }> = [];
   let recovered = 0;
-  for (const r of requests) {
-    if (!isRecoverable(r)) continue;
+  for (const r of candidates) {
     const pools = results.get(clusterKeyOf(clusterRef(r)))?.pools;
-    const pool = r.nodepoolId ? pools?.find((p) => p.id === r.nodepoolId) : pools?.find((p) => p.name === r.nodepoolName && !claimed.has(p.id));
-    if (!pool) continue;
+    const pool = r.nodepoolId
+      ? (owners.get(r.nodepoolId) ?? []).every((o) => o.id === r.id || isRecoverable(o)) ? pools?.find((p) => p.id === r.nodepoolId) : undefined
+      : pools?.find((p) => p.name === r.nodepoolName && !claimed.has(p.id));
+    if (!pool || recoveredPools.has(pool.id)) continue;
+    claimed.add(pool.id);
     if (!(pool.state === 'active' && pool.initial === 0 && pool.serving >= pool.desired)) {
       if (r.nodepoolId) observed.push({ id: r.id, observed: observedFrom(pool, now) });
       continue;
@@ -101,6 +109,7 @@ async function recoverTimedOut(services: Services, requests: NodepoolRequest[], 
         patch: { nodepoolId: pool.id, observed: observedFrom(pool, now), lastError: null, createStartedAt: null },
       });
       services.log.info('request active after its deadline', { nodepoolRequestId: r.id, nodepoolId: pool.id });
+      recoveredPools.add(pool.id);
       recovered++;
     } catch (err) {
       if (!(err instanceof StaleUpdateError)) throw err;

@@ -63,6 +63,19 @@ function kind(v: unknown): string {
   return typeof v;
 }
 
+/** The path of the first key or string in `value` that the store cannot hold, if any. */
+function unstorableIn(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return isStorableText(value) ? undefined : path;
+  if (!value || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const at = Array.isArray(value) ? join(path, Number(k)) : join(path, isStorableText(k) ? k : '(unprintable key)');
+    if (!isStorableText(k)) return at;
+    const bad = unstorableIn(v, at);
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
+}
+
 /** Checks `value` against `schema`, appending problems to `issues`. */
 export function check(schema: Schema, value: unknown, path: string, issues: Issue[]): void {
   if (value === undefined) {
@@ -101,9 +114,13 @@ export function check(schema: Schema, value: unknown, path: string, issues: Issu
     case 'boolean':
       if (typeof value !== 'boolean') issues.push({ path, message: `must be true or false, not ${kind(value)}` });
       return;
-    case 'map':
-      if (kind(value) !== 'object') issues.push({ path, message: `must be an object, not ${kind(value)}` });
+    case 'map': {
+      if (kind(value) !== 'object') return void issues.push({ path, message: `must be an object, not ${kind(value)}` });
+      // Free-form, but it is stored: every key and string inside must be storable text.
+      const bad = unstorableIn(value, path);
+      if (bad !== undefined) issues.push({ path: bad, message: 'must not contain NUL characters or invalid Unicode' });
       return;
+    }
     case 'array': {
       if (!Array.isArray(value)) return void issues.push({ path, message: `must be an array, not ${kind(value)}` });
       if (schema.minItems !== undefined && value.length < schema.minItems) {

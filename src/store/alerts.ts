@@ -197,8 +197,9 @@ export class AlertStore {
     return res.rows[0] ? toAlert(res.rows[0]) : undefined;
   }
 
-  async refresh(id: number, annotations: Annotations, now: Date): Promise<void> {
-    await this.db.query(`UPDATE alerts SET annotations = $2, updated_at = $3 WHERE id = $1`, [id, JSON.stringify(annotations), now]);
+  /** New annotations (last value wins), and the request the alert is now about, if it names one. */
+  async refresh(id: number, annotations: Annotations, now: Date, requestId?: string): Promise<void> {
+    await this.db.query(`UPDATE alerts SET annotations = $2, updated_at = $3, request_id = COALESCE($4, request_id) WHERE id = $1`, [id, JSON.stringify(annotations), now, requestId ?? null]);
   }
 
   /** Resolves a firing alert; `annotations`, when given, are what holds at resolution. */

@@ -151,6 +151,9 @@ export class RequestStore {
         if (existing) return { kind: existing.bodyHash === r.bodyHash ? 'replayed' : 'key-conflict', request: existing } as InsertOutcome;
       }
       if (r.state === 'accepted' && r.provider && r.clusterId && r.nodepoolName) {
+        // A live request of ours for the pool comes first: it may not have its pool's id yet.
+        const live = await this.findLive(r.provider, r.clusterId, r.nodepoolName, tx);
+        if (live) return { kind: 'pool-conflict', request: live } as InsertOutcome;
         const taken = await this.takenName(tx, r.provider, r.clusterId, r.nodepoolName);
         if (taken) return taken;
       }
@@ -206,21 +209,30 @@ export class RequestStore {
     return { kind: 'name-taken', nodepoolId: row.taken_id as string, seenAt: date(row.taken_seen_at)!, request };
   }
 
-  /** Replaces what the store knows of these clusters' pools with their latest listings. */
-  async recordListings(clusters: Array<{ provider: Provider; clusterId: string; pools: Array<{ id: string; name: string }> }>, now: Date): Promise<void> {
-    if (!clusters.length) return;
-    const pools = clusters.flatMap((c) => c.pools.map((p) => ({ provider: c.provider, clusterId: c.clusterId, id: p.id, name: p.name })));
+  /**
+   * Replaces what the store knows of the listed clusters' pools with their latest listings,
+   * and forgets the pools of every cluster not in `watched`: what nobody watches any more
+   * would go stale, and a stale pool would refuse a name that is free again.
+   */
+  async recordListings(
+    listings: Array<{ provider: Provider; clusterId: string; pools: Array<{ id: string; name: string }> }>,
+    watched: Array<{ provider: Provider; clusterId: string }>,
+    now: Date,
+  ): Promise<void> {
+    const rows = new Map<string, { provider: Provider; clusterId: string; id: string; name: string }>();
+    for (const c of listings) for (const p of c.pools) rows.set(`${c.provider}\u0000${c.clusterId}\u0000${p.id}`, { provider: c.provider, clusterId: c.clusterId, id: p.id, name: p.name });
+    const pools = [...rows.values()];
     await this.db.transaction(async (tx) => {
       await tx.query(
-        `DELETE FROM cluster_pools cp USING unnest($1::text[], $2::text[]) AS c(provider, cluster_id)
-          WHERE cp.provider = c.provider AND cp.cluster_id = c.cluster_id`,
-        [clusters.map((c) => c.provider), clusters.map((c) => c.clusterId)],
+        `DELETE FROM cluster_pools
+          WHERE (provider, cluster_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+             OR (provider, cluster_id) NOT IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+        [listings.map((c) => c.provider), listings.map((c) => c.clusterId), watched.map((c) => c.provider), watched.map((c) => c.clusterId)],
       );
       if (!pools.length) return;
       await tx.query(
         `INSERT INTO cluster_pools (provider, cluster_id, nodepool_id, nodepool_name, seen_at)
-         SELECT * , $5::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-         ON CONFLICT (provider, cluster_id, nodepool_id) DO UPDATE SET nodepool_name = EXCLUDED.nodepool_name, seen_at = EXCLUDED.seen_at`,
+         SELECT *, $5::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
         [pools.map((p) => p.provider), pools.map((p) => p.clusterId), pools.map((p) => p.id), pools.map((p) => p.name), now],
       );
     });

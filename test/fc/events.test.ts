@@ -85,4 +85,11 @@ describe('provision events', () => {
     }
     expect(parseProvisionEvent(readFileSync(join(SHARED, 'mns-stream.json')))).toEqual({ kind: 'messages', messages: [{ body: 'hello topic' }] });
   });
+  it('keeps the other messages of a batch when one body is too deep to write back as text', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 50_000; i++) deep = [deep];
+    const ok = { provider: 'ens' };
+    const e = parseProvisionEvent([{ id: 'e1', data: { messageId: 'M1', messageBody: deep } }, { id: 'e2', data: { messageId: 'M2', messageBody: ok } }]);
+    expect(e).toEqual({ kind: 'messages', messages: [{ messageId: 'M1', body: '[not representable: nested too deep]' }, { messageId: 'M2', body: '{"provider":"ens"}' }] });
+  });
 });

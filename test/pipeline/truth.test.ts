@@ -6,8 +6,9 @@
  *    pool turns up active, and only cluster_unreachable went out meanwhile;
  *  - a queue message nested far too deep is rejected at once, and the next one is processed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProvisionHandler } from '../../functions/provision.js';
+import { CloudClient } from '../../src/cloud/client.js';
 import { SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ackExample, ensExample, uniqueName } from '../helpers/cloud.js';
 import { backends } from '../helpers/db.js';
@@ -86,6 +87,21 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
     expect(r.lastError.existing.nodepoolRequestId).toBeUndefined();
     const sent = webhook.accepted().slice(mark).flatMap((m) => m.body.alerts).filter((a: any) => a.labels.nodepoolName === 'theirs');
     expect(sent.map((a: any) => [a.labels.alertname, a.labels.severity, a.status])).toEqual([['creation_failed', 'warning', 'firing']]);
+  });
+
+  it('fails a name taken between the look-up and the create the same way, not as a critical refusal', async () => {
+    // Prepare: the look-up by name misses the pool once, as if it was created just after it
+    const miss = vi.spyOn(CloudClient.prototype, 'findNodePool').mockResolvedValueOnce(undefined);
+    try {
+      const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: TAKEN_ACK, request: ackExample('theirs'), deadlineMinutes: 5 });
+      await t.idle();
+      const r = (await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json;
+      const refused = t.sys.emulator.callLog({ action: 'CreateClusterNodePool', clusterId: TAKEN_ACK }).at(-1);
+      expect(refused).toMatchObject({ outcome: 'InvalidParameter.Name' });
+      expect(r).toMatchObject({ state: 'failed', lastError: { code: 'NodePoolAlreadyExists', existing: { nodepoolId: expect.stringMatching(/^np/) } } });
+    } finally {
+      miss.mockRestore();
+    }
   });
 
   it('moves a request that timed out during an outage to active once the pool turns up, and only cluster_unreachable goes out', async () => {

@@ -83,6 +83,27 @@ describe.each(backends)('request store on $name', (backend) => {
     expect((await store.insert(newRequest({ nodepoolName: name }))).kind).toBe('created');
   });
 
+  it('refuses a name the last listing shows, naming our request, until the cluster is no longer watched', async () => {
+    const clusterId = `eck-names-${Math.random().toString(36).slice(2, 8)}`;
+    const mine = (await store.insert(newRequest({ clusterId, nodepoolName: 'edge-a' }))).request!;
+    await store.transition(mine.id, { from: ['accepted'], to: 'creating', at: at(5), note: 'created', patch: { nodepoolId: 'np-a' } });
+    const ref = { provider: 'ens' as const, clusterId };
+    // Prepare: one listing with a pool of ours (listed twice, as a shifting page may) and one of someone else's
+    await store.recordListings([{ ...ref, pools: [{ id: 'np-a', name: 'edge-a' }, { id: 'np-x', name: 'theirs' }, { id: 'np-a', name: 'edge-a' }] }], [ref], at(10));
+    // A live request of ours for the name is a pool conflict, not a taken name
+    expect(await store.insert(newRequest({ clusterId, nodepoolName: 'edge-a' }))).toMatchObject({ kind: 'pool-conflict', request: { id: mine.id } });
+    await store.transition(mine.id, { from: ['creating'], to: 'active', at: at(20), note: 'active' });
+    expect(await store.insert(newRequest({ clusterId, nodepoolName: 'edge-a' }))).toMatchObject({ kind: 'name-taken', nodepoolId: 'np-a', request: { id: mine.id } });
+    const theirs = await store.insert(newRequest({ clusterId, nodepoolName: 'theirs' }));
+    expect(theirs).toMatchObject({ kind: 'name-taken', nodepoolId: 'np-x', seenAt: at(10) });
+    expect(theirs.request).toBeUndefined();
+    // A later listing without the pool frees the name; so does the cluster leaving the watch
+    await store.recordListings([{ ...ref, pools: [{ id: 'np-a', name: 'edge-a' }] }], [ref], at(30));
+    expect((await store.insert(newRequest({ clusterId, nodepoolName: 'theirs' }))).kind).toBe('created');
+    await store.recordListings([], [], at(40));
+    expect((await store.insert(newRequest({ clusterId, nodepoolName: 'edge-a' }))).kind).toBe('created');
+  });
+
   it('gives the lease to one worker at a time, and to another once it expires', async () => {
     const r = (await store.insert(newRequest())).request!;
     const leases = await Promise.all(['w1', 'w2', 'w3'].map((w) => store.acquireLease(r.id, w, at(10), 60_000)));

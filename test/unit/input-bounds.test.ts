@@ -96,6 +96,14 @@ describe('node-pool names', () => {
     for (const bad of ['-lead', 'x'.repeat(64), 'under_score', 'dot.ted', 'clé-ops']) expect(issues(ack(bad)).map((i) => i.path)).toEqual(['request.nodepool_info.name']);
   });
 
+  it('refuses what the store cannot keep anywhere in a free-form map, naming where', () => {
+    const withKubelet = (cfg: unknown) => ({ ...ack('maps'), request: { ...ackExample('maps'), node_config: { kubelet_configuration: cfg } } });
+    expect(issues(withKubelet({ evictionHard: { 'memory.available': '100Mi' } }))).toEqual([]);
+    expect(issues(withKubelet({ evictionHard: { 'memory.available': 'a\u0000b' } })).map((i) => i.path)).toEqual(['request.node_config.kubelet_configuration.evictionHard.memory.available']);
+    expect(issues(withKubelet({ ['k\ud800']: 1 })).map((i) => i.path)).toEqual(['request.node_config.kubelet_configuration.(unprintable key)']);
+    expect(issues(withKubelet({ list: ['ok', '\udfff'] })).map((i) => i.path)).toEqual(['request.node_config.kubelet_configuration.list[1]']);
+  });
+
   it('lets ENS names be anything readable, since ENS publishes no rule', () => {
     for (const ok of ['test1', 'clé-ops', 'edge pool 1', 'под-1', 'x'.repeat(128)]) expect(issues(ens(ok))).toEqual([]);
   });

@@ -64,6 +64,13 @@ describe('rule evaluation', () => {
     expect(run([request('npr_03', { state: 'failed', lastError: { code: 'QuotaExceeded', message: 'q' } })], []).map((c) => c.severity)).toEqual(['critical']);
   });
 
+  it('makes a failure of another severity for the same name another alert, as a severity label would in Alertmanager', () => {
+    const clash = run([request('npr_09', { state: 'failed', lastError: { code: 'NodePoolAlreadyExists', message: 'taken', existing: { nodepoolId: 'np-x' } } })], []);
+    const quota = run([request('npr_10', { state: 'failed', lastError: { code: 'QuotaExceeded', message: 'q' } })], []);
+    expect(clash[0]!.fingerprint).not.toBe(quota[0]!.fingerprint);
+    expect(quota[0]!.fingerprint).toBe(run([request('npr_11', { state: 'failed', lastError: { code: 'Other', message: 'o' } })], [])[0]!.fingerprint);
+  });
+
   it('fires cluster_unreachable after the configured number of failed sweeps, with the cloud\'s error', () => {
     const error = new CloudError({ code: 'ServiceUnavailable', message: 'down', kind: 'server' });
     const obs = (n: number): ClusterObservation => ({ ...listed([]), pools: undefined, error, consecutiveFailures: n });

@@ -16,3 +16,19 @@ CREATE INDEX IF NOT EXISTS nodepool_requests_pool ON nodepool_requests (provider
 
 -- The sweep that last evaluated a firing alert decides whether it is inhibited, and by what.
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS inhibited_by text;
+
+-- Pool alerts are now identified by the pool's id instead of its name. Firing ones, and the
+-- conditions they are held by, take their new fingerprint (the same hash as fingerprintOf in
+-- src/alerts/rules.ts), so that an upgrade neither resolves nor re-sends them.
+WITH moved AS (
+  SELECT id, fingerprint AS old_fp,
+         substr(encode(sha256(
+           convert_to(rule, 'UTF8') || '\x00'::bytea || convert_to(labels->>'provider', 'UTF8') || '\x00'::bytea ||
+           convert_to(labels->>'clusterId', 'UTF8') || '\x00'::bytea || convert_to(labels->>'nodepoolId', 'UTF8')), 'hex'), 1, 24) AS new_fp
+    FROM alerts
+   WHERE state = 'firing' AND labels->>'nodepoolId' IS NOT NULL
+     AND rule IN ('nodes_failed', 'nodes_offline', 'under_capacity', 'stuck_transition', 'nodepool_missing')
+), conditions AS (
+  UPDATE alert_conditions c SET fingerprint = m.new_fp FROM moved m WHERE c.fingerprint = m.old_fp
+)
+UPDATE alerts a SET fingerprint = m.new_fp FROM moved m WHERE a.id = m.id;

@@ -1,0 +1,45 @@
+/**
+ * Upgrades: a store at an earlier migration moves to the current one without losing what
+ * it holds. Firing pool alerts keep firing under their new (pool id) fingerprints, so an
+ * upgrade neither resolves nor re-sends them.
+ */
+import { describe, expect, it } from 'vitest';
+import { fingerprintOf } from '../../src/alerts/rules.js';
+import { loadMigrations } from '../../src/store/migrations.js';
+import { migrate, openPglite, openPostgres, type Db } from '../../src/store/index.js';
+import { DATABASE_URL, isolatedPostgresUrl } from '../helpers/db.js';
+
+const raw: Array<{ name: string; open(): Promise<Db> }> = [
+  { name: 'pglite', open: () => openPglite() },
+  ...(DATABASE_URL ? [{ name: 'postgres', open: async () => openPostgres(await isolatedPostgresUrl(DATABASE_URL!), 2) }] : []),
+];
+
+describe.each(raw)('migrations on $name', (backend) => {
+  it('carries firing pool alerts and their held conditions over to the pool-id fingerprint', async () => {
+    const db = await backend.open();
+    try {
+      const all = loadMigrations();
+      await migrate(db, all.filter((m) => m.version < '003'));
+      const labels = (pool: string) => JSON.stringify({ rule: 'x', severity: 'critical', provider: 'ens', clusterId: 'eck-up1', nodepoolName: pool, nodepoolId: `np-é${pool}` });
+      const insert = (fp: string, rule: string, state: string, pool: string) =>
+        db.query(`INSERT INTO alerts (fingerprint, rule, severity, state, labels, annotations, starts_at, updated_at) VALUES ($1, $2, 'critical', $3, $4, '{}', now(), now())`, [fp, rule, state, labels(pool)]);
+      await insert(fingerprintOf('under_capacity', 'ens', 'eck-up1', 'edge-a'), 'under_capacity', 'firing', 'edge-a');
+      await insert(fingerprintOf('nodes_failed', 'ens', 'eck-up1', 'edge-b'), 'nodes_failed', 'resolved', 'edge-b');
+      await insert(fingerprintOf('creation_failed', 'ens', 'eck-up1', 'edge-c'), 'creation_failed', 'firing', 'edge-c');
+      await db.query(`INSERT INTO alert_conditions VALUES ($1, 'ens//eck-up1', now(), now())`, [fingerprintOf('under_capacity', 'ens', 'eck-up1', 'edge-a')]);
+
+      expect(await migrate(db, all)).toEqual(all.filter((m) => m.version >= '003').map((m) => m.version));
+
+      const rows = (await db.query<{ rule: string; fingerprint: string }>('SELECT rule, fingerprint FROM alerts ORDER BY id')).rows;
+      expect(rows).toEqual([
+        { rule: 'under_capacity', fingerprint: fingerprintOf('under_capacity', 'ens', 'eck-up1', 'np-éedge-a') },
+        // resolved alerts and creation alerts keep theirs
+        { rule: 'nodes_failed', fingerprint: fingerprintOf('nodes_failed', 'ens', 'eck-up1', 'edge-b') },
+        { rule: 'creation_failed', fingerprint: fingerprintOf('creation_failed', 'ens', 'eck-up1', 'edge-c') },
+      ]);
+      expect((await db.query('SELECT fingerprint FROM alert_conditions')).rows).toEqual([{ fingerprint: fingerprintOf('under_capacity', 'ens', 'eck-up1', 'np-éedge-a') }]);
+    } finally {
+      await db.close();
+    }
+  });
+});
