@@ -3,7 +3,7 @@
  * invocation's work (open the store, list every cluster, run the rules) against the
  * emulator the parent runs. Prints one JSON line.
  */
-import { sweep } from '../src/alerts/sweep.js';
+import { sweep } from '../src/watch/sweep.js';
 import { createInstance, servicesFor } from '../src/fc/runtime.js';
 
 const credentials = JSON.parse(process.env.BENCH_CREDENTIALS ?? '{}');

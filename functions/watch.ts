@@ -1,6 +1,6 @@
 /** Timer trigger -> one sweep. */
 import { createChannel, type Channel } from '../src/alerts/channels/index.js';
-import { sweep } from '../src/alerts/sweep.js';
+import { sweep } from '../src/watch/sweep.js';
 import { defaultInstanceProvider, invocationBudgetMs, servicesFor, type InstanceProvider } from '../src/fc/runtime.js';
 import type { FcContext } from '../src/fc/types.js';
 

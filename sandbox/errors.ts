@@ -86,3 +86,10 @@ export function toRoaBody(err: ApiError, requestId: string): Record<string, unkn
  * credentials, flow control) carry the capitalised RPC keys on ROA endpoints too.
  */
 export class GatewayError extends ApiError {}
+
+/** An error as the service that was called answers it: RPC keys, ROA keys, or FC 2.0's. */
+export function errorAnswer(err: ApiError, style: 'rpc' | 'roa' | 'fc2', product: string, requestId: string): { status: number; body: unknown; headers?: Record<string, string> } {
+  if (style === 'fc2') return { status: err.status, body: { ErrorCode: err.code, ErrorMessage: err.message }, headers: { 'x-fc-request-id': requestId } };
+  const host = product === 'ack' ? 'cs.aliyuncs.com' : product === 'fc' ? 'fc.aliyuncs.com' : undefined;
+  return { status: err.status, body: style === 'rpc' || err instanceof GatewayError ? toRpcBody(err, requestId, host) : toRoaBody(err, requestId) };
+}

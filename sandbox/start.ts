@@ -14,10 +14,11 @@ import { createProvisionHandler, hooksFromEnv, type ProvisionHooks } from '../fu
 import { createWatchHandler } from '../functions/watch.js';
 import { ConfigError } from '../src/config.js';
 import { createInstance, type Instance } from '../src/fc/runtime.js';
-import { CloudEmulator, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER, type CloudEmulatorOptions } from './cloud-emulator.js';
+import { CloudEmulator, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER, type CloudEmulatorOptions } from './cloud-emulator.js';
 import { ensReferenceRequest } from './examples.js';
 import { LocalFcHost } from './fc-host.js';
 import { installProcessGuard } from './guard.js';
+import { loadSandboxSettings } from './settings.js';
 
 export const FUNCTION_NAMES = { api: 'nodepool-pilot-api', provision: 'nodepool-pilot-provision', watch: 'nodepool-pilot-watch' };
 
@@ -58,12 +59,15 @@ function devSecretKey(dataDir: string): string {
 
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
   const baseEnv = options.env ?? process.env;
+  const settings = loadSandboxSettings(baseEnv);
   const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
   const emulator = new CloudEmulator({
-    accessKeys: [{ accessKeyId: baseEnv.SANDBOX_ACCESS_KEY_ID || DEFAULT_ACCESS_KEY_ID, accessKeySecret: baseEnv.SANDBOX_ACCESS_KEY_SECRET || DEFAULT_ACCESS_KEY_SECRET }],
+    accessKeys: [settings.accessKey],
+    scenario: settings.scenario,
+    timing: settings.speed ? { speed: settings.speed } : undefined,
     ...options.emulator,
   });
-  const cloudUrl = await emulator.start(options.cloudPort ?? 9100);
+  const cloudUrl = await emulator.start(options.cloudPort ?? settings.cloudPort);
 
   try {
     const dataDir = baseEnv.DATA_DIR || '.data';
@@ -110,8 +114,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     });
     emulator.fcInvoker = host.fcInvoker;
     emulator.queueSink = host.queueSink;
-    const apiUrl = await host.listen(options.httpPort ?? 9000);
-    const interval = options.watchIntervalSeconds ?? Number(baseEnv.WATCH_INTERVAL_SECONDS || 5);
+    const apiUrl = await host.listen(options.httpPort ?? settings.httpPort);
+    const interval = options.watchIntervalSeconds ?? settings.watchIntervalSeconds;
     if (interval > 0) host.startTimer(interval);
     return {
       emulator,
@@ -159,10 +163,7 @@ async function main(): Promise<void> {
   installProcessGuard((entry) => process.stdout.write(JSON.stringify(entry) + '\n'));
   let sys: RunningSystem;
   try {
-    sys = await startSystem({
-      cloudPort: Number(process.env.SANDBOX_PORT || 9100),
-      httpPort: Number(process.env.HTTP_PORT || 9000),
-    });
+    sys = await startSystem();
   } catch (err) {
     if (err instanceof ConfigError) console.error(err.message);
     else console.error(`cannot start: ${(err as Error).message}`);

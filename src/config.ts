@@ -3,6 +3,7 @@
  * reported by name, with what was expected, before any work is done.
  */
 import { defaultEndpoints } from './cloud/client.js';
+import { parseClusterSpec, type Cluster } from './cloud/cluster.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -23,12 +24,6 @@ export interface ChannelConfig {
   url?: string;
   secret?: string;
   minSeverity: Severity;
-}
-
-export interface WatchedCluster {
-  provider: 'ens' | 'ack';
-  regionId?: string;
-  clusterId: string;
 }
 
 export interface RuleThresholds {
@@ -71,7 +66,7 @@ export interface Config {
   dispatchGraceSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   alertChannels: ChannelConfig[];
-  watchClusters: WatchedCluster[];
+  watchClusters: Cluster[];
   thresholds: RuleThresholds;
   /** Clusters listed at once by a sweep. */
   sweepConcurrency: number;
@@ -251,15 +246,13 @@ function parseChannels(r: Reader, raw: string | undefined): ChannelConfig[] {
 }
 
 /** `ens/eck-xxxxxxxx,ack/cn-beijing/c0123…`: the clusters to watch besides those with requests. */
-function parseWatchClusters(r: Reader, raw: string | undefined): WatchedCluster[] {
+function parseWatchClusters(r: Reader, raw: string | undefined): Cluster[] {
   if (!raw) return [];
-  const out: WatchedCluster[] = [];
+  const out: Cluster[] = [];
   for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const parts = item.split('/');
-    if (parts[0] === 'ens' && parts.length === 2 && /^[A-Za-z0-9-]+$/.test(parts[1]!)) out.push({ provider: 'ens', clusterId: parts[1]! });
-    else if (parts[0] === 'ack' && parts.length === 3 && /^[a-z]{2}(-[a-z0-9]+)+$/.test(parts[1]!) && /^[A-Za-z0-9-]+$/.test(parts[2]!)) {
-      out.push({ provider: 'ack', regionId: parts[1]!, clusterId: parts[2]! });
-    } else r.problems.push(`WATCH_CLUSTERS: "${item}" must be ens/<clusterId> or ack/<regionId>/<clusterId>`);
+    const cluster = parseClusterSpec(item);
+    if (cluster) out.push(cluster);
+    else r.problems.push(`WATCH_CLUSTERS: "${item}" must be ens/<clusterId> or ack/<regionId>/<clusterId>`);
   }
   return out;
 }

@@ -2,8 +2,7 @@
  * JSON-line logs. Every line carries the FC request id of the invocation it belongs to, and
  * every field passes through `redact`, so a secret cannot reach a log by accident.
  */
-import { scrubMessage } from './cloud/errors.js';
-import { redact } from './redact.js';
+import { redact, scrubMessage } from './redact.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };

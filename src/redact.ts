@@ -21,3 +21,13 @@ export function redact<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * The HTTP layer puts the request URL into timeout and connection messages, and ENS calls
+ * carry every parameter, the password included, in the query. Messages keep the path only.
+ */
+export function scrubMessage(message: string): string {
+  return message
+    .replace(/\b(https?:\/\/[^\s?]*)\?[^\s]*/gi, '$1?…')
+    .replace(/\b(GET|POST|PUT|PATCH|DELETE|HEAD) (\/[^\s?]*)\?[^\s]*/g, '$1 $2?…');
+}

@@ -6,7 +6,7 @@
 import type { Logger } from '../log.js';
 import type { AlertStore } from '../store/alerts.js';
 import { ChannelError, type Channel } from './channels/index.js';
-import type { NotificationPayload } from './lifecycle.js';
+import type { NotificationPayload } from './notify.js';
 
 const CLAIM_MS = 60_000;
 const MAX_BACKOFF_MS = 10 * 60_000;

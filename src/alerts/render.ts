@@ -2,7 +2,7 @@
  * What a person on call reads: severity, rule, where (provider, region, cluster, pool),
  * the cloud state and node counts, since when, the cloud's error, and a link to the request.
  */
-import type { NotificationItem, NotificationPayload } from './lifecycle.js';
+import type { NotificationItem, NotificationPayload } from './notify.js';
 
 const ICON = { firing: '🔥', resolved: '✅' } as const;
 

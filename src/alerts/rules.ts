@@ -5,10 +5,9 @@
  * an alert's identity.
  */
 import { createHash } from 'node:crypto';
-import type { ClusterRef } from '../cloud/client.js';
-import type { CloudError } from '../cloud/errors.js';
-import type { NodePool } from '../cloud/nodepool.js';
-import type { RuleThresholds, Severity, WatchedCluster } from '../config.js';
+import { clusterKey, type ClusterListing } from '../cloud/cluster.js';
+import { nodeCounts, type NodePool } from '../cloud/nodepool.js';
+import type { RuleThresholds, Severity } from '../config.js';
 import type { NodepoolRequest } from '../requests/model.js';
 import type { AlertLabels, AlertRecord, Annotations } from '../store/alerts.js';
 
@@ -39,7 +38,7 @@ export interface Candidate {
   severity: Severity;
   labels: AlertLabels;
   annotations: Annotations;
-  requestId?: string;
+  nodepoolRequestId?: string;
   /** For duration rules: how long the condition must hold before the alert fires. */
   forMs: number;
   /** The cluster this alert belongs to (inhibition and resolution scope). */
@@ -48,35 +47,14 @@ export interface Candidate {
   measure?: { value: number; worse: 'higher' | 'lower' };
 }
 
-export interface ClusterObservation {
-  key: string;
-  ref: ClusterRef;
-  pools?: NodePool[];
-  error?: CloudError;
-  consecutiveFailures: number;
-  /** Configured in WATCH_CLUSTERS: every pool is watched, not only this system's. */
-  watchAll: boolean;
-}
-
 export function fingerprintOf(rule: string, provider: string, clusterId: string, pool: string): string {
   return createHash('sha256').update(`${rule}\u0000${provider}\u0000${clusterId}\u0000${pool}`).digest('hex').slice(0, 24);
 }
 
-export function clusterKeyOf(ref: { provider: string; regionId?: string; clusterId: string }): string {
-  return `${ref.provider}/${ref.regionId ?? ''}/${ref.clusterId}`;
-}
-
-export function watchedRef(w: WatchedCluster): ClusterRef {
-  return w.provider === 'ens' ? { provider: 'ens', clusterId: w.clusterId } : { provider: 'ack', clusterId: w.clusterId, regionId: w.regionId ?? '' };
-}
-
-function nodeCounts(p: NodePool): Record<string, number | null> {
-  return { desired: p.desired, total: p.total, serving: p.serving, healthy: p.healthy, initial: p.initial, failed: p.failed, offline: p.offline, removing: p.removing };
-}
 
 export interface EvaluationInput {
   now: Date;
-  clusters: ClusterObservation[];
+  clusters: ClusterListing[];
   /** Active requests (their pools are watched) and recent final ones (creation rules). */
   requests: NodepoolRequest[];
   thresholds: RuleThresholds;
@@ -138,7 +116,7 @@ export function evaluate(input: EvaluationInput): Candidate[] {
     rule: RuleName,
     labels: Omit<AlertLabels, 'rule' | 'severity'>,
     annotations: Annotations,
-    extra: { requestId?: string; forMs?: number; clusterKey: string; severity?: Severity; measure?: Candidate['measure'] },
+    extra: { nodepoolRequestId?: string; forMs?: number; clusterKey: string; severity?: Severity; measure?: Candidate['measure'] },
   ) => {
     const severity = extra.severity ?? RULES[rule].severity;
     out.push({
@@ -154,7 +132,7 @@ export function evaluate(input: EvaluationInput): Candidate[] {
       severity,
       labels: { rule, severity, ...labels },
       annotations: { summary: RULES[rule].summary, ...annotations },
-      requestId: extra.requestId,
+      nodepoolRequestId: extra.nodepoolRequestId,
       forMs: extra.forMs ?? 0,
       clusterKey: extra.clusterKey,
       measure: extra.measure,
@@ -183,7 +161,7 @@ export function evaluate(input: EvaluationInput): Candidate[] {
         since: r.updatedAt.toISOString(),
         requestLink: input.requestLink(r.id),
       },
-      { requestId: r.id, clusterKey: clusterKeyOf(r), severity },
+      { nodepoolRequestId: r.id, clusterKey: clusterKey(r), severity },
     );
   }
 
@@ -193,11 +171,11 @@ export function evaluate(input: EvaluationInput): Candidate[] {
   const activeByCluster = new Map<string, NodepoolRequest[]>();
   for (const r of lastActive.values()) {
     if (!r.nodepoolId) continue;
-    const k = clusterKeyOf(r);
+    const k = clusterKey(r);
     activeByCluster.set(k, [...(activeByCluster.get(k) ?? []), r]);
   }
   for (const c of input.clusters) {
-    const clusterLabels = { provider: c.ref.provider, regionId: c.ref.provider === 'ack' ? c.ref.regionId : undefined, clusterId: c.ref.clusterId };
+    const clusterLabels = { provider: c.cluster.provider, regionId: c.cluster.provider === 'ack' ? c.cluster.regionId : undefined, clusterId: c.cluster.clusterId };
     if (c.error) {
       if (c.consecutiveFailures >= thresholds.unreachableSweeps) {
         add('cluster_unreachable', clusterLabels, {
@@ -219,13 +197,13 @@ export function evaluate(input: EvaluationInput): Candidate[] {
     }
     for (const { pool, request, name, id } of watched.values()) {
       const labels = { ...clusterLabels, nodepoolName: name, nodepoolId: id };
-      const extra = { requestId: request?.id, clusterKey: c.key };
+      const extra = { nodepoolRequestId: request?.id, clusterKey: c.key };
       const link: Annotations = request ? { requestLink: input.requestLink(request.id) } : {};
       if (!pool) {
-        add('nodepool_missing', labels, { description: `node pool ${id} is no longer listed in cluster ${c.ref.clusterId}`, ...link }, extra);
+        add('nodepool_missing', labels, { description: `node pool ${id} is no longer listed in cluster ${c.cluster.clusterId}`, ...link }, extra);
         continue;
       }
-      const base = { cloudState: pool.cloudState, nodes: nodeCounts(pool), ...link };
+      const base = { cloudState: pool.cloudState, nodes: { ...nodeCounts(pool) }, ...link };
       const fire = (rule: RuleName, measure: Candidate['measure'], forMs?: number) =>
         add(rule, labels, { description: poolDescription(rule, pool), ...base }, { ...extra, measure, forMs });
       if (pool.failed > 0) fire('nodes_failed', { value: pool.failed, worse: 'higher' });
@@ -241,15 +219,14 @@ export function evaluate(input: EvaluationInput): Candidate[] {
 
 function observedAnnotations(r: NodepoolRequest): Annotations {
   if (!r.observed) return { cloudState: null };
-  const o = r.observed;
-  return { cloudState: o.cloudState, nodes: { desired: o.desired, total: o.total, serving: o.serving, healthy: o.healthy, initial: o.initial, failed: o.failed, offline: o.offline, removing: o.removing } };
+  return { cloudState: r.observed.cloudState, nodes: { ...nodeCounts(r.observed) } };
 }
 
 /**
  * What is true of a resolving alert's subject now, in the words it fired with, so that a
  * resolved message shows the values at resolution rather than repeat the firing ones.
  */
-export function resolutionAnnotations(a: Pick<AlertRecord, 'rule' | 'labels' | 'requestId' | 'annotations'>, input: { now: Date; clusters: ClusterObservation[]; requests: NodepoolRequest[] }): Annotations {
+export function resolutionAnnotations(a: Pick<AlertRecord, 'rule' | 'labels' | 'nodepoolRequestId' | 'annotations'>, input: { now: Date; clusters: ClusterListing[]; requests: NodepoolRequest[] }): Annotations {
   const rule = a.rule as RuleName;
   const l = a.labels;
   // The error belonged to the firing; what it said stays beside the resolution as its worst.
@@ -259,15 +236,15 @@ export function resolutionAnnotations(a: Pick<AlertRecord, 'rule' | 'labels' | '
     const { latest } = latestByName(input.requests);
     const r = latest.get(poolNameKey({ provider: l.provider, clusterId: l.clusterId, nodepoolName: l.nodepoolName ?? '' }));
     if (!r) return { ...cleared, description: 'the request is past the creation-alert window' };
-    const recovered = r.id === a.requestId && r.state === 'active';
+    const recovered = r.id === a.nodepoolRequestId && r.state === 'active';
     return {
       ...cleared,
       description: recovered ? `request ${r.id} recovered: its pool became active after the deadline` : `the latest request for the pool, ${r.id}, is ${r.state}`,
       ...observedAnnotations(r),
     };
   }
-  const c = input.clusters.find((o) => o.key === clusterKeyOf(l));
+  const c = input.clusters.find((o) => o.key === clusterKey(l));
   const pool = c?.pools?.find((p) => (l.nodepoolId ? p.id === l.nodepoolId : p.name === l.nodepoolName));
   if (!pool) return { description: `node pool ${l.nodepoolId ?? l.nodepoolName} is no longer watched`, cloudState: null, nodes: null };
-  return { description: rule === 'nodepool_missing' ? `node pool ${pool.id} is listed again (${pool.cloudState})` : poolDescription(rule, pool), cloudState: pool.cloudState, nodes: nodeCounts(pool) };
+  return { description: rule === 'nodepool_missing' ? `node pool ${pool.id} is listed again (${pool.cloudState})` : poolDescription(rule, pool), cloudState: pool.cloudState, nodes: { ...nodeCounts(pool) } };
 }

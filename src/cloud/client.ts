@@ -4,6 +4,7 @@
  * adoption of a pool that an unanswered create did make.
  */
 import { systemClock, type Clock } from '../clock.js';
+import type { Cluster } from './cluster.js';
 import { CloudError, isNameTaken, type CloudErrorKind } from './errors.js';
 import { fromAck, fromEns, type NodePool, type Provider } from './nodepool.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -18,8 +19,6 @@ export const defaultEndpoints = {
   /** `{region}` is replaced by the cluster's region. */
   ack: 'https://cs.{region}.aliyuncs.com',
 };
-
-export type ClusterRef = { provider: 'ens'; clusterId: string } | { provider: 'ack'; clusterId: string; regionId: string };
 
 /** ENS CreateClusterNodePool parameters, as the API reference names them. */
 export interface EnsCreateRequest {
@@ -107,7 +106,7 @@ export class CloudClient {
    * looked up by name before any new attempt, and adopted if it is there.
    */
   async createNodePool(
-    ref: ClusterRef,
+    ref: Cluster,
     request: EnsCreateRequest | AckCreateBody,
     budget: Budget,
     options: { noRetry?: CloudErrorKind[]; /** An earlier attempt (another invocation) may have created it. */ mayExist?: boolean } = {},
@@ -147,7 +146,7 @@ export class CloudClient {
   }
 
   /** Every node pool of a cluster: one call for ACK, one per page for ENS. */
-  async listNodePools(ref: ClusterRef, budget: Budget, filter: { name?: string } = {}): Promise<NodePool[]> {
+  async listNodePools(ref: Cluster, budget: Budget, filter: { name?: string } = {}): Promise<NodePool[]> {
     if (ref.provider === 'ack') {
       const body = await this.retrying(`ack:DescribeClusterNodePools`, budget, () =>
         this.send<{ nodepools?: unknown[] }>(ref, 'describe', {
@@ -184,13 +183,13 @@ export class CloudClient {
   }
 
   /** The pool with this name, if the cluster has one. */
-  async findNodePool(ref: ClusterRef, name: string, budget: Budget): Promise<NodePool | undefined> {
+  async findNodePool(ref: Cluster, name: string, budget: Budget): Promise<NodePool | undefined> {
     const pools = await this.listNodePools(ref, budget, { name });
     return pools[0];
   }
 
   /** ACK DescribeTaskInfo: the state of a creation task, and its error when it failed. */
-  async describeTask(ref: Extract<ClusterRef, { provider: 'ack' }>, taskId: string, budget: Budget): Promise<AckTask> {
+  async describeTask(ref: Extract<Cluster, { provider: 'ack' }>, taskId: string, budget: Budget): Promise<AckTask> {
     const body = await this.retrying(`ack:DescribeTaskInfo`, budget, () =>
       this.send<Record<string, unknown>>(ref, 'describe', {
         action: 'DescribeTaskInfo',
@@ -213,7 +212,7 @@ export class CloudClient {
 
   // ---------------------------------------------------------------- internals
 
-  private async createOnce(ref: ClusterRef, request: EnsCreateRequest | AckCreateBody, budget: Budget): Promise<CreateOutcome> {
+  private async createOnce(ref: Cluster, request: EnsCreateRequest | AckCreateBody, budget: Budget): Promise<CreateOutcome> {
     if (ref.provider === 'ens') {
       const r = request as EnsCreateRequest;
       // Nested objects travel as JSON strings in the query, as the generated SDKs send them.
@@ -241,7 +240,7 @@ export class CloudClient {
     return { nodepoolId: body.nodepool_id, requestId: body.request_id, taskId: body.task_id, adopted: false, attempts: 1 };
   }
 
-  private async send<T>(ref: ClusterRef, kind: 'create' | 'describe', spec: ApiSpec, request: { query?: Record<string, string>; body?: unknown }, budget: Budget): Promise<T> {
+  private async send<T>(ref: Cluster, kind: 'create' | 'describe', spec: ApiSpec, request: { query?: Record<string, string>; body?: unknown }, budget: Budget): Promise<T> {
     await this.limiter(`${ref.provider}:${spec.action}`, kind).acquire();
     const remaining = budget.deadline - this.clock.now();
     // A call started with almost no time left can only time out, hiding what the cloud last said.
@@ -297,7 +296,7 @@ export class CloudClient {
     return l;
   }
 
-  private transport(ref: ClusterRef): OpenApiTransport {
+  private transport(ref: Cluster): OpenApiTransport {
     const endpoint = ref.provider === 'ens' ? this.endpoints.ens : this.endpoints.ack.replace('{region}', ref.regionId);
     let t = this.transports.get(endpoint);
     if (!t) {

@@ -2,6 +2,7 @@
  * Every failure of a cloud call becomes a CloudError. The openapi-client's errors, Node's
  * network errors and httpx's timeouts are translated here and only here.
  */
+import { scrubMessage } from '../redact.js';
 
 /** What went wrong, which decides whether and how to retry. */
 export type CloudErrorKind =
@@ -45,15 +46,6 @@ export class CloudError extends Error {
   }
 }
 
-/**
- * The HTTP layer puts the request URL into timeout and connection messages, and ENS calls
- * carry every parameter, the password included, in the query. Messages keep the path only.
- */
-export function scrubMessage(message: string): string {
-  return message
-    .replace(/\b(https?:\/\/[^\s?]*)\?[^\s]*/gi, '$1?…')
-    .replace(/\b(GET|POST|PUT|PATCH|DELETE|HEAD) (\/[^\s?]*)\?[^\s]*/g, '$1 $2?…');
-}
 
 const BUSY_CODES = new Set(['InvalidStatus.Forbidden', 'ErrorClusterStateInvalid', 'IncorrectClusterStatus', 'Operation.Conflict']);
 const BUSY_MESSAGE = /cannot operate cluster where state is|cluster is (busy|updating|scaling)|operation.*in progress/i;

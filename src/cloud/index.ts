@@ -1,4 +1,5 @@
 export * from './client.js';
+export * from './cluster.js';
 export * from './errors.js';
 export * from './nodepool.js';
 export * from './rate-limiter.js';

@@ -28,6 +28,13 @@ export interface NodePool {
   isDefault?: boolean;
 }
 
+/** The node counts both providers report (null where one does not), in one place. */
+export type NodeCounts = Pick<NodePool, 'desired' | 'total' | 'serving' | 'healthy' | 'initial' | 'failed' | 'offline' | 'removing'>;
+
+export function nodeCounts(p: NodeCounts): NodeCounts {
+  return { desired: p.desired, total: p.total, serving: p.serving, healthy: p.healthy, initial: p.initial, failed: p.failed, offline: p.offline, removing: p.removing };
+}
+
 const STATE_WORDS: Record<string, NodePoolState> = {
   active: 'active',
   scaling: 'scaling',

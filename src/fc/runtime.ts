@@ -11,6 +11,7 @@ import { createLogger, type LogSink, type Logger } from '../log.js';
 import { Fc2Dispatcher, Fc3Dispatcher } from '../pipeline/dispatch.js';
 import type { Dispatcher, Services } from '../pipeline/services.js';
 import { SecretBox } from '../requests/secrets.js';
+import { AlertStore } from '../store/alerts.js';
 import { openStore } from '../store/index.js';
 import type { RequestStore } from '../store/requests.js';
 import type { FcContext } from './types.js';
@@ -18,6 +19,7 @@ import type { FcContext } from './types.js';
 export interface Instance {
   config: Config;
   store: RequestStore;
+  alerts: AlertStore;
   secrets: SecretBox;
   clock: Clock;
   logSink?: LogSink;
@@ -42,7 +44,7 @@ export async function createInstance(env: Record<string, string | undefined> = p
   if (!config.secretKey) problems.push('SECRET_KEY is required: 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');
   if (problems.length) throw new ConfigError(problems);
   const store = overrides.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
-  return { config, store, secrets: new SecretBox(config.secretKey!), clock: systemClock, cloudClients: new Map(), ...overrides };
+  return { config, store, alerts: new AlertStore(store.db), secrets: new SecretBox(config.secretKey!), clock: systemClock, cloudClients: new Map(), ...overrides };
 }
 
 let defaultInstance: Promise<Instance> | undefined;
@@ -92,7 +94,7 @@ export function servicesFor(instance: Instance, context: FcContext): Services {
     // STS credentials rotate: keep only the dispatcher of the current key.
     instance.dispatchers = new Map([[key, dispatcher]]);
   }
-  return { config, store: instance.store, clock, secrets: instance.secrets, log, cloud, dispatcher };
+  return { config, store: instance.store, alerts: instance.alerts, clock, secrets: instance.secrets, log, cloud, dispatcher };
 }
 
 function dispatcherFor(config: Config, context: FcContext, credentials: CredentialSource, clock: Clock): Dispatcher {

@@ -2,10 +2,10 @@
  * The HTTP API: submit, status, list, health. Every answer is JSON; every error is an
  * RFC 9457 problem; nothing reaches the cloud unless the body validated.
  */
+import { parseSilence, silenceMatches } from '../alerts/silence.js';
 import { REQUEST_ID_PATTERN } from '../requests/ids.js';
-import { REQUEST_STATES, type RequestState } from '../requests/model.js';
-import { isStorableText, UNREADABLE_CHARS, type Issue } from '../requests/schema.js';
-import { parseRfc3339 } from '../clock.js';
+import type { Issue } from '../requests/schema.js';
+import { REQUEST_STATES, type RequestState } from '../requests/state.js';
 import { parseSubmission, ValidationError } from '../requests/validate.js';
 import { acceptSubmission, dispatchCreation } from '../pipeline/submit.js';
 import type { Services } from '../pipeline/services.js';
@@ -13,10 +13,7 @@ import { bearerAuthenticator, type Authenticate } from './auth.js';
 import { problems } from './problem.js';
 import { json, type HttpRequest, type HttpResponse } from './types.js';
 import { alertView, requestView, silenceView, submitView } from './views.js';
-import { AlertStore, type SilenceMatchers } from '../store/alerts.js';
 import { StoreRejectedError, StoreUnavailableError } from '../store/errors.js';
-import { silenceMatches } from '../alerts/lifecycle.js';
-import { RULES } from '../alerts/rules.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../json.js';
 
 const COLLECTION = '/v1/nodepool-requests';
@@ -217,7 +214,7 @@ async function listAlerts(req: HttpRequest, services: Services): Promise<HttpRes
   const limit = queryInt(req, 'limit', 1, 500, errors) ?? 50;
   if (cursor !== undefined && !/^[1-9][0-9]{0,17}$/.test(cursor)) errors.push({ path: 'query.cursor', message: 'must be the nextCursor of a previous page' });
   if (errors.length) return problems.validation(errors);
-  const alerts = new AlertStore(services.store.db);
+  const { alerts } = services;
   const now = new Date(services.clock.now());
   const items = await alerts.listAlerts({ state: state as 'firing' | 'resolved' | undefined, limit, before: cursor ? Number(cursor) : undefined });
   const silences = await alerts.activeSilences(now);
@@ -228,72 +225,26 @@ async function listAlerts(req: HttpRequest, services: Services): Promise<HttpRes
   });
 }
 
-const SILENCE_MATCHERS = ['provider', 'clusterId', 'pool', 'rule'];
-/** How far ahead a silence may start, and how long it may last from when it takes effect. */
-export const MAX_SILENCE_DAYS = 90;
-const DAY_MS = 86_400_000;
-
 async function createSilence(req: HttpRequest, services: Services): Promise<HttpResponse> {
   const read = readJson(req, services);
   if (!read.ok) return read.response;
-  const b = read.body as Record<string, unknown>;
-  const errors: Issue[] = [];
   const now = services.clock.now();
-  if (!b || typeof b !== 'object' || Array.isArray(b)) return problems.validation([{ path: '', message: 'the body must be a JSON object' }]);
-  for (const k of Object.keys(b)) if (!['matchers', 'startsAt', 'endsAt', 'comment', 'createdBy'].includes(k)) errors.push({ path: k, message: 'is not a known field' });
-  const m = b.matchers as Record<string, unknown> | undefined;
-  if (!m || typeof m !== 'object' || Array.isArray(m)) errors.push({ path: 'matchers', message: 'is required: an object with provider, clusterId, pool and/or rule' });
-  else {
-    for (const k of Object.keys(m)) if (!SILENCE_MATCHERS.includes(k)) errors.push({ path: `matchers.${k}`, message: `is not a matcher (${SILENCE_MATCHERS.join(', ')})` });
-    for (const k of SILENCE_MATCHERS) {
-      const v = m[k];
-      if (v === undefined) continue;
-      if (typeof v !== 'string' || !v.length || v.length > 128) errors.push({ path: `matchers.${k}`, message: 'must be a non-empty string of at most 128 characters' });
-      else if (!isStorableText(v) || UNREADABLE_CHARS.test(v)) errors.push({ path: `matchers.${k}`, message: 'must not contain control characters or invalid Unicode' });
-    }
-    if (!SILENCE_MATCHERS.some((k) => m[k] !== undefined)) errors.push({ path: 'matchers', message: 'must have at least one matcher' });
-    if (m.provider !== undefined && m.provider !== 'ens' && m.provider !== 'ack') errors.push({ path: 'matchers.provider', message: 'must be ens or ack' });
-    if (typeof m.rule === 'string' && !(m.rule in RULES)) errors.push({ path: 'matchers.rule', message: `must be one of: ${Object.keys(RULES).join(', ')}` });
-  }
-  const time = (k: 'startsAt' | 'endsAt'): number | undefined => {
-    const v = b[k];
-    if (v === undefined) return undefined;
-    const t = typeof v === 'string' ? parseRfc3339(v) : undefined;
-    if (t === undefined) errors.push({ path: k, message: 'must be an RFC 3339 time such as 2030-12-25T08:00:00Z' });
-    return t;
-  };
-  const startsAt = time('startsAt') ?? now;
-  const endsAt = time('endsAt');
-  if (b.endsAt === undefined) errors.push({ path: 'endsAt', message: 'is required' });
-  if (startsAt > now + MAX_SILENCE_DAYS * DAY_MS) errors.push({ path: 'startsAt', message: `must be at most ${MAX_SILENCE_DAYS} days from now` });
-  else if (endsAt !== undefined) {
-    if (endsAt <= Math.max(now, startsAt)) errors.push({ path: 'endsAt', message: 'must be in the future and after startsAt' });
-    else if (endsAt - Math.max(now, startsAt) > MAX_SILENCE_DAYS * DAY_MS) errors.push({ path: 'endsAt', message: `must be at most ${MAX_SILENCE_DAYS} days after the silence takes effect` });
-  }
-  for (const k of ['comment', 'createdBy']) {
-    const v = b[k];
-    if (v === undefined) continue;
-    if (typeof v !== 'string' || v.length > 1000) errors.push({ path: k, message: 'must be a string of at most 1000 characters' });
-    else if (!isStorableText(v) || UNREADABLE_CHARS.test(v.replace(/[\n\t]/g, ' '))) errors.push({ path: k, message: 'must not contain control characters (other than new lines and tabs) or invalid Unicode' });
-  }
-  if (errors.length) return problems.validation(errors);
-  const silence = await new AlertStore(services.store.db).createSilence(
-    { matchers: m as SilenceMatchers, startsAt: new Date(startsAt), endsAt: new Date(endsAt!), comment: b.comment as string | undefined, createdBy: b.createdBy as string | undefined },
-    new Date(now),
-  );
+  const parsed = parseSilence(read.body, now);
+  if (!parsed.ok) return problems.validation(parsed.errors);
+  const silence = await services.alerts.createSilence(parsed.silence, new Date(now));
   services.log.info('silence created', { silenceId: silence.id, matchers: silence.matchers, endsAt: silence.endsAt.toISOString() });
   return json(201, silenceView(silence, now), { location: `${SILENCES}/${silence.id}` });
 }
 
 async function listSilences(services: Services): Promise<HttpResponse> {
   const now = services.clock.now();
-  return json(200, { items: (await new AlertStore(services.store.db).listSilences()).map((s) => silenceView(s, now)) });
+  return json(200, { items: (await services.alerts.listSilences()).map((s) => silenceView(s, now)) });
 }
 
 async function expireSilence(id: string, services: Services): Promise<HttpResponse> {
   if (!/^sil_[0-9a-f]{20}$/.test(id)) return problems.notFound(`no silence ${id}`);
   const now = services.clock.now();
-  const s = await new AlertStore(services.store.db).expireSilence(id, new Date(now));
+  const s = await services.alerts.expireSilence(id, new Date(now));
   if (!s) return problems.notFound(`no silence ${id}`);
   return json(200, silenceView(s, now));
 }

@@ -2,10 +2,7 @@
 import type { HistoryEntry, NodepoolRequest } from '../requests/model.js';
 import type { AlertRecord, Silence } from '../store/alerts.js';
 import { redact } from '../redact.js';
-
-export function requestLink(id: string, base = ''): string {
-  return `${base}/v1/nodepool-requests/${id}`;
-}
+import { requestLink } from '../requests/ids.js';
 
 export function submitView(r: NodepoolRequest, base?: string) {
   return {
@@ -34,7 +31,7 @@ export function requestView(r: NodepoolRequest, history: HistoryEntry[] | undefi
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
     // Secrets were lifted out before storing; masking again costs nothing and guards the output.
-    request: redact(r.request),
+    request: redact(r.createParams),
     ...(history
       ? { history: history.map((h) => ({ at: h.at.toISOString(), state: h.state, note: h.note, ...(h.cloudRequestId ? { cloudRequestId: h.cloudRequestId } : {}) })) }
       : {}),
@@ -55,7 +52,7 @@ export function alertView(a: AlertRecord, extra: { silenced: boolean; inhibited:
     lastNotifiedAt: a.lastNotifiedAt?.toISOString() ?? null,
     silenced: extra.silenced,
     inhibited: extra.inhibited,
-    ...(a.requestId ? { requestId: a.requestId, links: { request: requestLink(a.requestId, extra.base) } } : {}),
+    ...(a.nodepoolRequestId ? { requestId: a.nodepoolRequestId, links: { request: requestLink(a.nodepoolRequestId, extra.base) } } : {}),
   };
 }
 

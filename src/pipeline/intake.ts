@@ -16,7 +16,7 @@ import { acceptSubmission, rejectMessage } from './submit.js';
 
 export interface MessageResult {
   messageId?: string;
-  requestId?: string;
+  nodepoolRequestId?: string;
   outcome: ProvisionOutcome | 'rejected' | 'error';
   reason?: string;
 }
@@ -58,7 +58,7 @@ export async function handleMessages(services: Services, messages: QueueMessage[
         }).catch(() => undefined);
         if (out) {
           services.log.warn('rejected a message that cannot be processed', { messageId: msg.messageId, nodepoolRequestId: out.request.id, error });
-          results.push({ messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason });
+          results.push({ messageId: msg.messageId, nodepoolRequestId: out.request.id, outcome: 'rejected', reason });
           continue;
         }
       }
@@ -79,7 +79,7 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
     const reason = parsed.kind === 'syntax' ? 'the message body is not JSON' : `the message body is out of bounds: ${parsed.reason}`;
     const out = await rejectMessage(services, { body: undefined, reasons: [{ path: '', message: reason }], idempotencyKey: implicitKey, rawLength: msg.body.length });
     services.log.warn('rejected a message that is not acceptable JSON', { messageId: msg.messageId, nodepoolRequestId: out.request.id, reason: parsed.reason });
-    return { messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason };
+    return { messageId: msg.messageId, nodepoolRequestId: out.request.id, outcome: 'rejected', reason };
   }
   const body = parsed.value;
   let submission;
@@ -90,7 +90,7 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
     // The message's own key may be what is wrong with it: a rejection is keyed by the message id.
     const out = await rejectMessage(services, { body, reasons: err.errors, idempotencyKey: implicitKey, rawLength: msg.body.length });
     services.log.warn('rejected an invalid message', { messageId: msg.messageId, nodepoolRequestId: out.request.id, errors: err.errors });
-    return { messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason: err.message };
+    return { messageId: msg.messageId, nodepoolRequestId: out.request.id, outcome: 'rejected', reason: err.message };
   }
   const key = submission.idempotencyKey ?? implicitKey;
   const accepted = await acceptSubmission(services, submission, { source: 'queue', idempotencyKey: key, body });
@@ -104,7 +104,7 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
     const path = accepted.kind === 'key-conflict' ? 'idempotencyKey' : 'request';
     const out = await rejectMessage(services, { body, reasons: [{ path, message: reason }], idempotencyKey: implicitKey, rawLength: msg.body.length });
     services.log.warn('rejected a conflicting message', { messageId: msg.messageId, nodepoolRequestId: out.request.id, existing: accepted.request?.id });
-    return { messageId: msg.messageId, requestId: out.request.id, outcome: 'rejected', reason };
+    return { messageId: msg.messageId, nodepoolRequestId: out.request.id, outcome: 'rejected', reason };
   }
   if (accepted.kind === 'created') {
     services.log.info('accepted from the queue', { messageId: msg.messageId, nodepoolRequestId: accepted.request.id });
@@ -113,15 +113,15 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
   const budgetMs = options.deadline - services.clock.now();
   if (budgetMs < 1_000) {
     services.log.info('no time left in this invocation; the sweep will drive the request', { nodepoolRequestId: accepted.request.id });
-    return { messageId: msg.messageId, requestId: accepted.request.id, outcome: 'skipped' };
+    return { messageId: msg.messageId, nodepoolRequestId: accepted.request.id, outcome: 'skipped' };
   }
   try {
     const out = await provisionRequest(services, accepted.request.id, { owner: options.owner, budgetMs });
-    return { messageId: msg.messageId, requestId: accepted.request.id, outcome: out.outcome };
+    return { messageId: msg.messageId, nodepoolRequestId: accepted.request.id, outcome: out.outcome };
   } catch (error) {
     if (isTransient(error)) throw error;
     // The request is stored: the message is done with, and the watch sweep drives the request.
     services.log.error('provisioning failed; the stored request is left to the watch sweep', { messageId: msg.messageId, nodepoolRequestId: accepted.request.id, error });
-    return { messageId: msg.messageId, requestId: accepted.request.id, outcome: 'skipped', reason: `provisioning failed (${(error as Error)?.name ?? 'error'})` };
+    return { messageId: msg.messageId, nodepoolRequestId: accepted.request.id, outcome: 'skipped', reason: `provisioning failed (${(error as Error)?.name ?? 'error'})` };
   }
 }

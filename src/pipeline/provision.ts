@@ -9,7 +9,8 @@
  *    request fails, naming it.
  */
 import { CloudError, isNameTaken } from '../cloud/errors.js';
-import type { ClusterRef } from '../cloud/client.js';
+import { clusterOf } from '../cloud/cluster.js';
+import { PRE_CREATE_STATES } from '../requests/state.js';
 import { backoffDelay } from '../cloud/retry.js';
 import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
 import { restoreSecrets } from '../requests/secrets.js';
@@ -29,10 +30,6 @@ export interface ProvisionOptions {
 }
 
 const DEFER_POLICY = { baseDelayMs: 10_000, maxDelayMs: 5 * 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
-
-export function clusterRef(r: Pick<NodepoolRequest, 'provider' | 'clusterId' | 'regionId'>): ClusterRef {
-  return r.provider === 'ens' ? { provider: 'ens', clusterId: r.clusterId } : { provider: 'ack', clusterId: r.clusterId, regionId: r.regionId ?? '' };
-}
 
 function failure(e: CloudError): CloudFailure {
   return { code: e.code, message: e.message, ...(e.requestId ? { requestId: e.requestId } : {}) };
@@ -67,10 +64,10 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   if (clock.now() >= rec.deadlineAt.getTime() && rec.createStartedAt) {
     // A create may have run: find the pool before giving up, so that it is not left untracked.
     try {
-      const found = await cloud.findNodePool(clusterRef(rec), rec.nodepoolName, { deadline: clock.now() + Math.max(options.budgetMs, 10_000) });
+      const found = await cloud.findNodePool(clusterOf(rec), rec.nodepoolName, { deadline: clock.now() + Math.max(options.budgetMs, 10_000) });
       if (found) {
         const request = await store.transition(rec.id, {
-          from: ['accepted', 'submitting'], to: 'creating', owner, at: now(), releaseLease: true,
+          from: PRE_CREATE_STATES, to: 'creating', owner, at: now(), releaseLease: true,
           note: `adopted node pool ${found.id}: an earlier create of this request did run`,
           patch: { nodepoolId: found.id, createStartedAt: null, nextAttemptAt: null, sealedSecrets: null },
         });
@@ -85,14 +82,14 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   }
   if (clock.now() >= rec.deadlineAt.getTime()) {
     const request = await store.transition(rec.id, {
-      from: ['accepted', 'submitting'], to: 'timed_out', owner, at: now(), releaseLease: true,
+      from: PRE_CREATE_STATES, to: 'timed_out', owner, at: now(), releaseLease: true,
       note: 'the deadline passed before the pool was created',
       patch: { lastError: { code: 'DeadlineExceeded', message: `no node pool by ${rec.deadlineAt.toISOString()}${rec.lastError ? `; last error ${rec.lastError.code}: ${rec.lastError.message}` : ''}` }, sealedSecrets: null },
     });
     return { outcome: 'timed_out', request };
   }
 
-  const ref = clusterRef(rec);
+  const ref = clusterOf(rec);
   const deadline = Math.min(clock.now() + options.budgetMs, rec.deadlineAt.getTime());
   const budget = { deadline };
 
@@ -102,7 +99,7 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
       const delay = Math.max(1_000, backoffDelay(rec.attempts + 1, DEFER_POLICY) + 5_000);
       const next = new Date(Math.min(clock.now() + delay, rec.deadlineAt.getTime()));
       const request = await store.transition(rec.id, {
-        from: ['accepted', 'submitting'], to: 'submitting', owner, at: now(), releaseLease: true,
+        from: PRE_CREATE_STATES, to: 'submitting', owner, at: now(), releaseLease: true,
         note: `${stage} failed (${err.code}: ${err.message}); next attempt at ${next.toISOString()}`,
         cloudRequestId: err.requestId,
         patch: { nextAttemptAt: next, lastError: failure(err) },
@@ -111,7 +108,7 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
       return { outcome: 'deferred', request };
     }
     const request = await store.transition(rec.id, {
-      from: ['accepted', 'submitting'], to: 'failed', owner, at: now(), releaseLease: true,
+      from: PRE_CREATE_STATES, to: 'failed', owner, at: now(), releaseLease: true,
       note: `${stage} refused: ${err.code}: ${err.message}`,
       cloudRequestId: err.requestId,
       patch: { lastError: failure(err), sealedSecrets: null, nextAttemptAt: null },
@@ -128,7 +125,7 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
     const ours = holder && holder.id !== rec.id ? holder : undefined;
     const pool = existingId ? ` (${existingId})` : '';
     const request = await store.transition(rec.id, {
-      from: ['accepted', 'submitting'], to: 'failed', owner, at: now(), releaseLease: true, cloudRequestId,
+      from: PRE_CREATE_STATES, to: 'failed', owner, at: now(), releaseLease: true, cloudRequestId,
       note: `a node pool named ${rec.nodepoolName} already exists${pool}; this request did not create it${ours ? ` (request ${ours.id} did)` : ''}`,
       patch: {
         lastError: {
@@ -154,7 +151,7 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   if (existing) {
     if (rec.createStartedAt) {
       const request = await store.transition(rec.id, {
-        from: ['accepted', 'submitting'], to: 'creating', owner, at: now(), releaseLease: true,
+        from: PRE_CREATE_STATES, to: 'creating', owner, at: now(), releaseLease: true,
         note: `adopted node pool ${existing.id}: an earlier create of this request did run`,
         patch: { nodepoolId: existing.id, createStartedAt: null, nextAttemptAt: null, sealedSecrets: null, lastError: null },
       });
@@ -167,11 +164,11 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   // Mark, commit, then create.
   const mayExist = Boolean(rec.createStartedAt);
   rec = await store.transition(rec.id, {
-    from: ['accepted', 'submitting'], to: 'submitting', owner, at: now(),
+    from: PRE_CREATE_STATES, to: 'submitting', owner, at: now(),
     note: `calling CreateClusterNodePool (attempt ${rec.attempts + 1})`,
     patch: { attempts: rec.attempts + 1, createStartedAt: now(), nextAttemptAt: null },
   });
-  const full = rec.sealedSecrets ? restoreSecrets(rec.request, secrets.open(rec.sealedSecrets)) : rec.request;
+  const full = rec.sealedSecrets ? restoreSecrets(rec.createParams, secrets.open(rec.sealedSecrets)) : rec.createParams;
   let out;
   try {
     // A busy cluster stays busy for minutes: defer at once rather than spend the invocation waiting.
@@ -186,7 +183,7 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   }
   options.afterCreate?.();
   const request = await store.transition(rec.id, {
-    from: ['submitting'], to: 'creating', owner, at: now(), releaseLease: true,
+    from: 'submitting', to: 'creating', owner, at: now(), releaseLease: true,
     cloudRequestId: out.requestId,
     note: out.adopted
       ? `adopted node pool ${out.nodepoolId} after an unanswered CreateClusterNodePool`

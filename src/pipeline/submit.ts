@@ -24,7 +24,7 @@ export async function acceptSubmission(
   meta: { source: 'http' | 'queue'; idempotencyKey?: string; body: unknown },
 ): Promise<SubmitOutcome> {
   const now = services.clock.now();
-  const { masked, secrets } = liftSecrets(submission.provider, submission.request);
+  const { masked, secrets } = liftSecrets(submission.provider, submission.createParams);
   const minutes = submission.deadlineMinutes ?? services.config.defaultDeadlineMinutes;
   return services.store.insert({
     id: newRequestId(now),
@@ -33,7 +33,7 @@ export async function acceptSubmission(
     clusterId: submission.clusterId,
     nodepoolName: submission.nodepoolName,
     state: 'accepted',
-    request: masked,
+    createParams: masked,
     sealedSecrets: Object.keys(secrets).length ? services.secrets.seal(secrets) : undefined,
     idempotencyKey: meta.idempotencyKey,
     bodyHash: bodyHash(services, meta.body),
@@ -64,8 +64,9 @@ export async function rejectMessage(
     nodepoolName: str(name),
     regionId: str(b.regionId),
     state: 'rejected',
-    // Only what is recognisably JSON and storable is kept, and redacted; raw text could hold anything.
-    request:
+    // A rejection keeps the message as it came, if it is recognisably JSON and storable, redacted;
+    // raw text could hold anything.
+    createParams:
       input.body && typeof input.body === 'object' && isStorableText(JSON.stringify(input.body))
         ? redact(input.body as Record<string, unknown>)
         : { unparsed: { bytes: input.rawLength } },
@@ -85,7 +86,7 @@ export async function dispatchCreation(services: Services, request: NodepoolRequ
     await services.dispatcher.dispatch(request.id, services.log);
     return true;
   } catch (err) {
-    services.log.warn('dispatch failed; the watch sweep will re-drive the request', { requestId: request.id, error: err });
+    services.log.warn('dispatch failed; the watch sweep will re-drive the request', { nodepoolRequestId: request.id, error: err });
     return false;
   }
 }

@@ -17,3 +17,8 @@ export function newRequestId(nowMs: number): string {
 }
 
 export const REQUEST_ID_PATTERN = /^npr_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** Where the API shows a request; `base` is PUBLIC_BASE_URL (empty for a relative link). */
+export function requestLink(id: string, base = ''): string {
+  return `${base}/v1/nodepool-requests/${id}`;
+}

@@ -1,36 +1,10 @@
 /**
- * The node-pool request and its state machine:
- * accepted -> submitting -> creating -> active, and from any live state to failed or
- * timed_out; a timed-out request whose pool turns up active later becomes active. A queue
- * message that does not validate is stored as rejected.
+ * The node-pool request: what was asked (a Submission), and what the system keeps of it (a
+ * NodepoolRequest). Its states and their transitions are in state.ts.
  */
-import type { NodePool, Provider } from '../cloud/nodepool.js';
+import type { NodeCounts, NodePool, Provider } from '../cloud/nodepool.js';
+import type { RequestState } from './state.js';
 
-export type RequestState = 'accepted' | 'submitting' | 'creating' | 'active' | 'failed' | 'timed_out' | 'rejected';
-
-export const REQUEST_STATES: readonly RequestState[] = ['accepted', 'submitting', 'creating', 'active', 'failed', 'timed_out', 'rejected'];
-export const LIVE_STATES: readonly RequestState[] = ['accepted', 'submitting', 'creating'];
-export const FINAL_STATES: readonly RequestState[] = ['active', 'failed', 'timed_out', 'rejected'];
-
-const NEXT: Record<RequestState, readonly RequestState[]> = {
-  accepted: ['submitting', 'creating', 'failed', 'timed_out'],
-  // submitting -> submitting records a deferred attempt (cluster busy, throttled, 5xx).
-  submitting: ['submitting', 'creating', 'failed', 'timed_out'],
-  creating: ['active', 'failed', 'timed_out'],
-  active: [],
-  failed: [],
-  // The pool turned up active after the deadline (the cloud was unreachable, or slow).
-  timed_out: ['active'],
-  rejected: [],
-};
-
-export function canTransition(from: RequestState, to: RequestState): boolean {
-  return NEXT[from].includes(to);
-}
-
-export function isLive(state: RequestState): boolean {
-  return LIVE_STATES.includes(state);
-}
 
 /** What the cloud said when it refused or failed a request. */
 export interface CloudFailure {
@@ -42,9 +16,7 @@ export interface CloudFailure {
 }
 
 /** Node counts and cloud state seen at the last sweep. */
-export type ObservedStatus = Pick<NodePool, 'cloudState' | 'desired' | 'total' | 'serving' | 'healthy' | 'initial' | 'failed' | 'offline' | 'removing'> & {
-  at: string;
-};
+export type ObservedStatus = NodeCounts & Pick<NodePool, 'cloudState'> & { at: string };
 
 /** A validated create request, before it is stored. */
 export interface Submission {
@@ -52,8 +24,8 @@ export interface Submission {
   regionId?: string;
   clusterId: string;
   nodepoolName: string;
-  /** The provider's create parameters exactly as given, secrets included. */
-  request: Record<string, unknown>;
+  /** The provider's CreateClusterNodePool parameters exactly as given, secrets included. */
+  createParams: Record<string, unknown>;
   deadlineMinutes?: number;
   idempotencyKey?: string;
 }
@@ -66,8 +38,8 @@ export interface NodepoolRequest {
   clusterId: string;
   nodepoolName: string;
   state: RequestState;
-  /** The create parameters with secrets masked. */
-  request: Record<string, unknown>;
+  /** The CreateClusterNodePool parameters, with secrets masked. */
+  createParams: Record<string, unknown>;
   /** AES-256-GCM sealed secrets, kept only while a retry may need them. */
   sealedSecrets?: string;
   idempotencyKey?: string;

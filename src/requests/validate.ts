@@ -47,13 +47,13 @@ export function parseSubmission(body: unknown, source: 'http' | 'queue'): Submis
   check(b.provider === 'ens' ? ensEnvelope(source) : ackEnvelope(source), b, '', issues);
   if (issues.length) throw new ValidationError(issues);
 
-  const request = b.request as Record<string, unknown>;
+  const createParams = b.request as Record<string, unknown>;
   if (b.provider === 'ens') {
     return {
       provider: 'ens',
-      clusterId: request.ClusterId as string,
-      nodepoolName: (request.NodepoolInfo as { Name: string }).Name,
-      request,
+      clusterId: createParams.ClusterId as string,
+      nodepoolName: (createParams.NodepoolInfo as { Name: string }).Name,
+      createParams,
       deadlineMinutes: b.deadlineMinutes as number | undefined,
       idempotencyKey: b.idempotencyKey as string | undefined,
     };
@@ -62,8 +62,8 @@ export function parseSubmission(body: unknown, source: 'http' | 'queue'): Submis
     provider: 'ack',
     regionId: b.regionId as string,
     clusterId: b.clusterId as string,
-    nodepoolName: (request.nodepool_info as { name: string }).name,
-    request,
+    nodepoolName: (createParams.nodepool_info as { name: string }).name,
+    createParams,
     deadlineMinutes: b.deadlineMinutes as number | undefined,
     idempotencyKey: b.idempotencyKey as string | undefined,
   };

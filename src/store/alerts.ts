@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Severity } from '../config.js';
-import type { Queryable } from './db.js';
+import type { Db, Queryable } from './db.js';
 
 export type AlertState = 'firing' | 'resolved';
 
@@ -29,7 +29,7 @@ export interface AlertRecord {
   state: AlertState;
   labels: AlertLabels;
   annotations: Annotations;
-  requestId?: string;
+  nodepoolRequestId?: string;
   startsAt: Date;
   endsAt?: Date;
   lastNotifiedAt?: Date;
@@ -81,7 +81,7 @@ function toAlert(r: Row): AlertRecord {
     state: r.state as AlertState,
     labels: j<AlertLabels>(r.labels),
     annotations: j<Annotations>(r.annotations),
-    requestId: (r.request_id as string | null) ?? undefined,
+    nodepoolRequestId: (r.request_id as string | null) ?? undefined,
     startsAt: d(r.starts_at)!,
     endsAt: d(r.ends_at),
     lastNotifiedAt: d(r.last_notified_at),
@@ -118,6 +118,13 @@ function toDelivery(r: Row): Delivery {
 
 export class AlertStore {
   constructor(readonly db: Queryable) {}
+
+  /** Runs `fn` with an alert store whose statements all commit together, or none. */
+  async transaction<T>(fn: (alerts: AlertStore) => Promise<T>): Promise<T> {
+    const db = this.db as Partial<Db>;
+    if (!db.transaction) throw new Error('already inside a transaction');
+    return db.transaction((tx) => fn(new AlertStore(tx)));
+  }
 
   // ------------------------------------------------------------------ lock
 
@@ -187,19 +194,19 @@ export class AlertStore {
   }
 
   /** Starts an alert; undefined when one with this fingerprint is already firing. */
-  async fire(a: { fingerprint: string; rule: string; severity: Severity; labels: AlertLabels; annotations: Annotations; requestId?: string; startsAt: Date }): Promise<AlertRecord | undefined> {
+  async fire(a: { fingerprint: string; rule: string; severity: Severity; labels: AlertLabels; annotations: Annotations; nodepoolRequestId?: string; startsAt: Date }): Promise<AlertRecord | undefined> {
     const res = await this.db.query<Row>(
       `INSERT INTO alerts (fingerprint, rule, severity, state, labels, annotations, request_id, starts_at, updated_at)
        VALUES ($1, $2, $3, 'firing', $4, $5, $6, $7, $7)
        ON CONFLICT DO NOTHING RETURNING *`,
-      [a.fingerprint, a.rule, a.severity, JSON.stringify(a.labels), JSON.stringify(a.annotations), a.requestId ?? null, a.startsAt],
+      [a.fingerprint, a.rule, a.severity, JSON.stringify(a.labels), JSON.stringify(a.annotations), a.nodepoolRequestId ?? null, a.startsAt],
     );
     return res.rows[0] ? toAlert(res.rows[0]) : undefined;
   }
 
   /** New annotations (last value wins), and the request the alert is now about, if it names one. */
-  async refresh(id: number, annotations: Annotations, now: Date, requestId?: string): Promise<void> {
-    await this.db.query(`UPDATE alerts SET annotations = $2, updated_at = $3, request_id = COALESCE($4, request_id) WHERE id = $1`, [id, JSON.stringify(annotations), now, requestId ?? null]);
+  async refresh(id: number, annotations: Annotations, now: Date, nodepoolRequestId?: string): Promise<void> {
+    await this.db.query(`UPDATE alerts SET annotations = $2, updated_at = $3, request_id = COALESCE($4, request_id) WHERE id = $1`, [id, JSON.stringify(annotations), now, nodepoolRequestId ?? null]);
   }
 
   /** Resolves a firing alert; `annotations`, when given, are what holds at resolution. */

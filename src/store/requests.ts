@@ -4,8 +4,12 @@
  * "one request per idempotency key" hold even between concurrent instances.
  */
 import type { Provider } from '../cloud/nodepool.js';
-import { LIVE_STATES, type CloudFailure, type HistoryEntry, type NodepoolRequest, type ObservedStatus, type RequestState } from '../requests/model.js';
+import type { CloudFailure, HistoryEntry, NodepoolRequest, ObservedStatus } from '../requests/model.js';
+import { LIVE_STATES, PRE_CREATE_STATES, sourcesOf, WATCHED_STATES, ALERTABLE_FINAL_STATES, type RequestState } from '../requests/state.js';
 import type { Db, Queryable } from './db.js';
+import { COLUMNS, date, JSON_COLUMNS, toRequest, type RequestPatch, type Row } from './rows.js';
+
+export type { RequestPatch } from './rows.js';
 import { StaleUpdateError } from './errors.js';
 
 export interface NewRequest {
@@ -16,7 +20,8 @@ export interface NewRequest {
   clusterId?: string;
   nodepoolName?: string;
   state: 'accepted' | 'rejected';
-  request: Record<string, unknown>;
+  /** The create parameters with secrets lifted out; for a rejected message, what it held (redacted). */
+  createParams: Record<string, unknown>;
   sealedSecrets?: string;
   idempotencyKey?: string;
   bodyHash: string;
@@ -55,80 +60,10 @@ export interface ListFilter {
 }
 
 /** Fields a transition may set besides the state. `null` clears a field. */
-export interface RequestPatch {
-  nodepoolId?: string;
-  taskId?: string;
-  attempts?: number;
-  createStartedAt?: Date | null;
-  nextAttemptAt?: Date | null;
-  lastError?: CloudFailure | null;
-  observed?: ObservedStatus;
-  sealedSecrets?: null;
-}
-
-export interface ClusterTarget {
-  provider: Provider;
-  regionId?: string;
-  clusterId: string;
-}
-
-type Row = Record<string, unknown>;
-
 class VanishedConflictError extends Error {
   constructor(id: string) {
     super(`insert of request ${id} conflicted with nothing that can be found`);
   }
-}
-
-const COLUMNS: Record<keyof RequestPatch, string> = {
-  nodepoolId: 'nodepool_id',
-  taskId: 'task_id',
-  attempts: 'attempts',
-  createStartedAt: 'create_started_at',
-  nextAttemptAt: 'next_attempt_at',
-  lastError: 'last_error',
-  observed: 'observed',
-  sealedSecrets: 'sealed_secrets',
-};
-const JSON_COLUMNS = new Set(['last_error', 'observed']);
-
-function date(v: unknown): Date | undefined {
-  if (v === null || v === undefined) return undefined;
-  return v instanceof Date ? v : new Date(String(v));
-}
-
-function json<T>(v: unknown): T | undefined {
-  if (v === null || v === undefined) return undefined;
-  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
-}
-
-function toRequest(r: Row): NodepoolRequest {
-  return {
-    id: r.id as string,
-    provider: (r.provider ?? '') as Provider,
-    regionId: (r.region_id as string | null) ?? undefined,
-    clusterId: (r.cluster_id as string | null) ?? '',
-    nodepoolName: (r.nodepool_name as string | null) ?? '',
-    state: r.state as RequestState,
-    request: json<Record<string, unknown>>(r.request) ?? {},
-    sealedSecrets: (r.sealed_secrets as string | null) ?? undefined,
-    idempotencyKey: (r.idempotency_key as string | null) ?? undefined,
-    bodyHash: r.body_hash as string,
-    source: r.source as 'http' | 'queue',
-    nodepoolId: (r.nodepool_id as string | null) ?? undefined,
-    taskId: (r.task_id as string | null) ?? undefined,
-    attempts: Number(r.attempts ?? 0),
-    createStartedAt: date(r.create_started_at),
-    deadlineAt: date(r.deadline_at)!,
-    nextAttemptAt: date(r.next_attempt_at),
-    leaseOwner: (r.lease_owner as string | null) ?? undefined,
-    leaseExpiresAt: date(r.lease_expires_at),
-    lastError: json<CloudFailure>(r.last_error),
-    observed: json<ObservedStatus>(r.observed),
-    rejectReasons: json(r.reject_reasons),
-    createdAt: date(r.created_at)!,
-    updatedAt: date(r.updated_at)!,
-  };
 }
 
 export class RequestStore {
@@ -146,16 +81,24 @@ export class RequestStore {
 
   private async insertOnce(r: NewRequest): Promise<InsertOutcome> {
     return this.db.transaction(async (tx) => {
-      if (r.idempotencyKey) {
-        const existing = await this.byKey(tx, r.idempotencyKey);
-        if (existing) return { kind: existing.bodyHash === r.bodyHash ? 'replayed' : 'key-conflict', request: existing } as InsertOutcome;
-      }
+      // What an existing request says to this one: the same key (replayed, or a conflict), then
+      // a live request for the pool. Asked before the insert and, when a concurrent one won, after.
+      const sameKey = (existing: NodepoolRequest): InsertOutcome => ({ kind: existing.bodyHash === r.bodyHash ? 'replayed' : 'key-conflict', request: existing });
+      const existingFor = async (): Promise<InsertOutcome | undefined> => {
+        const byKey = r.idempotencyKey ? await this.byKey(tx, r.idempotencyKey) : undefined;
+        if (byKey) return sameKey(byKey);
+        const live = r.provider && r.clusterId && r.nodepoolName ? await this.findLive(r.provider, r.clusterId, r.nodepoolName, tx) : undefined;
+        // It may have committed between the two looks: a live request with our key is ours.
+        if (live && r.idempotencyKey && live.idempotencyKey === r.idempotencyKey) return sameKey(live);
+        return live ? { kind: 'pool-conflict', request: live } : undefined;
+      };
       if (r.state === 'accepted' && r.provider && r.clusterId && r.nodepoolName) {
-        // A live request of ours for the pool comes first: it may not have its pool's id yet.
-        const live = await this.findLive(r.provider, r.clusterId, r.nodepoolName, tx);
-        if (live) return { kind: 'pool-conflict', request: live } as InsertOutcome;
-        const taken = await this.takenName(tx, r.provider, r.clusterId, r.nodepoolName);
-        if (taken) return taken;
+        // A live request of ours comes before a taken name: it may not have its pool's id yet.
+        const earlier = (await existingFor()) ?? (await this.takenName(tx, r.provider, r.clusterId, r.nodepoolName));
+        if (earlier) return earlier;
+      } else if (r.idempotencyKey) {
+        const existing = await this.byKey(tx, r.idempotencyKey);
+        if (existing) return sameKey(existing);
       }
       const inserted = await tx.query<Row>(
         `INSERT INTO nodepool_requests
@@ -165,7 +108,7 @@ export class RequestStore {
          ON CONFLICT DO NOTHING
          RETURNING *`,
         [
-          r.id, r.provider ?? null, r.regionId ?? null, r.clusterId ?? null, r.nodepoolName ?? null, r.state, JSON.stringify(r.request),
+          r.id, r.provider ?? null, r.regionId ?? null, r.clusterId ?? null, r.nodepoolName ?? null, r.state, JSON.stringify(r.createParams),
           r.sealedSecrets ?? null, r.idempotencyKey ?? null, r.bodyHash, r.source, r.deadlineAt,
           r.rejectReasons ? JSON.stringify(r.rejectReasons) : null, r.createdAt,
         ],
@@ -176,12 +119,8 @@ export class RequestStore {
         return { kind: 'created', request: toRequest(row) } as InsertOutcome;
       }
       // A concurrent insert won: find out which constraint it was.
-      if (r.idempotencyKey) {
-        const existing = await this.byKey(tx, r.idempotencyKey);
-        if (existing) return { kind: existing.bodyHash === r.bodyHash ? 'replayed' : 'key-conflict', request: existing } as InsertOutcome;
-      }
-      const live = r.provider && r.clusterId && r.nodepoolName ? await this.findLive(r.provider, r.clusterId, r.nodepoolName, tx) : undefined;
-      if (live) return { kind: 'pool-conflict', request: live } as InsertOutcome;
+      const winner = await existingFor();
+      if (winner) return winner;
       throw new VanishedConflictError(r.id);
     });
   }
@@ -279,9 +218,8 @@ export class RequestStore {
 
   async findLive(provider: Provider, clusterId: string, name: string, q: Queryable = this.db): Promise<NodepoolRequest | undefined> {
     const res = await q.query<Row>(
-      `SELECT * FROM nodepool_requests WHERE provider = $1 AND cluster_id = $2 AND nodepool_name = $3
-         AND state IN ('accepted','submitting','creating')`,
-      [provider, clusterId, name],
+      `SELECT * FROM nodepool_requests WHERE provider = $1 AND cluster_id = $2 AND nodepool_name = $3 AND state = ANY($4)`,
+      [provider, clusterId, name, LIVE_STATES],
     );
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }
@@ -295,11 +233,11 @@ export class RequestStore {
       `UPDATE nodepool_requests
           SET lease_owner = $2, lease_expires_at = $4
         WHERE id = $1
-          AND state IN ('accepted','submitting','creating')
+          AND state = ANY($6)
           AND (lease_expires_at IS NULL OR lease_expires_at < $3 OR lease_owner = $2)
           AND ($5 OR next_attempt_at IS NULL OR next_attempt_at <= $3)
         RETURNING *`,
-      [id, owner, now, new Date(now.getTime() + leaseMs), options.force === true],
+      [id, owner, now, new Date(now.getTime() + leaseMs), options.force === true, LIVE_STATES],
     );
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }
@@ -309,24 +247,27 @@ export class RequestStore {
   }
 
   /**
-   * Changes state (or only fields, when `to` equals the current state) and writes the
-   * history entry, in one transaction. The update only applies while `owner` holds the
-   * lease, or, without an owner, while the request is in one of `from`.
+   * The one way a request changes state: checks the move against the state machine
+   * (requests/state.ts), applies it with its fields and writes the history entry, in one
+   * transaction. `from` narrows the states it may leave (each must be allowed to reach `to`,
+   * or IllegalTransitionError is thrown); without it, every state that may reach `to`. The
+   * update only applies while the request is in one of those states and, with an `owner`,
+   * while that owner holds its lease (StaleUpdateError otherwise).
    */
   async transition(
     id: string,
     change: {
       to: RequestState;
-      from: readonly RequestState[];
+      from?: RequestState | readonly RequestState[];
       owner?: string;
       at: Date;
       note: string;
       cloudRequestId?: string;
       patch?: RequestPatch;
       releaseLease?: boolean;
-      history?: boolean;
     },
   ): Promise<NodepoolRequest> {
+    const from = sourcesOf(change.to, typeof change.from === 'string' ? [change.from] : change.from);
     return this.db.transaction(async (tx) => {
       const sets = ['state = $2', 'updated_at = $3'];
       const params: unknown[] = [id, change.to, change.at];
@@ -337,7 +278,7 @@ export class RequestStore {
         sets.push(`${col} = $${params.length}`);
       }
       if (change.releaseLease) sets.push('lease_owner = NULL', 'lease_expires_at = NULL');
-      params.push(change.from as string[]);
+      params.push(from);
       let cond = `state = ANY($${params.length})`;
       if (change.owner) {
         params.push(change.owner);
@@ -349,7 +290,7 @@ export class RequestStore {
         const current = await tx.query<Row>('SELECT * FROM nodepool_requests WHERE id = $1', [id]);
         throw new StaleUpdateError(id, current.rows[0] ? toRequest(current.rows[0]) : undefined);
       }
-      if (change.history !== false) await this.addHistory(tx, id, change.at, change.to, change.note, change.cloudRequestId);
+      await this.addHistory(tx, id, change.at, change.to, change.note, change.cloudRequestId);
       return toRequest(row);
     });
   }
@@ -376,19 +317,13 @@ export class RequestStore {
   async dueForDispatch(now: Date, graceMs: number, limit: number): Promise<NodepoolRequest[]> {
     const res = await this.db.query<Row>(
       `SELECT * FROM nodepool_requests
-        WHERE state IN ('accepted','submitting')
+        WHERE state = ANY($4)
           AND (lease_expires_at IS NULL OR lease_expires_at < $1)
           AND (next_attempt_at IS NOT NULL AND next_attempt_at <= $1
                OR next_attempt_at IS NULL AND updated_at <= $2)
         ORDER BY id LIMIT $3`,
-      [now, new Date(now.getTime() - graceMs), limit],
+      [now, new Date(now.getTime() - graceMs), limit, PRE_CREATE_STATES],
     );
-    return res.rows.map(toRequest);
-  }
-
-  /** Requests whose pool the sweep must look at: creating ones, and live ones past their deadline. */
-  async tracked(): Promise<NodepoolRequest[]> {
-    const res = await this.db.query<Row>(`SELECT * FROM nodepool_requests WHERE state IN ('accepted','submitting','creating') ORDER BY id`);
     return res.rows.map(toRequest);
   }
 
@@ -396,10 +331,9 @@ export class RequestStore {
   async forAlerts(since: Date): Promise<NodepoolRequest[]> {
     const res = await this.db.query<Row>(
       `SELECT * FROM nodepool_requests
-        WHERE state IN ('accepted','submitting','creating','active')
-           OR (state IN ('failed','timed_out') AND updated_at >= $1)
+        WHERE state = ANY($2) OR (state = ANY($3) AND updated_at >= $1)
         ORDER BY id`,
-      [since],
+      [since, WATCHED_STATES, ALERTABLE_FINAL_STATES],
     );
     return res.rows.map(toRequest);
   }

@@ -3,7 +3,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createChannel } from '../../src/alerts/channels/index.js';
-import type { NotificationPayload } from '../../src/alerts/lifecycle.js';
+import type { NotificationPayload } from '../../src/alerts/notify.js';
 import type { ChannelConfig } from '../../src/config.js';
 import { startReceiver, type Receiver } from '../helpers/receivers.js';
 

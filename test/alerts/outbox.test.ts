@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createChannel } from '../../src/alerts/channels/index.js';
-import type { NotificationPayload } from '../../src/alerts/lifecycle.js';
+import type { NotificationPayload } from '../../src/alerts/notify.js';
 import { deliverPending, PERMANENT_FAILURE_ATTEMPTS } from '../../src/alerts/outbox.js';
 import { silentLogger } from '../../src/log.js';
 import { AlertStore, type Delivery } from '../../src/store/alerts.js';

@@ -3,7 +3,7 @@
  * cluster it reached, so that every cluster is seen even when one sweep cannot see them all.
  */
 import { describe, expect, it } from 'vitest';
-import { sweep } from '../../src/alerts/sweep.js';
+import { sweep } from '../../src/watch/sweep.js';
 import { servicesFor } from '../../src/fc/runtime.js';
 import { backends } from '../helpers/db.js';
 import { useSystem } from '../helpers/system.js';

@@ -4,13 +4,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { CloudError, type ClusterRef } from '../../src/cloud/index.js';
+import { CloudError, type Cluster } from '../../src/cloud/index.js';
 import { SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ackExample, budget, ensExample, uniqueName, useEmulator } from '../helpers/cloud.js';
 
 const clock = new ManualClock(Date.now());
 const env = useEmulator({ clock, rateLimits: { CreateClusterNodePool: 100_000, DescribeClusterNodePools: 100_000, DescribeTaskInfo: 100_000 } });
-const ENS: ClusterRef = { provider: 'ens', clusterId: SEED_ENS_CLUSTER };
+const ENS: Cluster = { provider: 'ens', clusterId: SEED_ENS_CLUSTER };
 
 afterEach(() => {
   env.emulator.faults.clear();
@@ -22,7 +22,7 @@ async function admin(method: string, path: string, body?: unknown): Promise<any>
   return res.json();
 }
 
-async function newCluster(provider: 'ens' | 'ack', pools?: unknown[]): Promise<ClusterRef> {
+async function newCluster(provider: 'ens' | 'ack', pools?: unknown[]): Promise<Cluster> {
   const c = await admin('POST', '/clusters', { provider, pools });
   return provider === 'ens' ? { provider, clusterId: c.id } : { provider, clusterId: c.id, regionId: 'cn-beijing' };
 }
@@ -57,7 +57,7 @@ describe('lifecycle on the speed-up clock', () => {
     await admin('PATCH', `/clusters/${ref.clusterId}/nodepools/${name}`, { faults: { failedNodes: 1 } });
     await clock.advance(11_000);
     expect(await client.findNodePool(ref, name, budget())).toMatchObject({ state: 'active', failed: 1, serving: 2, healthy: 2, initial: 0 });
-    const task = await client.describeTask(ref as Extract<ClusterRef, { provider: 'ack' }>, out.taskId!, budget());
+    const task = await client.describeTask(ref as Extract<Cluster, { provider: 'ack' }>, out.taskId!, budget());
     expect(task.state).toBe('fail');
     expect(task.error).toEqual({ code: 'NodesScaleOutFailed', message: '1 of 3 instances failed to join the cluster' });
   });
@@ -71,7 +71,7 @@ describe('lifecycle on the speed-up clock', () => {
       faults: { creationFails: { code: 'InvalidInstanceType.ValueNotSupported', message: 'The specified instance type is out of stock.' } },
     });
     await clock.advance(5 * 60_000 / 60);
-    const task = await client.describeTask(ref as Extract<ClusterRef, { provider: 'ack' }>, out.taskId!, budget());
+    const task = await client.describeTask(ref as Extract<Cluster, { provider: 'ack' }>, out.taskId!, budget());
     expect(task).toMatchObject({ state: 'fail', error: { code: 'InvalidInstanceType.ValueNotSupported' } });
     expect(await client.findNodePool(ref, name, budget())).toMatchObject({ failed: 2, serving: 0 });
   });

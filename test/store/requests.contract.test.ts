@@ -16,7 +16,7 @@ function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
     clusterId: 'eck-d2666c5f',
     nodepoolName: `pool-${Math.random().toString(36).slice(2, 9)}`,
     state: 'accepted',
-    request: { ClusterId: 'eck-d2666c5f' },
+    createParams: { ClusterId: 'eck-d2666c5f' },
     bodyHash: 'h1',
     source: 'http',
     deadlineAt: at(1800),
@@ -136,6 +136,15 @@ describe.each(backends)('request store on $name', (backend) => {
     expect((await store.history(r.id)).map((h) => [h.state, h.cloudRequestId ?? null])).toEqual([['accepted', null], ['submitting', null], ['creating', 'RID-1']]);
     await expect(store.transition(r.id, { from: ['accepted'], to: 'submitting', at: at(4), note: 'x' })).rejects.toMatchObject({ current: { state: 'creating' } });
     expect(await store.history(r.id)).toHaveLength(3);
+  });
+
+  it('refuses a transition the state machine does not allow, and writes nothing', async () => {
+    const r = (await store.insert(newRequest())).request!;
+    await store.transition(r.id, { to: 'failed', at: at(1), note: 'refused' });
+    await expect(store.transition(r.id, { to: 'creating', from: 'failed', at: at(2), note: 'resurrect' })).rejects.toMatchObject({ name: 'IllegalTransitionError', from: 'failed', to: 'creating' });
+    await expect(store.transition(r.id, { to: 'accepted', at: at(2), note: 'back' })).rejects.toBeInstanceOf(StaleUpdateError);
+    expect((await store.history(r.id)).map((h) => h.state)).toEqual(['accepted', 'failed']);
+    expect((await store.get(r.id))!.state).toBe('failed');
   });
 
   it('stores errors and observations as JSON', async () => {

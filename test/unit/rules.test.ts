@@ -5,8 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NodePool } from '../../src/cloud/nodepool.js';
-import { inhibitingClusters, isInhibited, planNotifications, type LifecycleResult } from '../../src/alerts/lifecycle.js';
-import { evaluate, resolutionAnnotations, type ClusterObservation } from '../../src/alerts/rules.js';
+import { inhibitingClusters, isInhibited } from '../../src/alerts/inhibit.js';
+import type { LifecycleResult } from '../../src/alerts/lifecycle.js';
+import { planNotifications } from '../../src/alerts/notify.js';
+import { evaluate, resolutionAnnotations } from '../../src/alerts/rules.js';
+import type { ClusterListing } from '../../src/cloud/cluster.js';
 import { CloudError } from '../../src/cloud/errors.js';
 import type { NodepoolRequest } from '../../src/requests/model.js';
 import type { AlertRecord } from '../../src/store/alerts.js';
@@ -18,7 +21,7 @@ const KEY = `ens//${CLUSTER}`;
 
 function request(id: string, over: Partial<NodepoolRequest>): NodepoolRequest {
   return {
-    id, provider: 'ens', clusterId: CLUSTER, nodepoolName: 'edge-a', state: 'active', request: {}, bodyHash: 'h', source: 'http', attempts: 1,
+    id, provider: 'ens', clusterId: CLUSTER, nodepoolName: 'edge-a', state: 'active', createParams: {}, bodyHash: 'h', source: 'http', attempts: 1,
     deadlineAt: NOW, createdAt: NOW, updatedAt: NOW, ...over,
   };
 }
@@ -27,18 +30,18 @@ function pool(id: string, over: Partial<NodePool> = {}): NodePool {
   return { provider: 'ens', clusterId: CLUSTER, id, name: 'edge-a', state: 'active', cloudState: 'active', desired: 3, total: 3, serving: 3, healthy: null, initial: 0, failed: 0, offline: null, removing: 0, ...over };
 }
 
-function listed(pools: NodePool[]): ClusterObservation {
-  return { key: KEY, ref: { provider: 'ens', clusterId: CLUSTER }, pools, consecutiveFailures: 0, watchAll: false };
+function listed(pools: NodePool[]): ClusterListing {
+  return { key: KEY, cluster: { provider: 'ens', clusterId: CLUSTER }, pools, consecutiveFailures: 0, watchAll: false };
 }
 
-const run = (requests: NodepoolRequest[], clusters: ClusterObservation[]) => evaluate({ now: NOW, clusters, requests, thresholds, requestLink: (id) => `/v1/nodepool-requests/${id}` });
+const run = (requests: NodepoolRequest[], clusters: ClusterListing[]) => evaluate({ now: NOW, clusters, requests, thresholds, requestLink: (id) => `/v1/nodepool-requests/${id}` });
 
 describe('rule evaluation', () => {
   it('keeps watching a pool after a later request for its name failed', () => {
     const first = request('npr_01', { nodepoolId: 'np-1' });
     const refused = request('npr_02', { state: 'failed', lastError: { code: 'InvalidParameter', message: 'no' } });
     const out = run([first, refused], [listed([pool('np-1', { failed: 1, serving: 2 })])]);
-    expect(out.map((c) => [c.rule, c.labels.nodepoolId ?? null, c.requestId])).toEqual([
+    expect(out.map((c) => [c.rule, c.labels.nodepoolId ?? null, c.nodepoolRequestId])).toEqual([
       ['creation_failed', null, 'npr_02'],
       ['nodes_failed', 'np-1', 'npr_01'],
       ['under_capacity', 'np-1', 'npr_01'],
@@ -73,17 +76,17 @@ describe('rule evaluation', () => {
 
   it('fires cluster_unreachable after the configured number of failed sweeps, with the cloud\'s error', () => {
     const error = new CloudError({ code: 'ServiceUnavailable', message: 'down', kind: 'server' });
-    const obs = (n: number): ClusterObservation => ({ ...listed([]), pools: undefined, error, consecutiveFailures: n });
+    const obs = (n: number): ClusterListing => ({ ...listed([]), pools: undefined, error, consecutiveFailures: n });
     expect(run([], [obs(2)])).toEqual([]);
     expect(run([], [obs(3)])).toMatchObject([{ rule: 'cluster_unreachable', clusterKey: KEY, annotations: { errorCode: 'ServiceUnavailable', failedSweeps: 3 } }]);
   });
 });
 
 describe('resolution', () => {
-  const firing = (rule: string, nodepoolId?: string): Pick<AlertRecord, 'rule' | 'labels' | 'requestId' | 'annotations'> => ({
+  const firing = (rule: string, nodepoolId?: string): Pick<AlertRecord, 'rule' | 'labels' | 'nodepoolRequestId' | 'annotations'> => ({
     rule,
     labels: { rule, severity: 'critical', provider: 'ens', clusterId: CLUSTER, nodepoolName: 'edge-a', nodepoolId },
-    requestId: 'npr_01',
+    nodepoolRequestId: 'npr_01',
     annotations: { description: '1 of 3 nodes failed', peakDescription: '2 of 3 nodes failed', errorCode: null },
   });
 

@@ -1,6 +1,6 @@
 /** A notification channel, and the HTTP call every webhook channel makes. */
 import type { ChannelConfig, ChannelType, Severity } from '../../config.js';
-import type { NotificationPayload } from '../lifecycle.js';
+import type { NotificationPayload } from '../notify.js';
 
 export class ChannelError extends Error {
   override name = 'ChannelError';

@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import type { ChannelConfig } from '../../config.js';
 import { detail, facts, headline, markdown, plainText, title, truncateBytes } from '../render.js';
-import type { NotificationPayload } from '../lifecycle.js';
+import type { NotificationPayload } from '../notify.js';
 import { ChannelError, expectOk, postJson, type Channel, type HttpResult, type SendContext } from './channel.js';
 
 interface Options {

@@ -8,7 +8,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { ChannelConfig } from '../../config.js';
-import type { NotificationPayload } from '../lifecycle.js';
+import type { NotificationPayload } from '../notify.js';
 import { plainText } from '../render.js';
 import { expectOk, postJson, type Channel, type SendContext } from './channel.js';
 

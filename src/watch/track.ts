@@ -1,87 +1,73 @@
 /**
- * The part of the watch sweep that moves requests forward: one DescribeClusterNodePools per
- * cluster with tracked requests, creating -> active / failed / timed_out from what it shows
- * (and, for ACK, from the creation task's error), timeouts of requests that never got a
- * pool, and re-dispatch of accepted or deferred requests whose time has come.
+ * Request tracking, from one sweep's listings: active requests record what their pool looks
+ * like; creating ones move to active, failed or timed_out (for ACK, with the creation task's
+ * error); timed-out ones whose pool turned up become active; live ones that never got a pool
+ * and ran out of time are timed out; accepted or deferred ones whose time has come are
+ * dispatched again.
  */
-import { clusterKeyOf } from '../alerts/rules.js';
-import type { ClusterRef } from '../cloud/client.js';
+import { clusterKey, clusterOf, type Cluster, type ClusterListing } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
-import type { NodePool } from '../cloud/nodepool.js';
+import { nodeCounts, type NodePool } from '../cloud/nodepool.js';
+import { provisionRequest } from '../pipeline/provision.js';
+import type { Services } from '../pipeline/services.js';
 import type { CloudFailure, NodepoolRequest, ObservedStatus } from '../requests/model.js';
+import { PRE_CREATE_STATES } from '../requests/state.js';
 import { StaleUpdateError } from '../store/errors.js';
-import { clusterRef, provisionRequest } from './provision.js';
-import type { Services } from './services.js';
-
-export interface ClusterResult {
-  ref: ClusterRef;
-  pools?: NodePool[];
-  error?: CloudError;
-}
+import { isRecoverable } from './listing.js';
 
 export function observedFrom(pool: NodePool, at: Date): ObservedStatus {
-  return {
-    cloudState: pool.cloudState,
-    desired: pool.desired,
-    total: pool.total,
-    serving: pool.serving,
-    healthy: pool.healthy,
-    initial: pool.initial,
-    failed: pool.failed,
-    offline: pool.offline,
-    removing: pool.removing,
-    at: at.toISOString(),
-  };
+  return { cloudState: pool.cloudState, ...nodeCounts(pool), at: at.toISOString() };
 }
 
+/** Listings by cluster key, for looking a request's cluster up. */
+type Listings = Map<string, ClusterListing>;
+const listingOf = (listings: Listings, r: NodepoolRequest) => listings.get(clusterKey(clusterOf(r)));
 
 /**
- * Lists clusters in order, at most `concurrency` at once, one call each (one per page for
- * ENS). It starts no new listing after `stopAt`, so a sweep keeps time for the rest of its
- * work; what was not reached is left for the next sweep. Errors are returned per cluster.
+ * Everything the sweep does to requests, from its listings, in one call. Returns the
+ * transitions by target state and how many requests were dispatched again.
  */
-export async function listClusters(
+export async function trackRequests(
   services: Services,
-  refs: ClusterRef[],
-  options: { deadline: number; stopAt?: number; concurrency?: number },
-): Promise<ClusterResult[] & { started: number }> {
-  const byIndex: Array<ClusterResult | undefined> = new Array(refs.length);
-  let next = 0;
-  const stopAt = options.stopAt ?? options.deadline;
-  const worker = async () => {
-    while (next < refs.length && services.clock.now() < stopAt) {
-      const i = next++;
-      const ref = refs[i]!;
-      try {
-        byIndex[i] = { ref, pools: await services.cloud.listNodePools(ref, { deadline: options.deadline, maxAttempts: 3 }) };
-      } catch (err) {
-        if (!(err instanceof CloudError)) throw err;
-        // Out of time before the first call went out: not a listing, and not a failure of the cluster.
-        if (err.code === 'BudgetExhausted') continue;
-        byIndex[i] = { ref, error: err };
-      }
-    }
+  requests: NodepoolRequest[],
+  listings: ClusterListing[],
+  options: { owner: string; deadline: number; dispatchGraceMs: number },
+): Promise<{ transitions: Record<string, number>; redriven: number }> {
+  const byKey: Listings = new Map(listings.map((l) => [l.key, l]));
+  const now = new Date(services.clock.now());
+  const transitions: Record<string, number> = {};
+  const count = (to: string | undefined, n = 1) => {
+    if (to && n) transitions[to] = (transitions[to] ?? 0) + n;
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, refs.length) }, worker));
-  const out = byIndex.filter((r): r is ClusterResult => r !== undefined) as ClusterResult[] & { started: number };
-  // The next sweep resumes after the longest run of clusters, from the first, that were all reached.
-  let reached = 0;
-  while (reached < refs.length && byIndex[reached]) reached++;
-  out.started = reached;
-  return out;
+  await observeActive(services, requests, byKey, now);
+  count('active', await recoverTimedOut(services, requests, byKey, now));
+  for (const r of requests) {
+    if (r.state !== 'creating') continue;
+    const listing = listingOf(byKey, r);
+    if (!listing) continue; // not listed this sweep (out of time): next sweep
+    try {
+      count(await advanceCreating(services, r, listing, now, options.deadline));
+    } catch (err) {
+      if (!(err instanceof StaleUpdateError)) throw err; // someone else moved it: fine
+    }
+  }
+  count('timed_out', await timeOutStale(services, requests, options.owner, options.deadline));
+  return { transitions, redriven: await redrive(services, options.dispatchGraceMs, options.deadline) };
 }
 
-/**
- * A timed-out request whose pool may still come up: one that has its pool's id, or that
- * called CreateClusterNodePool (so a pool of its name may be its own). The sweep keeps
- * looking at it while creation alerts would (CREATION_ALERT_HOURS).
- */
-export function isRecoverable(r: NodepoolRequest): boolean {
-  return r.state === 'timed_out' && Boolean(r.nodepoolId || r.createStartedAt);
+/** Active requests show what this sweep saw of their pool (one statement for all of them). */
+async function observeActive(services: Services, requests: NodepoolRequest[], byKey: Listings, now: Date): Promise<void> {
+  const observed: Array<{ id: string; observed: ObservedStatus }> = [];
+  for (const r of requests) {
+    if (r.state !== 'active' || !r.nodepoolId) continue;
+    const pool = listingOf(byKey, r)?.pools?.find((p) => p.id === r.nodepoolId);
+    if (pool) observed.push({ id: r.id, observed: observedFrom(pool, now) });
+  }
+  await services.store.observeMany(observed);
 }
 
 /** Timed-out requests whose pool this sweep shows active with serving at desired become active. */
-async function recoverTimedOut(services: Services, requests: NodepoolRequest[], results: Map<string, ClusterResult>, now: Date): Promise<number> {
+async function recoverTimedOut(services: Services, requests: NodepoolRequest[], byKey: Listings, now: Date): Promise<number> {
   // A pool belongs to one request: a live or active one that has it keeps it, and a pool found by
   // name goes to the oldest timed-out request that may have created it, and to no other.
   const owners = new Map<string, NodepoolRequest[]>();
@@ -92,7 +78,7 @@ async function recoverTimedOut(services: Services, requests: NodepoolRequest[], 
   const observed: Array<{ id: string; observed: ObservedStatus }> = [];
   let recovered = 0;
   for (const r of candidates) {
-    const pools = results.get(clusterKeyOf(clusterRef(r)))?.pools;
+    const pools = listingOf(byKey, r)?.pools;
     const pool = r.nodepoolId
       ? (owners.get(r.nodepoolId) ?? []).every((o) => o.id === r.id || isRecoverable(o)) ? pools?.find((p) => p.id === r.nodepoolId) : undefined
       : pools?.find((p) => p.name === r.nodepoolName && !claimed.has(p.id));
@@ -104,7 +90,7 @@ async function recoverTimedOut(services: Services, requests: NodepoolRequest[], 
     }
     try {
       await services.store.transition(r.id, {
-        from: ['timed_out'], to: 'active', at: now,
+        from: 'timed_out', to: 'active', at: now,
         note: `recovered after the deadline: node pool ${pool.id} is active with ${pool.serving}/${pool.desired} nodes serving (the deadline was ${r.deadlineAt.toISOString()})`,
         patch: { nodepoolId: pool.id, observed: observedFrom(pool, now), lastError: null, createStartedAt: null },
       });
@@ -119,46 +105,13 @@ async function recoverTimedOut(services: Services, requests: NodepoolRequest[], 
   return recovered;
 }
 
-/** Moves `creating` requests forward from this sweep's listings. */
-export async function advanceFromListings(
-  services: Services,
-  requests: NodepoolRequest[],
-  results: Map<string, ClusterResult>,
-  sweepDeadline: number,
-): Promise<Record<string, number>> {
-  const now = new Date(services.clock.now());
-  const transitions: Record<string, number> = {};
-  // Active requests show what this sweep saw of their pool (one statement for all of them).
-  const observed: Array<{ id: string; observed: ObservedStatus }> = [];
-  for (const r of requests) {
-    if (r.state !== 'active' || !r.nodepoolId) continue;
-    const pool = results.get(clusterKeyOf(clusterRef(r)))?.pools?.find((p) => p.id === r.nodepoolId);
-    if (pool) observed.push({ id: r.id, observed: observedFrom(pool, now) });
-  }
-  await services.store.observeMany(observed);
-  const recovered = await recoverTimedOut(services, requests, results, now);
-  if (recovered) transitions.active = recovered;
-  for (const r of requests) {
-    if (r.state !== 'creating') continue;
-    const result = results.get(clusterKeyOf(clusterRef(r)));
-    if (!result) continue; // not listed this sweep (out of time): next sweep
-    try {
-      const to = await advanceCreating(services, r, result, now, sweepDeadline);
-      if (to) transitions[to] = (transitions[to] ?? 0) + 1;
-    } catch (err) {
-      if (!(err instanceof StaleUpdateError)) throw err; // someone else moved it: fine
-    }
-  }
-  return transitions;
-}
-
 /** Live requests without a pool that ran out of time: provision times them out under a lease. */
-export async function timeOutStale(services: Services, requests: NodepoolRequest[], owner: string, deadline: number): Promise<number> {
+async function timeOutStale(services: Services, requests: NodepoolRequest[], owner: string, deadline: number): Promise<number> {
   let n = 0;
   const now = services.clock.now();
   for (const r of requests) {
     if (services.clock.now() >= deadline) break;
-    if ((r.state !== 'accepted' && r.state !== 'submitting') || r.deadlineAt.getTime() > now) continue;
+    if (!PRE_CREATE_STATES.includes(r.state) || r.deadlineAt.getTime() > now) continue;
     const out = await provisionRequest(services, r.id, { owner, budgetMs: 0, force: true });
     if (out.outcome === 'timed_out') n++;
   }
@@ -166,7 +119,7 @@ export async function timeOutStale(services: Services, requests: NodepoolRequest
 }
 
 /** Re-dispatches what was never dispatched, or was deferred and is due. */
-export async function redrive(services: Services, graceMs: number, deadline: number): Promise<number> {
+async function redrive(services: Services, graceMs: number, deadline: number): Promise<number> {
   const due = await services.store.dueForDispatch(new Date(services.clock.now()), graceMs, 500);
   let n = 0;
   for (const r of due) {
@@ -185,7 +138,7 @@ export async function redrive(services: Services, graceMs: number, deadline: num
 async function taskStatus(services: Services, r: NodepoolRequest, deadline: number): Promise<string | undefined> {
   if (r.provider !== 'ack' || !r.taskId) return undefined;
   try {
-    const task = await services.cloud.describeTask(clusterRef(r) as Extract<ClusterRef, { provider: 'ack' }>, r.taskId, { deadline, maxAttempts: 2 });
+    const task = await services.cloud.describeTask(clusterOf(r) as Extract<Cluster, { provider: 'ack' }>, r.taskId, { deadline, maxAttempts: 2 });
     return `task ${task.id} is ${task.state}${task.error ? ` (${task.error.code}: ${task.error.message})` : ''}`;
   } catch (err) {
     if (err instanceof CloudError) return `task ${r.taskId} could not be read (${err.code})`;
@@ -193,13 +146,13 @@ async function taskStatus(services: Services, r: NodepoolRequest, deadline: numb
   }
 }
 
-async function advanceCreating(services: Services, r: NodepoolRequest, result: ClusterResult, now: Date, sweepDeadline: number): Promise<string | undefined> {
+async function advanceCreating(services: Services, r: NodepoolRequest, result: ClusterListing, now: Date, sweepDeadline: number): Promise<string | undefined> {
   const { store } = services;
   const pastDeadline = now.getTime() >= r.deadlineAt.getTime();
   const pool = result.pools?.find((p) => p.id === r.nodepoolId);
   const finish = async (to: 'active' | 'failed' | 'timed_out', note: string, lastError?: CloudFailure) => {
     await store.transition(r.id, {
-      from: ['creating'], to, at: now, note,
+      from: 'creating', to, at: now, note,
       patch: { ...(pool ? { observed: observedFrom(pool, now) } : {}), ...(lastError ? { lastError } : {}), sealedSecrets: null },
     });
     services.log.info(`request ${to}`, { nodepoolRequestId: r.id, nodepoolId: r.nodepoolId, note });
@@ -219,7 +172,7 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
   const taskError = async (): Promise<CloudFailure | undefined> => {
     if (r.provider !== 'ack' || !r.taskId) return undefined;
     try {
-      const task = await services.cloud.describeTask(clusterRef(r) as Extract<ClusterRef, { provider: 'ack' }>, r.taskId, { deadline: sweepDeadline });
+      const task = await services.cloud.describeTask(clusterOf(r) as Extract<Cluster, { provider: 'ack' }>, r.taskId, { deadline: sweepDeadline });
       if (task.state === 'fail' || task.state === 'failed') {
         return { code: task.error?.code || 'TaskFailed', message: task.error?.message || `task ${task.id} failed` };
       }

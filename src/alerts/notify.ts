@@ -1,0 +1,85 @@
+/**
+ * Who hears what of one sweep: one payload per channel, at or above the channel's severity,
+ * without what is silenced or inhibited; a resolution only to those who heard the alert fire.
+ */
+import { clusterKey } from '../cloud/cluster.js';
+import type { ChannelConfig, Severity } from '../config.js';
+import type { AlertRecord, Silence } from '../store/alerts.js';
+import { inhibitingClusters, isInhibited } from './inhibit.js';
+import type { LifecycleResult } from './lifecycle.js';
+import { silenceMatches } from './silence.js';
+
+const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+
+export interface NotificationItem {
+  id: number;
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  reason: 'new' | 'repeat' | 'resolved';
+  rule: string;
+  severity: Severity;
+  labels: AlertRecord['labels'];
+  annotations: AlertRecord['annotations'];
+  startsAt: string;
+  endsAt?: string;
+}
+
+export interface NotificationPayload {
+  channel: string;
+  groupKey: string;
+  sweepAt: string;
+  status: 'firing' | 'resolved';
+  alerts: NotificationItem[];
+}
+
+/** One payload per channel with what it should hear of this sweep, and the alerts that were sent anywhere. */
+export function planNotifications(
+  result: LifecycleResult,
+  options: { now: Date; silences: Silence[]; channels: ChannelConfig[]; failedListings?: Iterable<string> },
+): { payloads: NotificationPayload[]; notified: number[]; silenced: number; inhibited: number; inhibitedIds: Map<number, string> } {
+  const inhibited = inhibitingClusters(result.firing, options.failedListings);
+  const inhibitedIds = new Map(result.firing.filter((a) => isInhibited(a, inhibited)).map((a) => [a.id, clusterKey(a.labels)]));
+  const candidates: Array<{ a: AlertRecord; reason: NotificationItem['reason'] }> = [
+    ...result.fired.map((a) => ({ a, reason: 'new' as const })),
+    ...result.unsent.map((a) => ({ a, reason: 'new' as const })),
+    ...result.repeated.map((a) => ({ a, reason: 'repeat' as const })),
+    // A resolution is sent only to those who heard the alert fire.
+    ...result.resolved.filter((a) => a.lastNotifiedAt).map((a) => ({ a, reason: 'resolved' as const })),
+  ];
+  let silenced = 0;
+  let inhibitedCount = 0;
+  const sendable = candidates.filter(({ a, reason }) => {
+    // A resolution of an alert people heard firing always goes out, silence or not: it closes what they saw.
+    if (reason !== 'resolved' && options.silences.some((s) => silenceMatches(s, a))) return void silenced++, false;
+    if (a.state === 'firing' && isInhibited(a, inhibited)) return void inhibitedCount++, false;
+    return true;
+  });
+  const notified = new Set<number>();
+  const payloads: NotificationPayload[] = [];
+  for (const ch of options.channels) {
+    const items = sendable
+      .filter(({ a }) => RANK[a.severity] >= RANK[ch.minSeverity])
+      .map(({ a, reason }): NotificationItem => ({
+        id: a.id,
+        fingerprint: a.fingerprint,
+        status: reason === 'resolved' ? 'resolved' : 'firing',
+        reason,
+        rule: a.rule,
+        severity: a.severity,
+        labels: a.labels,
+        annotations: a.annotations,
+        startsAt: a.startsAt.toISOString(),
+        ...(a.endsAt ? { endsAt: a.endsAt.toISOString() } : {}),
+      }));
+    if (!items.length) continue;
+    for (const i of items) notified.add(i.id);
+    payloads.push({
+      channel: ch.name,
+      groupKey: `nodepool-pilot/${ch.name}`,
+      sweepAt: options.now.toISOString(),
+      status: items.some((i) => i.status === 'firing') ? 'firing' : 'resolved',
+      alerts: items,
+    });
+  }
+  return { payloads, notified: [...notified], silenced, inhibited: inhibitedCount, inhibitedIds };
+}

@@ -1,0 +1,72 @@
+/**
+ * How a request is kept in its table: the row as a NodepoolRequest, and the columns a
+ * transition may set besides the state.
+ */
+import type { Provider } from '../cloud/nodepool.js';
+import type { CloudFailure, NodepoolRequest, ObservedStatus } from '../requests/model.js';
+import type { RequestState } from '../requests/state.js';
+
+export interface RequestPatch {
+  nodepoolId?: string;
+  taskId?: string;
+  attempts?: number;
+  createStartedAt?: Date | null;
+  nextAttemptAt?: Date | null;
+  lastError?: CloudFailure | null;
+  observed?: ObservedStatus;
+  sealedSecrets?: null;
+}
+
+export type Row = Record<string, unknown>;
+
+
+export const COLUMNS: Record<keyof RequestPatch, string> = {
+  nodepoolId: 'nodepool_id',
+  taskId: 'task_id',
+  attempts: 'attempts',
+  createStartedAt: 'create_started_at',
+  nextAttemptAt: 'next_attempt_at',
+  lastError: 'last_error',
+  observed: 'observed',
+  sealedSecrets: 'sealed_secrets',
+};
+export const JSON_COLUMNS = new Set(['last_error', 'observed']);
+
+export function date(v: unknown): Date | undefined {
+  if (v === null || v === undefined) return undefined;
+  return v instanceof Date ? v : new Date(String(v));
+}
+
+function json<T>(v: unknown): T | undefined {
+  if (v === null || v === undefined) return undefined;
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+}
+
+export function toRequest(r: Row): NodepoolRequest {
+  return {
+    id: r.id as string,
+    provider: (r.provider ?? '') as Provider,
+    regionId: (r.region_id as string | null) ?? undefined,
+    clusterId: (r.cluster_id as string | null) ?? '',
+    nodepoolName: (r.nodepool_name as string | null) ?? '',
+    state: r.state as RequestState,
+    createParams: json<Record<string, unknown>>(r.request) ?? {},
+    sealedSecrets: (r.sealed_secrets as string | null) ?? undefined,
+    idempotencyKey: (r.idempotency_key as string | null) ?? undefined,
+    bodyHash: r.body_hash as string,
+    source: r.source as 'http' | 'queue',
+    nodepoolId: (r.nodepool_id as string | null) ?? undefined,
+    taskId: (r.task_id as string | null) ?? undefined,
+    attempts: Number(r.attempts ?? 0),
+    createStartedAt: date(r.create_started_at),
+    deadlineAt: date(r.deadline_at)!,
+    nextAttemptAt: date(r.next_attempt_at),
+    leaseOwner: (r.lease_owner as string | null) ?? undefined,
+    leaseExpiresAt: date(r.lease_expires_at),
+    lastError: json<CloudFailure>(r.last_error),
+    observed: json<ObservedStatus>(r.observed),
+    rejectReasons: json(r.reject_reasons),
+    createdAt: date(r.created_at)!,
+    updatedAt: date(r.updated_at)!,
+  };
+}

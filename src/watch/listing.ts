@@ -1,0 +1,95 @@
+/**
+ * Which clusters a sweep lists, and listing them: one DescribeClusterNodePools per cluster
+ * (one per page for ENS), at most `concurrency` at once, none started after `stopAt`.
+ */
+import { clusterKey, clusterOf, type Cluster } from '../cloud/cluster.js';
+import { CloudError } from '../cloud/errors.js';
+import type { NodePool } from '../cloud/nodepool.js';
+import type { Config } from '../config.js';
+import type { NodepoolRequest } from '../requests/model.js';
+import type { AlertRecord } from '../store/alerts.js';
+import type { Services } from '../pipeline/services.js';
+import { RULES, type RuleName } from '../alerts/rules.js';
+
+export interface WatchTarget {
+  key: string;
+  cluster: Cluster;
+  /** Configured in WATCH_CLUSTERS: every pool is watched. */
+  watchAll: boolean;
+}
+
+/**
+ * A timed-out request whose pool may still come up: one that has its pool's id, or that
+ * called CreateClusterNodePool (so a pool of its name may be its own). The sweep keeps
+ * looking at it while creation alerts would (CREATION_ALERT_HOURS).
+ */
+export function isRecoverable(r: NodepoolRequest): boolean {
+  return r.state === 'timed_out' && Boolean(r.nodepoolId || r.createStartedAt);
+}
+
+/**
+ * The clusters to list, in key order: the configured ones (all their pools), those of
+ * creating, active or recoverable requests, and those with firing cluster or pool alerts
+ * (so that those alerts can resolve).
+ */
+export function watchTargets(config: Pick<Config, 'watchClusters'>, requests: NodepoolRequest[], firing: AlertRecord[]): WatchTarget[] {
+  const targets = new Map<string, WatchTarget>();
+  const add = (cluster: Cluster, watchAll: boolean) => {
+    const key = clusterKey(cluster);
+    if (!targets.has(key)) targets.set(key, { key, cluster, watchAll });
+  };
+  for (const c of config.watchClusters) add(c, true);
+  for (const r of requests) {
+    if (r.state === 'creating' || r.state === 'active' || isRecoverable(r)) add(clusterOf(r), false);
+  }
+  for (const a of firing) {
+    if (a.rule === 'cluster_unreachable' || RULES[a.rule as RuleName]?.pool) add(clusterOf(a.labels), false);
+  }
+  return [...targets.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** Starts after `cursor` (where the last sweep that ran out of time stopped), wrapping around. */
+export function fromCursor(targets: WatchTarget[], cursor: string | undefined | null): WatchTarget[] {
+  const start = cursor ? targets.findIndex((t) => t.key > cursor) : 0;
+  return start > 0 ? [...targets.slice(start), ...targets.slice(0, start)] : targets;
+}
+
+export interface ListResult {
+  cluster: Cluster;
+  key: string;
+  pools?: NodePool[];
+  error?: CloudError;
+}
+
+/**
+ * Lists clusters in order. It starts no new listing after `stopAt`, so a sweep keeps time for
+ * the rest of its work; what was not reached is left for the next sweep. Errors are returned
+ * per cluster. `reached` counts the clusters, from the first, that were all listed.
+ */
+export async function listClusters(
+  services: Pick<Services, 'cloud' | 'clock'>,
+  targets: WatchTarget[],
+  options: { deadline: number; stopAt?: number; concurrency?: number },
+): Promise<{ results: ListResult[]; reached: number }> {
+  const byIndex: Array<ListResult | undefined> = new Array(targets.length);
+  let next = 0;
+  const stopAt = options.stopAt ?? options.deadline;
+  const worker = async () => {
+    while (next < targets.length && services.clock.now() < stopAt) {
+      const i = next++;
+      const { cluster, key } = targets[i]!;
+      try {
+        byIndex[i] = { cluster, key, pools: await services.cloud.listNodePools(cluster, { deadline: options.deadline, maxAttempts: 3 }) };
+      } catch (err) {
+        if (!(err instanceof CloudError)) throw err;
+        // Out of time before the first call went out: not a listing, and not a failure of the cluster.
+        if (err.code === 'BudgetExhausted') continue;
+        byIndex[i] = { cluster, key, error: err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, targets.length) }, worker));
+  let reached = 0;
+  while (reached < targets.length && byIndex[reached]) reached++;
+  return { results: byIndex.filter((r): r is ListResult => r !== undefined), reached };
+}

@@ -1,0 +1,132 @@
+/**
+ * One watch sweep. Under a lock (an overlapping run exits at once) it lists every watched
+ * cluster once and hands the listings to request tracking and to alert evaluation; then it
+ * runs the alert lifecycle, puts one message per channel into the outbox, sends what the
+ * outbox holds, and ends with one JSON summary line. A sweep that runs out of time resumes
+ * at the next cluster.
+ */
+import type { Channel } from '../alerts/channels/index.js';
+import { applyCandidates } from '../alerts/lifecycle.js';
+import { planNotifications } from '../alerts/notify.js';
+import { deliverPending } from '../alerts/outbox.js';
+import { evaluate, resolutionAnnotations } from '../alerts/rules.js';
+import type { ClusterListing } from '../cloud/cluster.js';
+import type { Services } from '../pipeline/services.js';
+import { requestLink } from '../requests/ids.js';
+import { fromCursor, listClusters, watchTargets } from './listing.js';
+import { trackRequests } from './track.js';
+
+const SWEEP_LOCK = 'watch-sweep';
+
+export interface SweepSummary {
+  skipped?: 'locked';
+  clusters: number;
+  clustersLeft: number;
+  clusterErrors: number;
+  pools: number;
+  apiCalls: number;
+  throttled: number;
+  durationMs: number;
+  transitions: Record<string, number>;
+  redriven: number;
+  alertsFired: number;
+  alertsRepeated: number;
+  alertsResolved: number;
+  silenced: number;
+  inhibited: number;
+  deliveriesSent: number;
+  deliveriesFailed: number;
+  deliveriesDead: number;
+  deliveriesPending: number;
+}
+
+export async function sweep(services: Services, channels: Channel[], options: { owner: string; deadline: number }): Promise<SweepSummary> {
+  const { clock, config, store, alerts, log } = services;
+  const started = clock.now();
+  const before = { ...services.cloud.metrics };
+  const summary: SweepSummary = {
+    clusters: 0, clustersLeft: 0, clusterErrors: 0, pools: 0, apiCalls: 0, throttled: 0, durationMs: 0, transitions: {}, redriven: 0,
+    alertsFired: 0, alertsRepeated: 0, alertsResolved: 0, silenced: 0, inhibited: 0, deliveriesSent: 0, deliveriesFailed: 0, deliveriesDead: 0, deliveriesPending: 0,
+  };
+  const lock = await alerts.tryLock(SWEEP_LOCK, options.owner, new Date(started), Math.max(10_000, options.deadline - started + 30_000));
+  if (!lock.acquired) {
+    const skipped = { ...summary, skipped: 'locked' as const };
+    log.info('sweep', skipped);
+    return skipped;
+  }
+  let cursor: string | null = null;
+  try {
+    const now = () => new Date(clock.now());
+    const since = new Date(started - config.thresholds.creationAlertHours * 3600_000);
+    const requests = await store.forAlerts(since);
+
+    // 1. List each watched cluster once, resuming where the last sweep ran out of time.
+    const targets = watchTargets(config, requests, await alerts.firing());
+    const ordered = fromCursor(targets, lock.cursor);
+    // Keep a fifth of the budget for the lifecycle and the deliveries.
+    const stopAt = started + (options.deadline - started) * 0.8;
+    const { results, reached } = await listClusters(services, ordered, { deadline: options.deadline, stopAt, concurrency: config.sweepConcurrency });
+    summary.clusters = results.length;
+    summary.clustersLeft = targets.length - reached;
+    if (summary.clustersLeft > 0) cursor = reached > 0 ? ordered[reached - 1]!.key : (lock.cursor ?? null);
+    const failures = await alerts.recordClusters(results.map((r) => ({ key: r.key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })), now());
+    // What each listed cluster has now: a create for a taken name is then refused at once.
+    await store.recordListings(
+      results.filter((r) => r.pools).map((r) => ({ provider: r.cluster.provider, clusterId: r.cluster.clusterId, pools: r.pools!.map((p) => ({ id: p.id, name: p.name })) })),
+      targets.map((t) => t.cluster),
+      now(),
+    );
+    const watchAll = new Set(targets.filter((t) => t.watchAll).map((t) => t.key));
+    const listings: ClusterListing[] = results.map((r) => ({ ...r, consecutiveFailures: failures.get(r.key) ?? 0, watchAll: watchAll.has(r.key) }));
+    summary.clusterErrors = listings.filter((l) => l.error).length;
+    summary.pools = listings.reduce((n, l) => n + (l.pools?.length ?? 0), 0);
+
+    // 2. Requests, from the listings.
+    const tracked = await trackRequests(services, requests, listings, { owner: options.owner, deadline: options.deadline, dispatchGraceMs: config.dispatchGraceSeconds * 1000 });
+    summary.transitions = tracked.transitions;
+    summary.redriven = tracked.redriven;
+
+    // 3. Alerts, from the same listings and what the requests are now.
+    const current = await store.forAlerts(since);
+    const candidates = evaluate({ now: now(), clusters: listings, requests: current, thresholds: config.thresholds, requestLink: (id) => requestLink(id, config.publicBaseUrl) });
+    const listed = new Set(listings.filter((l) => !l.error).map((l) => l.key));
+    // The lifecycle, the outbox rows and the "notified" marks commit together: a crash cannot
+    // resolve an alert without its message, nor send one twice.
+    await alerts.transaction(async (tx) => {
+      const lifecycle = await applyCandidates(tx, candidates, {
+        now: now(),
+        listedClusters: listed,
+        repeatMs: config.thresholds.repeatIntervalMinutes * 60_000,
+        resolution: (a) => resolutionAnnotations(a, { now: now(), clusters: listings, requests: current }),
+      });
+      summary.alertsFired = lifecycle.fired.length;
+      summary.alertsRepeated = lifecycle.repeated.length;
+      summary.alertsResolved = lifecycle.resolved.length;
+      const plan = planNotifications(lifecycle, {
+        now: now(),
+        silences: await tx.activeSilences(now()),
+        channels: channels.map((c) => ({ type: c.type, name: c.name, minSeverity: c.minSeverity })),
+        failedListings: listings.filter((l) => l.error).map((l) => l.key),
+      });
+      summary.silenced = plan.silenced;
+      summary.inhibited = plan.inhibited;
+      await tx.markInhibited(plan.inhibitedIds);
+      for (const p of plan.payloads) await tx.enqueue(p.channel, p, now());
+      await tx.markNotified(plan.notified, now());
+    });
+
+    // 4. Deliveries.
+    const delivered = await deliverPending(alerts, channels, { owner: options.owner, now, deadline: options.deadline, log, sendTimeoutMs: config.channelTimeoutMs });
+    summary.deliveriesSent = delivered.sent;
+    summary.deliveriesFailed = delivered.failed;
+    summary.deliveriesDead = delivered.dead;
+    summary.deliveriesPending = await alerts.pendingCount();
+  } finally {
+    await alerts.unlock(SWEEP_LOCK, options.owner, cursor).catch(() => undefined);
+    summary.apiCalls = services.cloud.metrics.calls - before.calls;
+    summary.throttled = services.cloud.metrics.throttled - before.throttled;
+    summary.durationMs = clock.now() - started;
+  }
+  log.info('sweep', { ...summary });
+  return summary;
+}
