@@ -14,12 +14,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAll, FUNCTIONS } from '../scripts/build.js';
 import { CloudEmulator } from '../sandbox/cloud-emulator.js';
 import { ensReferenceRequest } from '../sandbox/examples.js';
 import { LocalFcHost } from '../sandbox/fc-host.js';
-import { startSystem, type RunningSystem } from '../sandbox/start.js';
-import { migrate, openPglite, openPostgres, RequestStore, type Db } from '../src/store/index.js';
+import { type RunningSystem, startSystem } from '../sandbox/start.js';
+import { buildAll, FUNCTIONS } from '../scripts/build.js';
+import { type Db, migrate, openPglite, openPostgres, RequestStore } from '../src/store/index.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -133,8 +133,18 @@ async function provisioning(label: string, faults: boolean) {
     const states = Object.fromEntries(all.rows.map((r) => [r.state, Number(r.n)]));
     const lost = N - created;
     const floor = N / R;
-    progress(`${label}: makespan ${makespan.toFixed(2)} s, floor ${floor.toFixed(2)} s, ${duplicates} duplicates, ${lost} lost, states ${JSON.stringify(states)}`);
-    return { ratio: round(makespan / floor), duplicates, lost, makespanSeconds: round(makespan, 2), floorSeconds: floor, states, cloudCalls: sys.emulator.callLog().length };
+    progress(
+      `${label}: makespan ${makespan.toFixed(2)} s, floor ${floor.toFixed(2)} s, ${duplicates} duplicates, ${lost} lost, states ${JSON.stringify(states)}`,
+    );
+    return {
+      ratio: round(makespan / floor),
+      duplicates,
+      lost,
+      makespanSeconds: round(makespan, 2),
+      floorSeconds: floor,
+      states,
+      cloudCalls: sys.emulator.callLog().length,
+    };
   } finally {
     await sys.stop();
   }
@@ -174,12 +184,24 @@ async function sweepScale() {
       child.stdout.on('data', (c: Buffer) => (text += c.toString()));
       child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`the sweep worker failed (${code}): ${text}`))));
     });
-    const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop()!;
+    const line = out
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop()!;
     const { summary, maxRssMB } = JSON.parse(line);
     const calls = emulator.callLog({ action: 'DescribeClusterNodePools' }).length;
     const ratio = summary.durationMs / 1000 / (C / L);
     progress(`B2: ${calls} calls for ${C} clusters, ${summary.durationMs} ms, peak RSS ${maxRssMB.toFixed(0)} MB`);
-    return { callsPerCluster: round(calls / C), ratio: round(ratio), peakRssMB: Math.round(maxRssMB), sweepMs: summary.durationMs, floorMs: (C / L) * 1000, pools: summary.pools, store: url ? 'postgres' : 'pglite' };
+    return {
+      callsPerCluster: round(calls / C),
+      ratio: round(ratio),
+      peakRssMB: Math.round(maxRssMB),
+      sweepMs: summary.durationMs,
+      floorMs: (C / L) * 1000,
+      pools: summary.pools,
+      store: url ? 'postgres' : 'pglite',
+    };
   } finally {
     await emulator.stop();
   }
@@ -213,7 +235,9 @@ async function coldStart() {
     }
     const folderBytes = readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
     bundles[fn] = { bytes: built[fn]!.bytes, folderBytes, importRatio: round(median(a) / median(b)), importMs: round(median(a) - median(b), 1) };
-    progress(`B3: ${fn} ${(built[fn]!.bytes / 1024).toFixed(0)} KiB, import ${bundles[fn]!.importMs} ms over a bare node start (ratio ${bundles[fn]!.importRatio})`);
+    progress(
+      `B3: ${fn} ${(built[fn]!.bytes / 1024).toFixed(0)} KiB, import ${bundles[fn]!.importMs} ms over a bare node start (ratio ${bundles[fn]!.importRatio})`,
+    );
   }
   return { bundles };
 }
@@ -235,7 +259,13 @@ async function apiLatency() {
   const noop = new LocalFcHost({
     emulator: sys.emulator,
     functions: {
-      api: { name: 'noop', handlerName: 'index.handler', timeoutSeconds: 30, memoryMB: 512, handler: async () => ({ statusCode: 202, headers: { 'content-type': 'application/json' }, isBase64Encoded: false, body: '{}' }) },
+      api: {
+        name: 'noop',
+        handlerName: 'index.handler',
+        timeoutSeconds: 30,
+        memoryMB: 512,
+        handler: async () => ({ statusCode: 202, headers: { 'content-type': 'application/json' }, isBase64Encoded: false, body: '{}' }),
+      },
       provision: { name: 'p', handlerName: 'index.handler', timeoutSeconds: 30, memoryMB: 512, handler: async () => ({}) },
       watch: { name: 'w', handlerName: 'index.handler', timeoutSeconds: 30, memoryMB: 512, handler: async () => ({}) },
     },
@@ -248,7 +278,11 @@ async function apiLatency() {
       for (let i = 0; i < REQUESTS; i++) {
         const body = JSON.stringify({ provider: 'ens', request: ensReferenceRequest('eck-d2666c5f', `b4-${label}-${i}`) });
         const t = process.hrtime.bigint();
-        const res = await fetch(`${base}/v1/nodepool-requests`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+        const res = await fetch(`${base}/v1/nodepool-requests`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body,
+        });
         await res.arrayBuffer();
         times.push(Number(process.hrtime.bigint() - t) / 1e6);
         if (res.status !== 202) errors++;
@@ -281,18 +315,55 @@ async function apiLatency() {
 function table(results: Record<string, any>): string {
   const rows: string[][] = [];
   const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
-  if (results.B1) rows.push(['B1', `provisioning, ${N} requests via the queue, create limit ${R}/s`, `makespan ÷ (N/R) = ${results.B1.ratio}; ${results.B1.duplicates} duplicates; ${results.B1.lost} lost`, '≤ 1.10, 0, 0', mark(results.B1.ratio <= 1.1 && results.B1.duplicates === 0 && results.B1.lost === 0)]);
-  if (results.B1b) rows.push(['B1b', `B1 with 20% transient faults`, `ratio ${results.B1b.ratio}; ${results.B1b.duplicates} duplicates; ${results.B1b.lost} lost`, '0 duplicates, 0 lost', mark(results.B1b.duplicates === 0 && results.B1b.lost === 0)]);
-  if (results.B2) rows.push(['B2', `one sweep, ${C} clusters × ${P} pools, describe limit ${L}/s (${results.B2.store})`, `${results.B2.callsPerCluster} calls per cluster; time ÷ (C/L) = ${results.B2.ratio}; peak RSS ${results.B2.peakRssMB} MB`, '1; ≤ 1.10; ≤ 256 MB', mark(results.B2.callsPerCluster === 1 && results.B2.ratio <= 1.1 && results.B2.peakRssMB <= 256)]);
+  if (results.B1)
+    rows.push([
+      'B1',
+      `provisioning, ${N} requests via the queue, create limit ${R}/s`,
+      `makespan ÷ (N/R) = ${results.B1.ratio}; ${results.B1.duplicates} duplicates; ${results.B1.lost} lost`,
+      '≤ 1.10, 0, 0',
+      mark(results.B1.ratio <= 1.1 && results.B1.duplicates === 0 && results.B1.lost === 0),
+    ]);
+  if (results.B1b)
+    rows.push([
+      'B1b',
+      `B1 with 20% transient faults`,
+      `ratio ${results.B1b.ratio}; ${results.B1b.duplicates} duplicates; ${results.B1b.lost} lost`,
+      '0 duplicates, 0 lost',
+      mark(results.B1b.duplicates === 0 && results.B1b.lost === 0),
+    ]);
+  if (results.B2)
+    rows.push([
+      'B2',
+      `one sweep, ${C} clusters × ${P} pools, describe limit ${L}/s (${results.B2.store})`,
+      `${results.B2.callsPerCluster} calls per cluster; time ÷ (C/L) = ${results.B2.ratio}; peak RSS ${results.B2.peakRssMB} MB`,
+      '1; ≤ 1.10; ≤ 256 MB',
+      mark(results.B2.callsPerCluster === 1 && results.B2.ratio <= 1.1 && results.B2.peakRssMB <= 256),
+    ]);
   if (results.B3) {
     for (const [fn, b] of Object.entries(results.B3.bundles) as Array<[string, any]>) {
-      rows.push(['B3', `cold start, ${fn} bundle`, `index.js ${(b.bytes / 1024).toFixed(0)} KiB (code package ${(b.folderBytes / 1024).toFixed(0)} KiB with the source map${fn === 'provision' ? '' : ' and the lazy fc2.js'}); import ÷ bare node = ${b.importRatio}`, '≤ 1 MB; reported', mark(b.bytes <= 1024 * 1024)]);
+      rows.push([
+        'B3',
+        `cold start, ${fn} bundle`,
+        `index.js ${(b.bytes / 1024).toFixed(0)} KiB (code package ${(b.folderBytes / 1024).toFixed(0)} KiB with the source map${fn === 'provision' ? '' : ' and the lazy fc2.js'}); import ÷ bare node = ${b.importRatio}`,
+        '≤ 1 MB; reported',
+        mark(b.bytes <= 1024 * 1024),
+      ]);
     }
   }
-  if (results.B4) rows.push(['B4', `API latency, ${REQUESTS} POSTs through the local FC host`, `p50 ÷ no-op = ${results.B4.p50Ratio}; p99 ÷ no-op = ${results.B4.p99Ratio}; ${results.B4.errors} errors`, 'reported; no errors', mark(results.B4.errors === 0)]);
+  if (results.B4)
+    rows.push([
+      'B4',
+      `API latency, ${REQUESTS} POSTs through the local FC host`,
+      `p50 ÷ no-op = ${results.B4.p50Ratio}; p99 ÷ no-op = ${results.B4.p99Ratio}; ${results.B4.errors} errors`,
+      'reported; no errors',
+      mark(results.B4.errors === 0),
+    ]);
   const notes: string[] = [];
   if (results.B2?.store === 'pglite') {
-    notes.push('', 'B2 ran without DATABASE_URL: the sweep process then carries the embedded PGlite database, which dominates its RSS. On Function Compute the store is PostgreSQL; run with DATABASE_URL set to measure that.');
+    notes.push(
+      '',
+      'B2 ran without DATABASE_URL: the sweep process then carries the embedded PGlite database, which dominates its RSS. On Function Compute the store is PostgreSQL; run with DATABASE_URL set to measure that.',
+    );
   }
   return [
     `Measured ${results.date} on ${results.cores} cores (Node ${process.versions.node}). Ratios are taken within one run.`,
@@ -314,9 +385,9 @@ async function main() {
   if (run('B3')) results.B3 = await coldStart();
   if (run('B4')) results.B4 = await apiLatency();
   const md = table(results);
-  writeFileSync(join(OUT, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(OUT, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(OUT, 'results.md'), md);
-  process.stdout.write('\n' + md);
+  process.stdout.write(`\n${md}`);
   progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${OUT}/results.md and ${OUT}/results.json`);
 }
 

@@ -3,8 +3,9 @@
  * invocation's work (open the store, list every cluster, run the rules) against the
  * emulator the parent runs. Prints one JSON line.
  */
-import { sweep } from '../src/watch/sweep.js';
+
 import { createInstance, servicesFor } from '../src/fc/runtime.js';
+import { sweep } from '../src/watch/sweep.js';
 
 const credentials = JSON.parse(process.env.BENCH_CREDENTIALS ?? '{}');
 const instance = await createInstance(process.env);

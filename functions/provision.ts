@@ -1,6 +1,6 @@
 /** Async invocation {requestId}, or a queue batch -> one creation each. */
 import { parseProvisionEvent } from '../src/fc/provision-events.js';
-import { defaultInstanceProvider, invocationBudgetMs, servicesFor, type InstanceProvider } from '../src/fc/runtime.js';
+import { defaultInstanceProvider, type InstanceProvider, invocationBudgetMs, servicesFor } from '../src/fc/runtime.js';
 import type { FcContext } from '../src/fc/types.js';
 import { handleMessages } from '../src/pipeline/intake.js';
 import { provisionRequest } from '../src/pipeline/provision.js';

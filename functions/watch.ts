@@ -1,8 +1,8 @@
 /** Timer trigger -> one sweep. */
-import { createChannel, type Channel } from '../src/alerts/channels/index.js';
-import { sweep } from '../src/watch/sweep.js';
-import { defaultInstanceProvider, invocationBudgetMs, servicesFor, type InstanceProvider } from '../src/fc/runtime.js';
+import { type Channel, createChannel } from '../src/alerts/channels/index.js';
+import { defaultInstanceProvider, type InstanceProvider, invocationBudgetMs, servicesFor } from '../src/fc/runtime.js';
 import type { FcContext } from '../src/fc/types.js';
+import { sweep } from '../src/watch/sweep.js';
 
 export function createWatchHandler(getInstance: InstanceProvider = defaultInstanceProvider) {
   let channels: Channel[] | undefined;
@@ -10,8 +10,8 @@ export function createWatchHandler(getInstance: InstanceProvider = defaultInstan
     const instance = await getInstance();
     const services = servicesFor(instance, context);
     const { config } = instance;
-    channels ??= (config.alertChannels.length ? config.alertChannels : [{ type: 'console' as const, name: 'console', minSeverity: 'warning' as const }]).map((c) =>
-      createChannel(c, { timeoutMs: config.channelTimeoutMs, externalUrl: config.publicBaseUrl, write: instance.logSink }),
+    channels ??= (config.alertChannels.length ? config.alertChannels : [{ type: 'console' as const, name: 'console', minSeverity: 'warning' as const }]).map(
+      (c) => createChannel(c, { timeoutMs: config.channelTimeoutMs, externalUrl: config.publicBaseUrl, write: instance.logSink }),
     );
     return sweep(services, channels, { owner: context.requestId, deadline: instance.clock.now() + invocationBudgetMs(context) });
   };

@@ -62,7 +62,7 @@ function checkCreateBody(body: unknown): Json {
 function createNodePool(ctx: RoaContext, clusterId: string): Json {
   const body = checkCreateBody(ctx.body);
   const cluster = ctx.world.clusters.get(clusterId);
-  if (!cluster || cluster.provider !== 'ack') throw errors.ackClusterNotFound(clusterId);
+  if (cluster?.provider !== 'ack') throw errors.ackClusterNotFound(clusterId);
   const name = String(asObject(body.nodepool_info).name);
   if (ctx.world.listedPools(clusterId).some((p) => p.name === name)) throw errors.ackNameExists(name, clusterId);
   const busy = ctx.world.busyState(clusterId);
@@ -83,7 +83,7 @@ function createNodePool(ctx: RoaContext, clusterId: string): Json {
 
 function listNodePools(ctx: RoaContext, clusterId: string): Json {
   const cluster = ctx.world.clusters.get(clusterId);
-  if (!cluster || cluster.provider !== 'ack') throw errors.ackClusterNotFound(clusterId);
+  if (cluster?.provider !== 'ack') throw errors.ackClusterNotFound(clusterId);
   const name = ctx.query.NodepoolName;
   const pools = ctx.world.listedPools(clusterId).filter((p) => !name || p.name === name);
   return { nodepools: pools.map((p) => ackPoolView(ctx.world, p)), request_id: ctx.requestId };
@@ -91,7 +91,7 @@ function listNodePools(ctx: RoaContext, clusterId: string): Json {
 
 function describeNodePool(ctx: RoaContext, clusterId: string, poolId: string): Json {
   const cluster = ctx.world.clusters.get(clusterId);
-  if (!cluster || cluster.provider !== 'ack') throw errors.ackClusterNotFound(clusterId);
+  if (cluster?.provider !== 'ack') throw errors.ackClusterNotFound(clusterId);
   const pool = ctx.world.listedPools(clusterId).find((p) => p.id === poolId);
   if (!pool) throw errors.ackNodePoolNotFound(poolId);
   return ackPoolView(ctx.world, pool);
@@ -112,7 +112,13 @@ function describeTask(ctx: RoaContext, taskId: string): Json {
     target: { id: task.poolId, type: 'nodepool' },
     parameters: { nodepool_id: task.poolId },
     stages: [
-      { state: view.state, start_time: iso(task.createdAt), end_time: view.state === 'running' ? '' : iso(view.updatedAt), message: view.error?.message ?? '', outputs: {} },
+      {
+        state: view.state,
+        start_time: iso(task.createdAt),
+        end_time: view.state === 'running' ? '' : iso(view.updatedAt),
+        message: view.error?.message ?? '',
+        outputs: {},
+      },
     ],
     events: [],
     task_result: [{ data: task.poolId, status: view.state }],
@@ -122,7 +128,7 @@ function describeTask(ctx: RoaContext, taskId: string): Json {
 }
 
 /** One ACK node pool as DescribeClusterNodePools returns it. */
-export function ackPoolView(world: World, pool: Pool): Json {
+function ackPoolView(world: World, pool: Pool): Json {
   const cluster = world.clusters.get(pool.clusterId);
   const s = world.status(pool);
   const spec = pool.spec;
@@ -176,7 +182,7 @@ export function ackPoolView(world: World, pool: Pool): Json {
       ...management,
     },
     scaling_group: {
-      scaling_group_id: 'asg-' + pool.id.slice(2, 22),
+      scaling_group_id: `asg-${pool.id.slice(2, 22)}`,
       vswitch_ids: [],
       instance_types: [],
       instance_charge_type: 'PostPaid',

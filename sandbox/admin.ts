@@ -5,13 +5,29 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { redact } from '../src/redact.js';
-import type { CloudEmulator, ScenarioCluster } from './cloud-emulator.js';
-import type { CallFault, LatencyFault } from './faults.js';
+import type { StsCredentials } from './auth.js';
+import type { CallFault, FaultPlan, FlowControl, LatencyFault } from './faults.js';
 import { unhandledRejections } from './guard.js';
+import type { ScenarioCluster } from './scenario.js';
+import type { CallRecord } from './steps.js';
 import type { Cluster, ClusterFaults, World } from './world.js';
 
+/** What the admin API works on: the emulator (cloud-emulator.ts), seen from here. */
+interface CloudEmulator {
+  readonly world: World;
+  readonly faults: FaultPlan;
+  readonly flow: FlowControl;
+  readonly clock: { now(): number; offset: number };
+  queueSink?: (queue: string, body: Buffer) => { messageId: string };
+  callLog(filter?: { action?: string; product?: string; clusterId?: string; outcome?: string; since?: number }): CallRecord[];
+  clearCallLog(): void;
+  reset(options?: { seedData?: boolean }): void;
+  addCluster(c: ScenarioCluster): Cluster;
+  issueSts(role?: string): StsCredentials;
+}
+
 /** MNS MaximumMessageSize: 1,024 to 65,536 bytes, 65,536 by default (Alibaba Cloud MNS limits). */
-export const MAX_QUEUE_MESSAGE_BYTES = 65_536;
+const MAX_QUEUE_MESSAGE_BYTES = 65_536;
 
 interface AdminInput {
   /** Path parameters by name (`:id` in the pattern). */
@@ -40,7 +56,8 @@ const ROUTES: AdminRoute[] = [
     run: (emu, { params, raw }) => {
       if (!emu.queueSink) return { status: 503, body: { error: 'no function consumes sandbox queues: start the whole system with npm start' } };
       if (raw.length === 0) return { status: 400, body: { error: 'the message body is empty' } };
-      if (raw.length > MAX_QUEUE_MESSAGE_BYTES) return { status: 413, body: { error: `the message is ${raw.length} bytes; a queue message is at most ${MAX_QUEUE_MESSAGE_BYTES} bytes` } };
+      if (raw.length > MAX_QUEUE_MESSAGE_BYTES)
+        return { status: 413, body: { error: `the message is ${raw.length} bytes; a queue message is at most ${MAX_QUEUE_MESSAGE_BYTES} bytes` } };
       const { messageId } = emu.queueSink(params.queue!, raw);
       return { status: 201, body: { MessageId: messageId, MessageBodyMD5: createHash('md5').update(raw).digest('hex').toUpperCase() } };
     },
@@ -51,11 +68,27 @@ const ROUTES: AdminRoute[] = [
     run: (emu, { query }) => {
       const since = query.get('since');
       const filter = { action: query.get('action'), product: query.get('product'), clusterId: query.get('clusterId'), outcome: query.get('outcome') };
-      return { body: { calls: emu.callLog({ ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== null)), since: since ? Number(since) : undefined }) } };
+      return {
+        body: { calls: emu.callLog({ ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== null)), since: since ? Number(since) : undefined }) },
+      };
     },
   },
-  { method: 'DELETE', path: 'calls', run: (emu) => (emu.clearCallLog(), { body: { cleared: true } }) },
-  { method: 'POST', path: 'reset', run: (emu, { input }) => (emu.reset({ seedData: input.seedData !== false }), { body: snapshot(emu) }) },
+  {
+    method: 'DELETE',
+    path: 'calls',
+    run: (emu) => {
+      emu.clearCallLog();
+      return { body: { cleared: true } };
+    },
+  },
+  {
+    method: 'POST',
+    path: 'reset',
+    run: (emu, { input }) => {
+      emu.reset({ seedData: input.seedData !== false });
+      return { body: snapshot(emu) };
+    },
+  },
   {
     method: 'POST',
     path: 'clusters',
@@ -104,7 +137,14 @@ const ROUTES: AdminRoute[] = [
     },
   },
   { method: 'GET', path: 'faults', run: (emu) => ({ body: faultView(emu) }) },
-  { method: 'DELETE', path: 'faults', run: (emu) => (emu.faults.clear(), { body: faultView(emu) }) },
+  {
+    method: 'DELETE',
+    path: 'faults',
+    run: (emu) => {
+      emu.faults.clear();
+      return { body: faultView(emu) };
+    },
+  },
   { method: 'POST', path: 'faults', run: (emu, { input }) => addFaults(emu, input, false) },
   { method: 'PUT', path: 'faults', run: (emu, { input }) => addFaults(emu, input, true) },
   {
@@ -118,7 +158,14 @@ const ROUTES: AdminRoute[] = [
       return { body: emu.flow.limits };
     },
   },
-  { method: 'PUT', path: 'timing', run: (emu, { input }) => (Object.assign(emu.world.timing, input), { body: emu.world.timing }) },
+  {
+    method: 'PUT',
+    path: 'timing',
+    run: (emu, { input }) => {
+      Object.assign(emu.world.timing, input);
+      return { body: emu.world.timing };
+    },
+  },
   {
     method: 'POST',
     path: 'time',
@@ -193,7 +240,8 @@ function checkPoolFaults(raw: unknown): PoolFaultsInput {
   const allowed = ['failedNodes', 'offlineNodes', 'stuck', 'deleted', 'creationFails'];
   for (const k of Object.keys(f)) if (!allowed.includes(k)) throw new Error(`unknown pool fault ${k}; allowed: ${allowed.join(', ')}`);
   for (const k of ['failedNodes', 'offlineNodes']) {
-    if (f[k] !== undefined && (typeof f[k] !== 'number' || !Number.isInteger(f[k]) || (f[k] as number) < 0)) throw new Error(`${k} must be a non-negative integer`);
+    if (f[k] !== undefined && (typeof f[k] !== 'number' || !Number.isInteger(f[k]) || (f[k] as number) < 0))
+      throw new Error(`${k} must be a non-negative integer`);
   }
   if (f.stuck !== undefined && f.stuck !== null && !['scaling', 'removing', 'updating'].includes(f.stuck as string)) {
     throw new Error('stuck must be "scaling", "removing", "updating" or null');
@@ -216,7 +264,7 @@ function faultView(emu: CloudEmulator): unknown {
 }
 
 /** Everything the emulator holds: clusters and pools with their status and faults, tasks, faults, limits, timing. */
-export function snapshot(emu: CloudEmulator): unknown {
+function snapshot(emu: CloudEmulator): unknown {
   return {
     now: new Date(emu.clock.now()).toISOString(),
     clusters: [...emu.world.clusters.values()].map((c) => ({

@@ -5,16 +5,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Clock } from '../src/clock.js';
-import { ApiError, errors } from './errors.js';
-import {
-  acs3Signature,
-  parseAcs3Authorization,
-  rpcSignature,
-  roaSignature,
-  roaStringToSign,
-  safeEqual,
-  sha256Hex,
-} from './signature.js';
+import { errors } from './errors.js';
+import { acs3Signature, parseAcs3Authorization, roaSignature, roaStringToSign, rpcSignature, safeEqual, sha256Hex } from './signature.js';
 
 export interface RawRequest {
   method: string;
@@ -74,10 +66,10 @@ export class Authenticator {
 
   /** Issues a temporary key pair for a role, like AssumeRole; FC hands these to handlers. */
   issueSts(role: string, ttlMs = 36 * 3600_000): StsCredentials {
-    const accessKeyId = 'STS.' + randomBytes(12).toString('base64url');
+    const accessKeyId = `STS.${randomBytes(12).toString('base64url')}`;
     const entry: StsEntry = {
       secret: randomBytes(24).toString('base64url'),
-      token: 'CAIS' + randomBytes(48).toString('base64url'),
+      token: `CAIS${randomBytes(48).toString('base64url')}`,
       expiresAt: this.clock.now() + ttlMs,
       role,
     };
@@ -185,9 +177,7 @@ export class Authenticator {
   }
 }
 
-export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v.join(',') : v;
 }
-
-export type { ApiError };

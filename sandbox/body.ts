@@ -5,10 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-export type BodyResult =
-  | { kind: 'whole'; body: Buffer }
-  | { kind: 'too-large'; limit: number }
-  | { kind: 'cut-off'; received: number; reason: string };
+export type BodyResult = { kind: 'whole'; body: Buffer } | { kind: 'too-large'; limit: number } | { kind: 'cut-off'; received: number; reason: string };
 
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   return new Promise((resolve) => {
@@ -37,8 +34,16 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyResul
       }
       chunks.push(c);
     });
-    req.on('end', () => settle(req.complete ? { kind: 'whole', body: Buffer.concat(chunks) } : { kind: 'cut-off', received: size, reason: 'the body ended early' }));
+    req.on('end', () =>
+      settle(req.complete ? { kind: 'whole', body: Buffer.concat(chunks) } : { kind: 'cut-off', received: size, reason: 'the body ended early' }),
+    );
     req.on('error', (err) => settle({ kind: 'cut-off', received: size, reason: err.message }));
-    req.on('close', () => settle(req.complete ? { kind: 'whole', body: Buffer.concat(chunks) } : { kind: 'cut-off', received: size, reason: 'the connection closed before the body was complete' }));
+    req.on('close', () =>
+      settle(
+        req.complete
+          ? { kind: 'whole', body: Buffer.concat(chunks) }
+          : { kind: 'cut-off', received: size, reason: 'the connection closed before the body was complete' },
+      ),
+    );
   });
 }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OffsetClock, systemClock, type Clock } from '../src/clock.js';
+import { type Clock, OffsetClock, systemClock } from '../src/clock.js';
 import { admin } from './admin.js';
 import { Authenticator, type StsCredentials } from './auth.js';
 import { readBody } from './body.js';
@@ -16,12 +16,12 @@ import { ApiError, errorAnswer, errors, toRpcBody } from './errors.js';
 import { FaultPlan, FlowControl } from './faults.js';
 import { listenTracked } from './listen.js';
 import { classify, safeDecode } from './protocol.js';
-import { addScenarioCluster, applyScenario, seedWorld, type Scenario, type ScenarioCluster } from './scenario.js';
+import { addScenarioCluster, applyScenario, type Scenario, type ScenarioCluster, seedWorld } from './scenario.js';
 import { parseRawQuery } from './signature.js';
-import { runSteps, type Answer, type CallRecord, type FcInvoker } from './steps.js';
-import { defaultTiming, World, type Cluster, type Timing } from './world.js';
+import { type Answer, type CallRecord, type FcInvoker, runSteps } from './steps.js';
+import { type Cluster, defaultTiming, type Timing, World } from './world.js';
 
-export { SEED_ACK_CLUSTER, SEED_ENS_CLUSTER, type Scenario, type ScenarioCluster } from './scenario.js';
+export { type Scenario, type ScenarioCluster, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from './scenario.js';
 export type { CallRecord, FcInvoker } from './steps.js';
 
 export const DEFAULT_ACCESS_KEY_ID = 'sandbox-access-key-id';
@@ -176,11 +176,23 @@ export class CloudEmulator {
     // 2. Classify; 3. run the steps; 4. shape errors; 5. log.
     const method = (req.method ?? 'GET').toUpperCase();
     const query = Object.fromEntries(parseRawQuery(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''));
-    const form = String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') ? Object.fromEntries(parseRawQuery(read.body.toString('utf8'))) : {};
+    const form = String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
+      ? Object.fromEntries(parseRawQuery(read.body.toString('utf8')))
+      : {};
     const call = classify({ method, pathname, query, headers: req.headers, body: read.body, form }, this.world, requestId);
     const record: CallRecord = {
-      seq: 0, at: new Date(this.clock.now()).toISOString(), product: call.product, action: call.action, method, path: pathname,
-      clusterId: call.clusterId, status: 0, outcome: 'OK', requestId, durationMs: 0, params: call.params,
+      seq: 0,
+      at: new Date(this.clock.now()).toISOString(),
+      product: call.product,
+      action: call.action,
+      method,
+      path: pathname,
+      clusterId: call.clusterId,
+      status: 0,
+      outcome: 'OK',
+      requestId,
+      durationMs: 0,
+      params: call.params,
     };
     let answer: Answer;
     try {

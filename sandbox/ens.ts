@@ -73,7 +73,7 @@ function checkDiskSize(size: number | undefined, field: string): void {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-export function createClusterNodePool(ctx: RpcContext): Json {
+function createClusterNodePool(ctx: RpcContext): Json {
   const { params, world } = ctx;
   const clusterId = params.ClusterId;
   if (!clusterId) throw errors.missingParameter('ClusterId');
@@ -114,7 +114,7 @@ export function createClusterNodePool(ctx: RpcContext): Json {
   }
 
   const cluster = world.clusters.get(clusterId);
-  if (!cluster || cluster.provider !== 'ens') throw errors.ensClusterNotFound(clusterId);
+  if (cluster?.provider !== 'ens') throw errors.ensClusterNotFound(clusterId);
   if (cluster.faults.busy) throw errors.ensClusterBusy();
 
   const { Password: _dropped, ...scalingGroup } = sg;
@@ -130,14 +130,14 @@ export function createClusterNodePool(ctx: RpcContext): Json {
   return { Nodepool: ensPoolView(world, pool), RequestId: ctx.requestId };
 }
 
-export function describeClusterNodePools(ctx: RpcContext): Json {
+function describeClusterNodePools(ctx: RpcContext): Json {
   const { params, world } = ctx;
   const clusterId = params.ClusterId;
   if (!clusterId) throw errors.missingParameter('ClusterId');
   const pageNumber = pageParam(params, 'PageNumber', 1, Number.MAX_SAFE_INTEGER);
   const pageSize = pageParam(params, 'PageSize', 10, MAX_PAGE_SIZE);
   const cluster = world.clusters.get(clusterId);
-  if (!cluster || cluster.provider !== 'ens') throw errors.ensClusterNotFound(clusterId);
+  if (cluster?.provider !== 'ens') throw errors.ensClusterNotFound(clusterId);
   const pools = world.listedPools(clusterId);
   const page = pools.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
   return {
@@ -155,7 +155,7 @@ function pageParam(params: Record<string, string>, name: string, fallback: numbe
   return n;
 }
 
-export function ensPoolView(world: World, pool: Pool): Json {
+function ensPoolView(world: World, pool: Pool): Json {
   const cluster = world.clusters.get(pool.clusterId);
   const s = world.status(pool);
   const { DesiredSize: _desired, ...scalingGroup } = (pool.spec.ScalingGroup ?? {}) as Json;

@@ -18,42 +18,26 @@ export const errors = {
   missingParameter: (name: string) =>
     new ApiError(400, 'MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`),
   /** ENS names the field in the code: `InvalidParameter.<Field>`. */
-  invalidParameter: (name: string, why: string) =>
-    new ApiError(400, `InvalidParameter.${name}`, `The specified field ${name} is invalid. ${why}`),
-  incompleteSignature: (why: string) =>
-    new GatewayError(400, 'IncompleteSignature', `The request signature does not conform to Aliyun standards. ${why}`),
+  invalidParameter: (name: string, why: string) => new ApiError(400, `InvalidParameter.${name}`, `The specified field ${name} is invalid. ${why}`),
+  incompleteSignature: (why: string) => new GatewayError(400, 'IncompleteSignature', `The request signature does not conform to Aliyun standards. ${why}`),
   signatureDoesNotMatch: (stringToSign: string) =>
-    new GatewayError(
-      400,
-      'SignatureDoesNotMatch',
-      `Specified signature is not matched with our calculation. server string to sign is:${stringToSign}`,
-    ),
-  signatureNonceUsed: () =>
-    new GatewayError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.'),
-  contentHashMismatch: () =>
-    new GatewayError(400, 'SignatureDoesNotMatch', 'The x-acs-content-sha256 header does not match the request body.'),
+    new GatewayError(400, 'SignatureDoesNotMatch', `Specified signature is not matched with our calculation. server string to sign is:${stringToSign}`),
+  signatureNonceUsed: () => new GatewayError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.'),
+  contentHashMismatch: () => new GatewayError(400, 'SignatureDoesNotMatch', 'The x-acs-content-sha256 header does not match the request body.'),
   invalidAccessKeyId: () => new GatewayError(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.'),
-  securityTokenMissing: () =>
-    new GatewayError(400, 'InvalidSecurityToken.Missing', 'The security token you provided is missing.'),
-  securityTokenMismatch: () =>
-    new GatewayError(400, 'InvalidSecurityToken.MismatchWithAccessKey', 'Specified SecurityToken mismatch with the AccessKey.'),
-  securityTokenMalformed: () =>
-    new GatewayError(400, 'InvalidSecurityToken.Malformed', 'Specified SecurityToken is malformed.'),
+  securityTokenMissing: () => new GatewayError(400, 'InvalidSecurityToken.Missing', 'The security token you provided is missing.'),
+  securityTokenMismatch: () => new GatewayError(400, 'InvalidSecurityToken.MismatchWithAccessKey', 'Specified SecurityToken mismatch with the AccessKey.'),
+  securityTokenMalformed: () => new GatewayError(400, 'InvalidSecurityToken.Malformed', 'Specified SecurityToken is malformed.'),
   securityTokenExpired: () => new GatewayError(400, 'InvalidSecurityToken.Expired', 'Specified SecurityToken is expired.'),
   throttlingUser: () => new GatewayError(400, 'Throttling.User', 'Request was denied due to user flow control.'),
-  serviceUnavailable: () =>
-    new ApiError(503, 'ServiceUnavailable', 'The request has failed due to a temporary failure of the server.'),
-  internalError: () =>
-    new ApiError(500, 'InternalError', 'The request processing has failed due to some unknown error, exception or failure.'),
-  notImplemented: (what: string) =>
-    new ApiError(501, 'NotImplemented', `The sandbox does not implement ${what}.`),
-  unsupportedVersion: (version: string) =>
-    new ApiError(400, 'InvalidVersion', `Specified parameter Version "${version}" is not valid.`),
+  serviceUnavailable: () => new ApiError(503, 'ServiceUnavailable', 'The request has failed due to a temporary failure of the server.'),
+  internalError: () => new ApiError(500, 'InternalError', 'The request processing has failed due to some unknown error, exception or failure.'),
+  notImplemented: (what: string) => new ApiError(501, 'NotImplemented', `The sandbox does not implement ${what}.`),
+  unsupportedVersion: (version: string) => new ApiError(400, 'InvalidVersion', `Specified parameter Version "${version}" is not valid.`),
   // ENS
   ensClusterNotFound: (id: string) =>
     new ApiError(400, 'InvalidParameter.ClusterId', `The specified field ClusterId is invalid. Cluster ${id} does not exist.`),
-  ensClusterBusy: () =>
-    new ApiError(400, 'IncorrectClusterStatus', 'cannot operate cluster where state is updating'),
+  ensClusterBusy: () => new ApiError(400, 'IncorrectClusterStatus', 'cannot operate cluster where state is updating'),
   // ACK (ROA)
   ackClusterNotFound: (id: string) => new ApiError(404, 'ErrorClusterNotFound', `cluster ${id} not found`),
   ackNodePoolNotFound: (id: string) => new ApiError(404, 'ErrorNodePoolNotFound', `node pool ${id} not found`),
@@ -61,8 +45,7 @@ export const errors = {
   ackInvalidParameter: (why: string) => new ApiError(400, 'InvalidParameter', why),
   ackNameExists: (name: string, clusterId: string) =>
     new ApiError(400, 'InvalidParameter.Name', `nodepool name ${name} is already exist in cluster ${clusterId}.`),
-  ackClusterBusy: (state: string) =>
-    new ApiError(400, 'InvalidStatus.Forbidden', `cannot operate cluster where state is ${state}`),
+  ackClusterBusy: (state: string) => new ApiError(400, 'InvalidStatus.Forbidden', `cannot operate cluster where state is ${state}`),
 };
 
 const HOST_ID = 'ens.aliyuncs.com';
@@ -77,7 +60,7 @@ export function toRpcBody(err: ApiError, requestId: string, host = HOST_ID): Rec
   };
 }
 
-export function toRoaBody(err: ApiError, requestId: string): Record<string, unknown> {
+function toRoaBody(err: ApiError, requestId: string): Record<string, unknown> {
   return { code: err.code, message: err.message, requestId };
 }
 
@@ -85,10 +68,15 @@ export function toRoaBody(err: ApiError, requestId: string): Record<string, unkn
  * Errors raised by the API gateway before a request reaches the product (signature,
  * credentials, flow control) carry the capitalised RPC keys on ROA endpoints too.
  */
-export class GatewayError extends ApiError {}
+class GatewayError extends ApiError {}
 
 /** An error as the service that was called answers it: RPC keys, ROA keys, or FC 2.0's. */
-export function errorAnswer(err: ApiError, style: 'rpc' | 'roa' | 'fc2', product: string, requestId: string): { status: number; body: unknown; headers?: Record<string, string> } {
+export function errorAnswer(
+  err: ApiError,
+  style: 'rpc' | 'roa' | 'fc2',
+  product: string,
+  requestId: string,
+): { status: number; body: unknown; headers?: Record<string, string> } {
   if (style === 'fc2') return { status: err.status, body: { ErrorCode: err.code, ErrorMessage: err.message }, headers: { 'x-fc-request-id': requestId } };
   const host = product === 'ack' ? 'cs.aliyuncs.com' : product === 'fc' ? 'fc.aliyuncs.com' : undefined;
   return { status: err.status, body: style === 'rpc' || err instanceof GatewayError ? toRpcBody(err, requestId, host) : toRoaBody(err, requestId) };

@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../src/clock.js';
 
-export type CallFaultKind = '5xx' | 'throttling' | 'timeout';
+type CallFaultKind = '5xx' | 'throttling' | 'timeout';
 
 export interface CallFault {
   kind: CallFaultKind;
@@ -27,7 +27,7 @@ export interface LatencyFault {
 }
 
 /** mulberry32: small, fast, seedable. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -4,16 +4,17 @@
  * with FC's retry semantics, EventBridge MNS-queue batches with redelivery, a timer, and a
  * real-shaped context with STS credentials.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+
 import { isUtf8 } from 'node:buffer';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readBody } from './body.js';
-import { listenTracked } from './listen.js';
 import type { FcContext, FcHttpEvent, FcHttpResponse } from '../src/fc/types.js';
+import { readBody } from './body.js';
 import type { CloudEmulator, FcInvoker, QueueSink } from './cloud-emulator.js';
+import { listenTracked } from './listen.js';
 
-export type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;
+type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;
 
 export interface LocalFunction {
   name: string;
@@ -135,7 +136,12 @@ export class LocalFcHost {
     return Object.values(this.options.functions).find((f) => f.name === name);
   }
 
-  readonly fcInvoker: FcInvoker = async ({ functionName, invocationType, body, requestId }): Promise<{ status: number; body: string; headers?: Record<string, string> }> => {
+  readonly fcInvoker: FcInvoker = async ({
+    functionName,
+    invocationType,
+    body,
+    requestId,
+  }): Promise<{ status: number; body: string; headers?: Record<string, string> }> => {
     const fn = this.functionByName(functionName);
     if (!fn) {
       return { status: 404, body: JSON.stringify({ Code: 'FunctionNotFound', Message: `function ${functionName} does not exist`, RequestId: requestId }) };
@@ -164,7 +170,13 @@ export class LocalFcHost {
           this.log({ level: 'warn', msg: 'async invocation failed; retrying', function: fn.name, attempt, delayMs: delay, error: (err as Error).message });
           this.later(delay, () => this.runAsync(fn, body, attempt + 1));
         } else {
-          this.log({ level: 'error', msg: 'async invocation failed; retries exhausted (on-failure destination)', function: fn.name, attempts: attempt + 1, error: (err as Error).message });
+          this.log({
+            level: 'error',
+            msg: 'async invocation failed; retries exhausted (on-failure destination)',
+            function: fn.name,
+            attempts: attempt + 1,
+            error: (err as Error).message,
+          });
         }
       },
     );
@@ -208,7 +220,15 @@ export class LocalFcHost {
         const max = this.options.queueMaxRedeliveries ?? 10;
         if (msg.deliveries <= max) {
           const delay = Math.min(30_000, (this.options.queueBackoffMs ?? 1_000) * 2 ** (msg.deliveries - 1));
-          this.log({ level: 'warn', msg: 'queue batch failed; redelivering', queue, messageId: msg.messageId, deliveries: msg.deliveries, delayMs: delay, error: (err as Error).message });
+          this.log({
+            level: 'warn',
+            msg: 'queue batch failed; redelivering',
+            queue,
+            messageId: msg.messageId,
+            deliveries: msg.deliveries,
+            delayMs: delay,
+            error: (err as Error).message,
+          });
           this.later(delay, () => this.deliver(queue, msg));
         } else {
           this.deadLetters.push({ queue, messageId: msg.messageId, body: `${msg.body.length} bytes`, deliveries: msg.deliveries });
@@ -267,12 +287,21 @@ export class LocalFcHost {
     const read = await readBody(req, MAX_HTTP_BODY);
     if (read.kind === 'cut-off') {
       // Nobody is left to answer: the client went away mid-upload. Nothing is invoked.
-      this.log({ level: 'info', msg: 'client went away before sending the whole body; nothing was invoked', method: req.method, path: (req.url ?? '/').split('?')[0], received: read.received, reason: read.reason });
+      this.log({
+        level: 'info',
+        msg: 'client went away before sending the whole body; nothing was invoked',
+        method: req.method,
+        path: (req.url ?? '/').split('?')[0],
+        received: read.received,
+        reason: read.reason,
+      });
       res.destroy();
       return;
     }
     if (read.kind === 'too-large') {
-      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ errorMessage: `request body too large (limit ${read.limit} bytes)` }));
+      res
+        .writeHead(413, { 'content-type': 'application/json', connection: 'close' })
+        .end(JSON.stringify({ errorMessage: `request body too large (limit ${read.limit} bytes)` }));
       return;
     }
     const body = read.body;
@@ -287,7 +316,8 @@ export class LocalFcHost {
       headers[k] = k in headers ? `${headers[k]},${v}` : v;
     }
     // Text goes into the event as text only when it is text: bytes that are not UTF-8 go as Base64, so nothing is lost in the event.
-    const textual = /^(application\/([a-z0-9.+-]*json|x-www-form-urlencoded|xml)|text\/)/i.test(String(req.headers['content-type'] ?? 'text/plain')) && isUtf8(body);
+    const textual =
+      /^(application\/([a-z0-9.+-]*json|x-www-form-urlencoded|xml)|text\/)/i.test(String(req.headers['content-type'] ?? 'text/plain')) && isUtf8(body);
     let path: string;
     try {
       path = decodeURIComponent(rawPath);
@@ -306,7 +336,13 @@ export class LocalFcHost {
         accountId: this.accountId,
         domainName: `127.0.0.1:${port}`,
         domainPrefix: 'local',
-        http: { method: req.method ?? 'GET', path, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: String(req.headers['user-agent'] ?? '') },
+        http: {
+          method: req.method ?? 'GET',
+          path,
+          protocol: `HTTP/${req.httpVersion}`,
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: String(req.headers['user-agent'] ?? ''),
+        },
         requestId: '',
         time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
         timeEpoch: String(now.getTime()),

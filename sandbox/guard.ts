@@ -17,6 +17,14 @@ export function installProcessGuard(log: (entry: Record<string, unknown>) => voi
   process.on('unhandledRejection', (reason) => {
     unhandled++;
     const err = reason instanceof Error ? reason : new Error(String(reason));
-    log({ time: new Date().toISOString(), level: 'error', component: 'process-guard', msg: 'unhandled promise rejection (kept running)', count: unhandled, error: err.message, errorType: err.name });
+    log({
+      time: new Date().toISOString(),
+      level: 'error',
+      component: 'process-guard',
+      msg: 'unhandled promise rejection (kept running)',
+      count: unhandled,
+      error: err.message,
+      errorType: err.name,
+    });
   });
 }

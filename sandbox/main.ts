@@ -5,10 +5,10 @@
  */
 import { CloudEmulator, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from './cloud-emulator.js';
 import { installProcessGuard } from './guard.js';
-import { loadSandboxSettings } from './settings.js';
+import { loadSandboxSettings, type SandboxSettings } from './settings.js';
 
 export async function startCloud(): Promise<CloudEmulator> {
-  let settings;
+  let settings: SandboxSettings;
   try {
     settings = loadSandboxSettings(process.env);
   } catch (err) {
@@ -38,7 +38,7 @@ export async function startCloud(): Promise<CloudEmulator> {
 }
 
 async function main(): Promise<void> {
-  installProcessGuard((entry) => process.stderr.write(JSON.stringify(entry) + '\n'));
+  installProcessGuard((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
   const emulator = await startCloud();
   const stop = async (): Promise<void> => {
     await emulator.stop();

@@ -7,14 +7,14 @@
  * (`ensActions` in ens.ts, `routeAck` in ack.ts): adding an action touches only those.
  */
 import { redact } from '../src/redact.js';
-import { ACK_VERSION, routeAck, type RoaContext } from './ack.js';
+import { ACK_VERSION, type RoaContext, routeAck } from './ack.js';
 import type { RawRequest } from './auth.js';
 import { ENS_VERSION, ensActions } from './ens.js';
 import { errors } from './errors.js';
 import type { World } from './world.js';
 
-export type Style = 'rpc' | 'roa' | 'fc2';
-export type Product = 'ens' | 'ack' | 'fc' | 'unknown';
+type Style = 'rpc' | 'roa' | 'fc2';
+type Product = 'ens' | 'ack' | 'fc' | 'unknown';
 
 /** What a function host is handed for one FC InvokeFunction call. */
 export interface FcInvocation {
@@ -26,7 +26,7 @@ export interface FcInvocation {
   requestId: string;
 }
 
-export type Handler = { kind: 'api'; run: () => unknown } | { kind: 'fc'; invocation: FcInvocation };
+type Handler = { kind: 'api'; run: () => unknown } | { kind: 'fc'; invocation: FcInvocation };
 
 export interface Call {
   requestId: string;
@@ -41,12 +41,27 @@ export interface Call {
 }
 
 const RPC_PROTOCOL_PARAMS = new Set([
-  'Action', 'Version', 'Format', 'Timestamp', 'SignatureNonce', 'SignatureMethod', 'SignatureVersion',
-  'SignatureType', 'AccessKeyId', 'Signature', 'SecurityToken', 'RegionId',
+  'Action',
+  'Version',
+  'Format',
+  'Timestamp',
+  'SignatureNonce',
+  'SignatureMethod',
+  'SignatureVersion',
+  'SignatureType',
+  'AccessKeyId',
+  'Signature',
+  'SecurityToken',
+  'RegionId',
 ]);
 const INVALID_JSON = Symbol.for('invalid-json');
 
-const fail = (err: Error): Handler => ({ kind: 'api', run: () => { throw err; } });
+const fail = (err: Error): Handler => ({
+  kind: 'api',
+  run: () => {
+    throw err;
+  },
+});
 
 export function classify(raw: RawRequest, world: World, requestId: string): Call {
   const header = (name: string) => {
@@ -60,22 +75,38 @@ export function classify(raw: RawRequest, world: World, requestId: string): Call
     for (const [k, v] of Object.entries({ ...raw.query, ...raw.form })) if (!RPC_PROTOCOL_PARAMS.has(k)) params[k] = v;
     const run = ensActions[action];
     const handler: Handler =
-      version !== ENS_VERSION ? fail(errors.unsupportedVersion(version))
-        : !run ? fail(errors.notImplemented(`the ENS action ${action || '(none)'}`))
+      version !== ENS_VERSION
+        ? fail(errors.unsupportedVersion(version))
+        : !run
+          ? fail(errors.notImplemented(`the ENS action ${action || '(none)'}`))
           : { kind: 'api', run: () => run({ world, requestId, params }) };
-    return { requestId, raw, style: 'rpc', product: 'ens', action: action || 'Unknown', clusterId: params.ClusterId, params: redact(parseJsonValues(params)), handler };
+    return {
+      requestId,
+      raw,
+      style: 'rpc',
+      product: 'ens',
+      action: action || 'Unknown',
+      clusterId: params.ClusterId,
+      params: redact(parseJsonValues(params)),
+      handler,
+    };
   }
 
   const segments = raw.pathname.split('/').slice(1).map(safeDecode);
   const fc3 = segments[0] === '2023-03-30' && segments[1] === 'functions' && segments[3] === 'invocations' && segments.length === 4;
-  const fc2 = segments[0] === '2016-08-15' && segments[1] === 'services' && segments[3] === 'functions' && segments[5] === 'invocations' && segments.length === 6;
+  const fc2 =
+    segments[0] === '2016-08-15' && segments[1] === 'services' && segments[3] === 'functions' && segments[5] === 'invocations' && segments.length === 6;
   if ((fc3 || fc2) && raw.method === 'POST') {
     const functionName = (fc3 ? segments[2] : segments[4]) ?? '';
     const invocationType = (header('x-fc-invocation-type') ?? 'Sync') === 'Async' ? 'Async' : 'Sync';
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(raw.headers)) if (typeof v === 'string') headers[k] = v;
     return {
-      requestId, raw, style: fc2 ? 'fc2' : 'roa', product: 'fc', action: 'InvokeFunction',
+      requestId,
+      raw,
+      style: fc2 ? 'fc2' : 'roa',
+      product: 'fc',
+      action: 'InvokeFunction',
       params: { functionName, invocationType, qualifier: raw.query.qualifier },
       handler: { kind: 'fc', invocation: { functionName, qualifier: raw.query.qualifier, invocationType, body: raw.body, headers, requestId } },
     };
@@ -91,13 +122,33 @@ export function classify(raw: RawRequest, world: World, requestId: string): Call
   }
   const ctx: RoaContext = { world, requestId, method: raw.method, segments, query: raw.query, body };
   const route = routeAck(ctx);
-  if (!route) return { requestId, raw, style: 'roa', product: 'ack', action: 'Unknown', params: {}, handler: fail(errors.notImplemented(`${raw.method} ${raw.pathname}`)) };
+  if (!route)
+    return {
+      requestId,
+      raw,
+      style: 'roa',
+      product: 'ack',
+      action: 'Unknown',
+      params: {},
+      handler: fail(errors.notImplemented(`${raw.method} ${raw.pathname}`)),
+    };
   const version = header('x-acs-version');
   const handler: Handler =
-    version && version !== ACK_VERSION ? fail(errors.unsupportedVersion(version))
-      : body === INVALID_JSON ? fail(errors.ackInvalidParameter('request body is not valid JSON'))
+    version && version !== ACK_VERSION
+      ? fail(errors.unsupportedVersion(version))
+      : body === INVALID_JSON
+        ? fail(errors.ackInvalidParameter('request body is not valid JSON'))
         : { kind: 'api', run: route.run };
-  return { requestId, raw, style: 'roa', product: 'ack', action: route.action, clusterId: route.clusterId, params: redact({ path: raw.pathname, query: raw.query, body }), handler };
+  return {
+    requestId,
+    raw,
+    style: 'roa',
+    product: 'ack',
+    action: route.action,
+    clusterId: route.clusterId,
+    params: redact({ path: raw.pathname, query: raw.query, body }),
+    handler,
+  };
 }
 
 /** RPC parameters that hold JSON (nested objects, as the SDKs send them), parsed for the call log. */

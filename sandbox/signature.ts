@@ -9,7 +9,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** RFC 3986 percent-encoding, as the SDK's `encode`: encodeURIComponent plus `!'()*`. */
 export function percentEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 export function sha256Hex(data: string | Buffer): string {
@@ -63,7 +63,7 @@ export function parseAcs3Authorization(header: string): Acs3Authorization | unde
 }
 
 /** The canonical query: keys sorted, not encoded; values percent-encoded. */
-export function acs3CanonicalQuery(query: Record<string, string | undefined>): string {
+function acs3CanonicalQuery(query: Record<string, string | undefined>): string {
   return Object.keys(query)
     .sort()
     .map((k) => `${k}=${query[k] == null ? '' : percentEncode(query[k]!)}`)
@@ -71,7 +71,10 @@ export function acs3CanonicalQuery(query: Record<string, string | undefined>): s
 }
 
 /** Canonical headers block (each line ends in \n) and the signed-header list, from given headers. */
-export function acs3CanonicalHeaders(headers: Record<string, string | string[] | undefined>, names?: string[]): {
+function acs3CanonicalHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  names?: string[],
+): {
   canonical: string;
   signed: string;
 } {
@@ -90,7 +93,7 @@ export function acs3CanonicalHeaders(headers: Record<string, string | string[] |
   return { canonical, signed: sorted.join(';') };
 }
 
-export function acs3CanonicalUri(pathname: string): string {
+function acs3CanonicalUri(pathname: string): string {
   return pathname.replace('+', '%20').replace('*', '%2A').replace('%7E', '~');
 }
 
@@ -105,14 +108,7 @@ export function acs3Signature(input: {
   algorithm?: string;
 }): { signature: string; signedHeaders: string; stringToSign: string } {
   const { canonical, signed } = acs3CanonicalHeaders(input.headers, input.signedHeaderNames);
-  const canonicalRequest = [
-    input.method,
-    acs3CanonicalUri(input.pathname),
-    acs3CanonicalQuery(input.query),
-    canonical,
-    signed,
-    input.hashedPayload,
-  ].join('\n');
+  const canonicalRequest = [input.method, acs3CanonicalUri(input.pathname), acs3CanonicalQuery(input.query), canonical, signed, input.hashedPayload].join('\n');
   const algorithm = input.algorithm ?? 'ACS3-HMAC-SHA256';
   const stringToSign = `${algorithm}\n${sha256Hex(canonicalRequest)}`;
   const signature = createHmac('sha256', input.secret).update(stringToSign).digest('hex');
@@ -146,12 +142,15 @@ export function roaStringToSign(input: {
   const acsHeaders = Object.keys(input.headers)
     .filter((k) => k.startsWith('x-acs-'))
     .sort()
-    .map((k) => `${k}:${h(k).replace(/[\t\n\r\f]/g, ' ').trim()}\n`)
+    .map(
+      (k) =>
+        `${k}:${h(k)
+          .replace(/[\t\n\r\f]/g, ' ')
+          .trim()}\n`,
+    )
     .join('');
   const queryKeys = Object.keys(input.query).sort();
-  const resource = queryKeys.length
-    ? `${input.pathname}?${queryKeys.map((k) => `${k}=${input.query[k]}`).join('&')}`
-    : input.pathname;
+  const resource = queryKeys.length ? `${input.pathname}?${queryKeys.map((k) => `${k}=${input.query[k]}`).join('&')}` : input.pathname;
   return `${input.method}\n${h('accept')}\n${h('content-md5')}\n${h('content-type')}\n${h('date')}\n${acsHeaders}${resource}`;
 }
 

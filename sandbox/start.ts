@@ -14,7 +14,7 @@ import { createProvisionHandler, hooksFromEnv, type ProvisionHooks } from '../fu
 import { createWatchHandler } from '../functions/watch.js';
 import { ConfigError } from '../src/config.js';
 import { createInstance, type Instance } from '../src/fc/runtime.js';
-import { CloudEmulator, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER, type CloudEmulatorOptions } from './cloud-emulator.js';
+import { CloudEmulator, type CloudEmulatorOptions, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from './cloud-emulator.js';
 import { ensReferenceRequest } from './examples.js';
 import { LocalFcHost } from './fc-host.js';
 import { installProcessGuard } from './guard.js';
@@ -52,7 +52,7 @@ function devSecretKey(dataDir: string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dataDir, { recursive: true });
   const key = randomBytes(32).toString('base64');
-  writeFileSync(file, key + '\n', { mode: 0o600 });
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return key;
 }
@@ -60,7 +60,7 @@ function devSecretKey(dataDir: string): string {
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
   const baseEnv = options.env ?? process.env;
   const settings = loadSandboxSettings(baseEnv);
-  const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const emulator = new CloudEmulator({
     accessKeys: [settings.accessKey],
     scenario: settings.scenario,
@@ -73,9 +73,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     const dataDir = baseEnv.DATA_DIR || '.data';
     const generatedToken = !baseEnv.API_TOKENS;
     const apiToken = baseEnv.API_TOKENS?.split(',')[0]?.trim() || `dev-${randomBytes(24).toString('base64url')}`;
-    const realKeys = baseEnv.ALIBABA_CLOUD_ACCESS_KEY_ID && baseEnv.ALIBABA_CLOUD_ACCESS_KEY_SECRET
-      ? { accessKeyId: baseEnv.ALIBABA_CLOUD_ACCESS_KEY_ID, accessKeySecret: baseEnv.ALIBABA_CLOUD_ACCESS_KEY_SECRET, securityToken: baseEnv.ALIBABA_CLOUD_SECURITY_TOKEN }
-      : undefined;
+    const realKeys =
+      baseEnv.ALIBABA_CLOUD_ACCESS_KEY_ID && baseEnv.ALIBABA_CLOUD_ACCESS_KEY_SECRET
+        ? {
+            accessKeyId: baseEnv.ALIBABA_CLOUD_ACCESS_KEY_ID,
+            accessKeySecret: baseEnv.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+            securityToken: baseEnv.ALIBABA_CLOUD_SECURITY_TOKEN,
+          }
+        : undefined;
     if (realKeys) emulator.auth.trustKey(realKeys.accessKeyId, realKeys.accessKeySecret);
     const env: Record<string, string | undefined> = {
       ...baseEnv,
@@ -88,7 +93,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       PROVISION_FUNCTION: FUNCTION_NAMES.provision,
       API_TOKENS: baseEnv.API_TOKENS || apiToken,
       // Against the emulator, watch its seed clusters, so that an injected fault shows as an alert.
-      WATCH_CLUSTERS: baseEnv.WATCH_CLUSTERS ?? (baseEnv.ENS_ENDPOINT || baseEnv.ACK_ENDPOINT ? undefined : `ens/${SEED_ENS_CLUSTER},ack/cn-beijing/${SEED_ACK_CLUSTER}`),
+      WATCH_CLUSTERS:
+        baseEnv.WATCH_CLUSTERS ?? (baseEnv.ENS_ENDPOINT || baseEnv.ACK_ENDPOINT ? undefined : `ens/${SEED_ENS_CLUSTER},ack/cn-beijing/${SEED_ACK_CLUSTER}`),
       SECRET_KEY: baseEnv.SECRET_KEY || (options.instance?.store ? randomBytes(32).toString('base64') : devSecretKey(dataDir)),
       DATA_DIR: dataDir,
     };
@@ -149,7 +155,7 @@ function banner(sys: RunningSystem): string {
     `  API token              ${sys.apiToken}${sys.generatedToken ? '   (generated for this run; set API_TOKENS to choose one)' : ''}`,
     `  seed clusters          ENS ${SEED_ENS_CLUSTER} (cn-guiyang-14), ACK ${SEED_ACK_CLUSTER} (cn-beijing)`,
     '',
-    'Create the API reference\'s example ENS pool:',
+    "Create the API reference's example ENS pool:",
     `  curl -s -X POST ${sys.apiUrl}/v1/nodepool-requests \\`,
     `    -H 'Authorization: Bearer ${sys.apiToken}' -H 'Content-Type: application/json' \\`,
     `    -d '${example}'`,
@@ -160,7 +166,7 @@ function banner(sys: RunningSystem): string {
 }
 
 async function main(): Promise<void> {
-  installProcessGuard((entry) => process.stdout.write(JSON.stringify(entry) + '\n'));
+  installProcessGuard((entry) => process.stdout.write(`${JSON.stringify(entry)}\n`));
   let sys: RunningSystem;
   try {
     sys = await startSystem();

@@ -4,8 +4,9 @@
  * A step refuses a call by throwing an ApiError, holds it (a timeout) by returning `hold`,
  * or lets it pass. Each writes what it decided into the call's log record.
  */
-import { ApiError, errors } from './errors.js';
+
 import type { Authenticator } from './auth.js';
+import { ApiError, errors } from './errors.js';
 import type { CallFault, FaultPlan, FlowControl } from './faults.js';
 import type { Call, FcInvocation } from './protocol.js';
 import type { World } from './world.js';
@@ -79,7 +80,9 @@ const injectedFault: Step = (call, record, ctx, state) => {
   if (fault.kind === 'throttling') throw errors.throttlingUser();
   if (fault.kind === '5xx') {
     const status = fault.status ?? 503;
-    throw status === 503 ? errors.serviceUnavailable() : new ApiError(status, status === 500 ? 'InternalError' : 'ServiceUnavailable', errors.internalError().message);
+    throw status === 503
+      ? errors.serviceUnavailable()
+      : new ApiError(status, status === 500 ? 'InternalError' : 'ServiceUnavailable', errors.internalError().message);
   }
   if (fault.kind === 'timeout' && fault.phase !== 'after') return { kind: 'hold' };
   return undefined;
@@ -97,7 +100,12 @@ const carryOut: Step = async (call, record, ctx, state) => {
     const out = await ctx.fcInvoker(call.handler.invocation);
     record.status = out.status;
     const hasBody = out.body.length > 0;
-    return { kind: 'raw', status: out.status, body: out.body, headers: { 'x-fc-request-id': call.requestId, ...(hasBody ? { 'content-type': 'application/json' } : {}), ...out.headers } };
+    return {
+      kind: 'raw',
+      status: out.status,
+      body: out.body,
+      headers: { 'x-fc-request-id': call.requestId, ...(hasBody ? { 'content-type': 'application/json' } : {}), ...out.headers },
+    };
   }
   const result = call.handler.run();
   // A timeout after the work: it was done, but no answer says so.
@@ -106,7 +114,7 @@ const carryOut: Step = async (call, record, ctx, state) => {
   return { kind: 'json', status: 200, body: result };
 };
 
-export const STEPS: readonly Step[] = [authenticate, unreachableCluster, flowControl, injectedFault, injectedLatency, carryOut];
+const STEPS: readonly Step[] = [authenticate, unreachableCluster, flowControl, injectedFault, injectedLatency, carryOut];
 
 /** Runs the steps in order until one answers; errors thrown by a step come out as they are. */
 export async function runSteps(call: Call, record: CallRecord, ctx: StepContext): Promise<Answer> {

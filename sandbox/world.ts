@@ -84,8 +84,13 @@ export interface PoolStatus {
   completedAt?: number;
 }
 
-export function newId(prefix: string, hexChars: number): string {
-  return prefix + randomBytes(Math.ceil(hexChars / 2)).toString('hex').slice(0, hexChars);
+function newId(prefix: string, hexChars: number): string {
+  return (
+    prefix +
+    randomBytes(Math.ceil(hexChars / 2))
+      .toString('hex')
+      .slice(0, hexChars)
+  );
 }
 
 export class World {

@@ -3,7 +3,7 @@
  * reported by name, with what was expected, before any work is done.
  */
 import { defaultEndpoints } from './cloud/client.js';
-import { parseClusterSpec, type Cluster } from './cloud/cluster.js';
+import { type Cluster, parseClusterSpec } from './cloud/cluster.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -13,7 +13,7 @@ export class ConfigError extends Error {
 }
 
 export type Severity = 'info' | 'warning' | 'critical';
-export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
 export type ChannelType = 'dingtalk' | 'feishu' | 'wecom' | 'slack' | 'webhook' | 'console';
 const CHANNEL_TYPES: readonly ChannelType[] = ['dingtalk', 'feishu', 'wecom', 'slack', 'webhook', 'console'];
 
@@ -215,11 +215,17 @@ function parseChannels(r: Reader, raw: string | undefined): ChannelConfig[] {
   }
   const names = new Set<string>();
   const out: ChannelConfig[] = [];
-  list.forEach((c: Record<string, unknown>, i) => {
+  for (const [i, c] of (list as Array<Record<string, unknown>>).entries()) {
     const at = `ALERT_CHANNELS[${i}]`;
-    if (!c || typeof c !== 'object') return void r.problems.push(`${at} must be an object`);
+    if (!c || typeof c !== 'object') {
+      r.problems.push(`${at} must be an object`);
+      continue;
+    }
     const type = c.type as ChannelType;
-    if (!CHANNEL_TYPES.includes(type)) return void r.problems.push(`${at}.type must be one of ${CHANNEL_TYPES.join(', ')}`);
+    if (!CHANNEL_TYPES.includes(type)) {
+      r.problems.push(`${at}.type must be one of ${CHANNEL_TYPES.join(', ')}`);
+      continue;
+    }
     for (const k of Object.keys(c)) if (!['type', 'name', 'url', 'secret', 'minSeverity'].includes(k)) r.problems.push(`${at}.${k} is not a known field`);
     const url = c.url;
     if (type !== 'console') {
@@ -241,7 +247,7 @@ function parseChannels(r: Reader, raw: string | undefined): ChannelConfig[] {
     if (names.has(name)) name = `${name}-${i}`;
     names.add(name);
     out.push({ type, name, url: typeof url === 'string' ? url : undefined, secret: typeof c.secret === 'string' ? c.secret : undefined, minSeverity });
-  });
+  }
   return out;
 }
 
@@ -249,7 +255,10 @@ function parseChannels(r: Reader, raw: string | undefined): ChannelConfig[] {
 function parseWatchClusters(r: Reader, raw: string | undefined): Cluster[] {
   if (!raw) return [];
   const out: Cluster[] = [];
-  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const cluster = parseClusterSpec(item);
     if (cluster) out.push(cluster);
     else r.problems.push(`WATCH_CLUSTERS: "${item}" must be ens/<clusterId> or ack/<regionId>/<clusterId>`);

@@ -25,7 +25,8 @@ export function jsonDepthOver(text: string, limit: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
       continue;
     }
@@ -40,7 +41,8 @@ export function jsonDepthOver(text: string, limit: number): boolean {
 export function parseJsonWithin(text: string, bounds: JsonBounds): JsonParse {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > bounds.maxBytes) return { ok: false, kind: 'bounds', reason: `the JSON is ${bytes} bytes; the limit is ${bounds.maxBytes}` };
-  if (bounds.maxDepth !== undefined && jsonDepthOver(text, bounds.maxDepth)) return { ok: false, kind: 'bounds', reason: `the JSON is nested deeper than ${bounds.maxDepth} levels` };
+  if (bounds.maxDepth !== undefined && jsonDepthOver(text, bounds.maxDepth))
+    return { ok: false, kind: 'bounds', reason: `the JSON is nested deeper than ${bounds.maxDepth} levels` };
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {

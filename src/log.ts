@@ -17,7 +17,7 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
-const defaultSink: LogSink = (line) => process.stdout.write(line + '\n');
+const defaultSink: LogSink = (line) => process.stdout.write(`${line}\n`);
 
 export function createLogger(base: Record<string, unknown> = {}, options: { level?: Level; sink?: LogSink; now?: () => number } = {}): Logger {
   const min = ORDER[options.level ?? 'info'];

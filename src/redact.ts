@@ -6,7 +6,7 @@ export const MASK = '******';
 
 const SECRET_KEY = /password|passwd|secret|token|signature|credential/i;
 
-export function isSecretKey(key: string): boolean {
+function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
 }
 
@@ -27,7 +27,5 @@ export function redact<T>(value: T): T {
  * carry every parameter, the password included, in the query. Messages keep the path only.
  */
 export function scrubMessage(message: string): string {
-  return message
-    .replace(/\b(https?:\/\/[^\s?]*)\?[^\s]*/gi, '$1?…')
-    .replace(/\b(GET|POST|PUT|PATCH|DELETE|HEAD) (\/[^\s?]*)\?[^\s]*/g, '$1 $2?…');
+  return message.replace(/\b(https?:\/\/[^\s?]*)\?[^\s]*/gi, '$1?…').replace(/\b(GET|POST|PUT|PATCH|DELETE|HEAD) (\/[^\s?]*)\?[^\s]*/g, '$1 $2?…');
 }

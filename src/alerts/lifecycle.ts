@@ -6,7 +6,7 @@
  */
 import { clusterKey } from '../cloud/cluster.js';
 import type { AlertRecord, AlertStore, Annotations } from '../store/alerts.js';
-import { RULES, type Candidate } from './rules.js';
+import { type Candidate, RULES } from './rules.js';
 
 export interface LifecycleResult {
   fired: AlertRecord[];

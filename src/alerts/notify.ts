@@ -50,8 +50,14 @@ export function planNotifications(
   let inhibitedCount = 0;
   const sendable = candidates.filter(({ a, reason }) => {
     // A resolution of an alert people heard firing always goes out, silence or not: it closes what they saw.
-    if (reason !== 'resolved' && options.silences.some((s) => silenceMatches(s, a))) return void silenced++, false;
-    if (a.state === 'firing' && isInhibited(a, inhibited)) return void inhibitedCount++, false;
+    if (reason !== 'resolved' && options.silences.some((s) => silenceMatches(s, a))) {
+      silenced++;
+      return false;
+    }
+    if (a.state === 'firing' && isInhibited(a, inhibited)) {
+      inhibitedCount++;
+      return false;
+    }
     return true;
   });
   const notified = new Set<number>();
@@ -59,18 +65,20 @@ export function planNotifications(
   for (const ch of options.channels) {
     const items = sendable
       .filter(({ a }) => RANK[a.severity] >= RANK[ch.minSeverity])
-      .map(({ a, reason }): NotificationItem => ({
-        id: a.id,
-        fingerprint: a.fingerprint,
-        status: reason === 'resolved' ? 'resolved' : 'firing',
-        reason,
-        rule: a.rule,
-        severity: a.severity,
-        labels: a.labels,
-        annotations: a.annotations,
-        startsAt: a.startsAt.toISOString(),
-        ...(a.endsAt ? { endsAt: a.endsAt.toISOString() } : {}),
-      }));
+      .map(
+        ({ a, reason }): NotificationItem => ({
+          id: a.id,
+          fingerprint: a.fingerprint,
+          status: reason === 'resolved' ? 'resolved' : 'firing',
+          reason,
+          rule: a.rule,
+          severity: a.severity,
+          labels: a.labels,
+          annotations: a.annotations,
+          startsAt: a.startsAt.toISOString(),
+          ...(a.endsAt ? { endsAt: a.endsAt.toISOString() } : {}),
+        }),
+      );
     if (!items.length) continue;
     for (const i of items) notified.add(i.id);
     payloads.push({

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log.js';
 import type { AlertStore } from '../store/alerts.js';
-import { ChannelError, type Channel } from './channels/index.js';
+import { type Channel, ChannelError } from './channels/index.js';
 import type { NotificationPayload } from './notify.js';
 
 const CLAIM_MS = 60_000;
@@ -13,7 +13,7 @@ const MAX_BACKOFF_MS = 10 * 60_000;
 /** Attempts after which a message the receiver refuses for good leaves the line. */
 export const PERMANENT_FAILURE_ATTEMPTS = 5;
 
-export function deliveryBackoff(attempts: number): number {
+function deliveryBackoff(attempts: number): number {
   return Math.min(MAX_BACKOFF_MS, 5_000 * 2 ** Math.max(0, attempts - 1));
 }
 
@@ -42,13 +42,24 @@ export async function deliverPending(
           const message = err instanceof ChannelError ? err.message : `unexpected error: ${(err as Error).message}`;
           if (err instanceof ChannelError && err.permanent && d.attempts >= PERMANENT_FAILURE_ATTEMPTS) {
             await store.markDead(d.id, options.owner, message);
-            options.log.error('delivery refused for good; taken out of the line', { channel: channel.name, deliveryId: d.id, attempts: d.attempts, error: message });
+            options.log.error('delivery refused for good; taken out of the line', {
+              channel: channel.name,
+              deliveryId: d.id,
+              attempts: d.attempts,
+              error: message,
+            });
             dead++;
             continue;
           }
           const wait = err instanceof ChannelError && err.retryAfterMs ? err.retryAfterMs : deliveryBackoff(d.attempts);
           await store.markFailed(d.id, options.owner, message, new Date(options.now().getTime() + wait));
-          options.log.warn('delivery failed; it stays first in line', { channel: channel.name, deliveryId: d.id, attempts: d.attempts, retryInMs: wait, error: message });
+          options.log.warn('delivery failed; it stays first in line', {
+            channel: channel.name,
+            deliveryId: d.id,
+            attempts: d.attempts,
+            retryInMs: wait,
+            error: message,
+          });
           failed++;
           return;
         }

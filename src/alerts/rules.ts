@@ -5,8 +5,8 @@
  * an alert's identity.
  */
 import { createHash } from 'node:crypto';
-import { clusterKey, type ClusterListing } from '../cloud/cluster.js';
-import { nodeCounts, type NodePool } from '../cloud/nodepool.js';
+import { type ClusterListing, clusterKey } from '../cloud/cluster.js';
+import { type NodePool, nodeCounts } from '../cloud/nodepool.js';
 import type { RuleThresholds, Severity } from '../config.js';
 import type { NodepoolRequest } from '../requests/model.js';
 import type { AlertLabels, AlertRecord, Annotations } from '../store/alerts.js';
@@ -51,7 +51,6 @@ export function fingerprintOf(rule: string, provider: string, clusterId: string,
   return createHash('sha256').update(`${rule}\u0000${provider}\u0000${clusterId}\u0000${pool}`).digest('hex').slice(0, 24);
 }
 
-
 export interface EvaluationInput {
   now: Date;
   clusters: ClusterListing[];
@@ -78,7 +77,11 @@ function poolDescription(rule: RuleName, p: NodePool): string {
 }
 
 /** The latest request for each pool name (provider/cluster/name), and the latest active one. */
-function latestByName(requests: NodepoolRequest[]): { latest: Map<string, NodepoolRequest>; lastFinal: Map<string, NodepoolRequest>; lastActive: Map<string, NodepoolRequest> } {
+function latestByName(requests: NodepoolRequest[]): {
+  latest: Map<string, NodepoolRequest>;
+  lastFinal: Map<string, NodepoolRequest>;
+  lastActive: Map<string, NodepoolRequest>;
+} {
   const latest = new Map<string, NodepoolRequest>();
   const lastFinal = new Map<string, NodepoolRequest>();
   const lastActive = new Map<string, NodepoolRequest>();
@@ -175,16 +178,25 @@ export function evaluate(input: EvaluationInput): Candidate[] {
     activeByCluster.set(k, [...(activeByCluster.get(k) ?? []), r]);
   }
   for (const c of input.clusters) {
-    const clusterLabels = { provider: c.cluster.provider, regionId: c.cluster.provider === 'ack' ? c.cluster.regionId : undefined, clusterId: c.cluster.clusterId };
+    const clusterLabels = {
+      provider: c.cluster.provider,
+      regionId: c.cluster.provider === 'ack' ? c.cluster.regionId : undefined,
+      clusterId: c.cluster.clusterId,
+    };
     if (c.error) {
       if (c.consecutiveFailures >= thresholds.unreachableSweeps) {
-        add('cluster_unreachable', clusterLabels, {
-          description: `${c.consecutiveFailures} sweeps in a row could not list the cluster: ${c.error.code}: ${c.error.message}`,
-          errorCode: c.error.code,
-          errorMessage: c.error.message,
-          cloudRequestId: c.error.requestId ?? null,
-          failedSweeps: c.consecutiveFailures,
-        }, { clusterKey: c.key, measure: { value: c.consecutiveFailures, worse: 'higher' } });
+        add(
+          'cluster_unreachable',
+          clusterLabels,
+          {
+            description: `${c.consecutiveFailures} sweeps in a row could not list the cluster: ${c.error.code}: ${c.error.message}`,
+            errorCode: c.error.code,
+            errorMessage: c.error.message,
+            cloudRequestId: c.error.requestId ?? null,
+            failedSweeps: c.consecutiveFailures,
+          },
+          { clusterKey: c.key, measure: { value: c.consecutiveFailures, worse: 'higher' } },
+        );
       }
       continue;
     }
@@ -226,11 +238,19 @@ function observedAnnotations(r: NodepoolRequest): Annotations {
  * What is true of a resolving alert's subject now, in the words it fired with, so that a
  * resolved message shows the values at resolution rather than repeat the firing ones.
  */
-export function resolutionAnnotations(a: Pick<AlertRecord, 'rule' | 'labels' | 'nodepoolRequestId' | 'annotations'>, input: { now: Date; clusters: ClusterListing[]; requests: NodepoolRequest[] }): Annotations {
+export function resolutionAnnotations(
+  a: Pick<AlertRecord, 'rule' | 'labels' | 'nodepoolRequestId' | 'annotations'>,
+  input: { now: Date; clusters: ClusterListing[]; requests: NodepoolRequest[] },
+): Annotations {
   const rule = a.rule as RuleName;
   const l = a.labels;
   // The error belonged to the firing; what it said stays beside the resolution as its worst.
-  const cleared: Annotations = { errorCode: null, errorMessage: null, cloudRequestId: null, peakDescription: a.annotations.peakDescription ?? a.annotations.description ?? null };
+  const cleared: Annotations = {
+    errorCode: null,
+    errorMessage: null,
+    cloudRequestId: null,
+    peakDescription: a.annotations.peakDescription ?? a.annotations.description ?? null,
+  };
   if (rule === 'cluster_unreachable') return { ...cleared, description: `the cluster was listed again at ${input.now.toISOString()}` };
   if (!RULES[rule]?.pool) {
     const { latest } = latestByName(input.requests);
@@ -239,12 +259,18 @@ export function resolutionAnnotations(a: Pick<AlertRecord, 'rule' | 'labels' | '
     const recovered = r.id === a.nodepoolRequestId && r.state === 'active';
     return {
       ...cleared,
-      description: recovered ? `request ${r.id} recovered: its pool became active after the deadline` : `the latest request for the pool, ${r.id}, is ${r.state}`,
+      description: recovered
+        ? `request ${r.id} recovered: its pool became active after the deadline`
+        : `the latest request for the pool, ${r.id}, is ${r.state}`,
       ...observedAnnotations(r),
     };
   }
   const c = input.clusters.find((o) => o.key === clusterKey(l));
   const pool = c?.pools?.find((p) => (l.nodepoolId ? p.id === l.nodepoolId : p.name === l.nodepoolName));
   if (!pool) return { description: `node pool ${l.nodepoolId ?? l.nodepoolName} is no longer watched`, cloudState: null, nodes: null };
-  return { description: rule === 'nodepool_missing' ? `node pool ${pool.id} is listed again (${pool.cloudState})` : poolDescription(rule, pool), cloudState: pool.cloudState, nodes: { ...nodeCounts(pool) } };
+  return {
+    description: rule === 'nodepool_missing' ? `node pool ${pool.id} is listed again (${pool.cloudState})` : poolDescription(rule, pool),
+    cloudState: pool.cloudState,
+    nodes: { ...nodeCounts(pool) },
+  };
 }

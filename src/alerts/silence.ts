@@ -4,7 +4,7 @@
  * sent, except its resolution when people heard it fire.
  */
 import { parseRfc3339 } from '../clock.js';
-import { isStorableText, UNREADABLE_CHARS, type Issue } from '../requests/schema.js';
+import { type Issue, isStorableText, UNREADABLE_CHARS } from '../requests/schema.js';
 import type { AlertRecord, Silence, SilenceMatchers } from '../store/alerts.js';
 import { RULES } from './rules.js';
 
@@ -22,7 +22,7 @@ export function silenceMatches(s: Silence, a: AlertRecord): boolean {
 
 const SILENCE_MATCHERS = ['provider', 'clusterId', 'pool', 'rule'];
 /** How far ahead a silence may start, and how long it may last from when it takes effect. */
-export const MAX_SILENCE_DAYS = 90;
+const MAX_SILENCE_DAYS = 90;
 const DAY_MS = 86_400_000;
 
 /** A silence as the API takes it (`POST /v1/silences`), or every problem with it by field. */
@@ -30,16 +30,21 @@ export function parseSilence(body: unknown, now: number): { ok: true; silence: N
   const b = body as Record<string, unknown>;
   const errors: Issue[] = [];
   if (!b || typeof b !== 'object' || Array.isArray(b)) return { ok: false, errors: [{ path: '', message: 'the body must be a JSON object' }] };
-  for (const k of Object.keys(b)) if (!['matchers', 'startsAt', 'endsAt', 'comment', 'createdBy'].includes(k)) errors.push({ path: k, message: 'is not a known field' });
+  for (const k of Object.keys(b))
+    if (!['matchers', 'startsAt', 'endsAt', 'comment', 'createdBy'].includes(k)) errors.push({ path: k, message: 'is not a known field' });
   const m = b.matchers as Record<string, unknown> | undefined;
-  if (!m || typeof m !== 'object' || Array.isArray(m)) errors.push({ path: 'matchers', message: 'is required: an object with provider, clusterId, pool and/or rule' });
+  if (!m || typeof m !== 'object' || Array.isArray(m))
+    errors.push({ path: 'matchers', message: 'is required: an object with provider, clusterId, pool and/or rule' });
   else {
-    for (const k of Object.keys(m)) if (!SILENCE_MATCHERS.includes(k)) errors.push({ path: `matchers.${k}`, message: `is not a matcher (${SILENCE_MATCHERS.join(', ')})` });
+    for (const k of Object.keys(m))
+      if (!SILENCE_MATCHERS.includes(k)) errors.push({ path: `matchers.${k}`, message: `is not a matcher (${SILENCE_MATCHERS.join(', ')})` });
     for (const k of SILENCE_MATCHERS) {
       const v = m[k];
       if (v === undefined) continue;
-      if (typeof v !== 'string' || !v.length || v.length > 128) errors.push({ path: `matchers.${k}`, message: 'must be a non-empty string of at most 128 characters' });
-      else if (!isStorableText(v) || UNREADABLE_CHARS.test(v)) errors.push({ path: `matchers.${k}`, message: 'must not contain control characters or invalid Unicode' });
+      if (typeof v !== 'string' || !v.length || v.length > 128)
+        errors.push({ path: `matchers.${k}`, message: 'must be a non-empty string of at most 128 characters' });
+      else if (!isStorableText(v) || UNREADABLE_CHARS.test(v))
+        errors.push({ path: `matchers.${k}`, message: 'must not contain control characters or invalid Unicode' });
     }
     if (!SILENCE_MATCHERS.some((k) => m[k] !== undefined)) errors.push({ path: 'matchers', message: 'must have at least one matcher' });
     if (m.provider !== undefined && m.provider !== 'ens' && m.provider !== 'ack') errors.push({ path: 'matchers.provider', message: 'must be ens or ack' });
@@ -58,17 +63,25 @@ export function parseSilence(body: unknown, now: number): { ok: true; silence: N
   if (startsAt > now + MAX_SILENCE_DAYS * DAY_MS) errors.push({ path: 'startsAt', message: `must be at most ${MAX_SILENCE_DAYS} days from now` });
   else if (endsAt !== undefined) {
     if (endsAt <= Math.max(now, startsAt)) errors.push({ path: 'endsAt', message: 'must be in the future and after startsAt' });
-    else if (endsAt - Math.max(now, startsAt) > MAX_SILENCE_DAYS * DAY_MS) errors.push({ path: 'endsAt', message: `must be at most ${MAX_SILENCE_DAYS} days after the silence takes effect` });
+    else if (endsAt - Math.max(now, startsAt) > MAX_SILENCE_DAYS * DAY_MS)
+      errors.push({ path: 'endsAt', message: `must be at most ${MAX_SILENCE_DAYS} days after the silence takes effect` });
   }
   for (const k of ['comment', 'createdBy']) {
     const v = b[k];
     if (v === undefined) continue;
     if (typeof v !== 'string' || v.length > 1000) errors.push({ path: k, message: 'must be a string of at most 1000 characters' });
-    else if (!isStorableText(v) || UNREADABLE_CHARS.test(v.replace(/[\n\t]/g, ' '))) errors.push({ path: k, message: 'must not contain control characters (other than new lines and tabs) or invalid Unicode' });
+    else if (!isStorableText(v) || UNREADABLE_CHARS.test(v.replace(/[\n\t]/g, ' ')))
+      errors.push({ path: k, message: 'must not contain control characters (other than new lines and tabs) or invalid Unicode' });
   }
   if (errors.length) return { ok: false, errors };
   return {
     ok: true,
-    silence: { matchers: m as SilenceMatchers, startsAt: new Date(startsAt), endsAt: new Date(endsAt!), comment: b.comment as string | undefined, createdBy: b.createdBy as string | undefined },
+    silence: {
+      matchers: m as SilenceMatchers,
+      startsAt: new Date(startsAt),
+      endsAt: new Date(endsAt!),
+      comment: b.comment as string | undefined,
+      createdBy: b.createdBy as string | undefined,
+    },
   };
 }

@@ -3,16 +3,16 @@
  * per-API rate limiting, retry with backoff inside the caller's budget, pagination, and
  * adoption of a pool that an unanswered create did make.
  */
-import { systemClock, type Clock } from '../clock.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { Cluster } from './cluster.js';
-import { CloudError, isNameTaken, type CloudErrorKind } from './errors.js';
-import { fromAck, fromEns, type NodePool, type Provider } from './nodepool.js';
+import { CloudError, type CloudErrorKind, isNameTaken } from './errors.js';
+import { fromAck, fromEns, type NodePool } from './nodepool.js';
 import { RateLimiter } from './rate-limiter.js';
-import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
-import { defaultTimeouts, OpenApiTransport, type ApiSpec, type CredentialSource, type Timeouts } from './transport.js';
+import { defaultRetryPolicy, type RetryPolicy, withRetry } from './retry.js';
+import { type ApiSpec, type CredentialSource, defaultTimeouts, OpenApiTransport, type Timeouts } from './transport.js';
 
-export const ENS_VERSION = '2017-11-10';
-export const ACK_VERSION = '2015-12-15';
+const ENS_VERSION = '2017-11-10';
+const ACK_VERSION = '2015-12-15';
 
 export const defaultEndpoints = {
   ens: 'https://ens.aliyuncs.com',
@@ -109,7 +109,7 @@ export class CloudClient {
     ref: Cluster,
     request: EnsCreateRequest | AckCreateBody,
     budget: Budget,
-    options: { noRetry?: CloudErrorKind[]; /** An earlier attempt (another invocation) may have created it. */ mayExist?: boolean } = {},
+    options: { noRetry?: CloudErrorKind[] /** An earlier attempt (another invocation) may have created it. */; mayExist?: boolean } = {},
   ): Promise<CreateOutcome> {
     const name = ref.provider === 'ens' ? (request as EnsCreateRequest).NodepoolInfo.Name : (request as AckCreateBody).nodepool_info.name;
     let unknownOutcome = options.mayExist === true;
@@ -149,15 +149,21 @@ export class CloudClient {
   async listNodePools(ref: Cluster, budget: Budget, filter: { name?: string } = {}): Promise<NodePool[]> {
     if (ref.provider === 'ack') {
       const body = await this.retrying(`ack:DescribeClusterNodePools`, budget, () =>
-        this.send<{ nodepools?: unknown[] }>(ref, 'describe', {
-          action: 'DescribeClusterNodePools',
-          version: ACK_VERSION,
-          style: 'ROA',
-          method: 'GET',
-          pathname: `/clusters/${encodeURIComponent(ref.clusterId)}/nodepools`,
-          reqBodyType: 'json',
-          bodyType: 'json',
-        }, { query: filter.name ? { NodepoolName: filter.name } : undefined }, budget),
+        this.send<{ nodepools?: unknown[] }>(
+          ref,
+          'describe',
+          {
+            action: 'DescribeClusterNodePools',
+            version: ACK_VERSION,
+            style: 'ROA',
+            method: 'GET',
+            pathname: `/clusters/${encodeURIComponent(ref.clusterId)}/nodepools`,
+            reqBodyType: 'json',
+            bodyType: 'json',
+          },
+          { query: filter.name ? { NodepoolName: filter.name } : undefined },
+          budget,
+        ),
       );
       return (body.nodepools ?? []).map((p) => fromAck(p, ref.clusterId)).filter((p) => !filter.name || p.name === filter.name);
     }
@@ -165,7 +171,13 @@ export class CloudClient {
     const seen = new Set<string>();
     for (let page = 1; page <= 10_000; page++) {
       const body = await this.retrying(`ens:DescribeClusterNodePools`, budget, () =>
-        this.send<{ NodePools?: unknown[]; Page?: { TotalCount?: number } }>(ref, 'describe', ensRpc('DescribeClusterNodePools'), { query: { ClusterId: ref.clusterId, PageNumber: String(page), PageSize: String(this.pageSize) } }, budget),
+        this.send<{ NodePools?: unknown[]; Page?: { TotalCount?: number } }>(
+          ref,
+          'describe',
+          ensRpc('DescribeClusterNodePools'),
+          { query: { ClusterId: ref.clusterId, PageNumber: String(page), PageSize: String(this.pageSize) } },
+          budget,
+        ),
       );
       const items = body.NodePools ?? [];
       // Offset pages shift while pools are created: a pool seen on an earlier page is not listed twice.
@@ -191,15 +203,21 @@ export class CloudClient {
   /** ACK DescribeTaskInfo: the state of a creation task, and its error when it failed. */
   async describeTask(ref: Extract<Cluster, { provider: 'ack' }>, taskId: string, budget: Budget): Promise<AckTask> {
     const body = await this.retrying(`ack:DescribeTaskInfo`, budget, () =>
-      this.send<Record<string, unknown>>(ref, 'describe', {
-        action: 'DescribeTaskInfo',
-        version: ACK_VERSION,
-        style: 'ROA',
-        method: 'GET',
-        pathname: `/tasks/${encodeURIComponent(taskId)}`,
-        reqBodyType: 'json',
-        bodyType: 'json',
-      }, {}, budget),
+      this.send<Record<string, unknown>>(
+        ref,
+        'describe',
+        {
+          action: 'DescribeTaskInfo',
+          version: ACK_VERSION,
+          style: 'ROA',
+          method: 'GET',
+          pathname: `/tasks/${encodeURIComponent(taskId)}`,
+          reqBodyType: 'json',
+          bodyType: 'json',
+        },
+        {},
+        budget,
+      ),
     );
     const error = body.error as { code?: unknown; message?: unknown } | undefined;
     return {
@@ -224,23 +242,47 @@ export class CloudClient {
       if (r.KubernetesConfig) query.KubernetesConfig = JSON.stringify(r.KubernetesConfig);
       const body = await this.send<{ RequestId?: string; Nodepool?: unknown }>(ref, 'create', ensRpc('CreateClusterNodePool'), { query }, budget);
       const pool = fromEns(body.Nodepool, ref.clusterId);
-      if (!pool.id) throw new CloudError({ code: 'InvalidResponse', message: 'CreateClusterNodePool answered without a NodepoolId', kind: 'server', requestId: body.RequestId });
+      if (!pool.id)
+        throw new CloudError({
+          code: 'InvalidResponse',
+          message: 'CreateClusterNodePool answered without a NodepoolId',
+          kind: 'server',
+          requestId: body.RequestId,
+        });
       return { nodepoolId: pool.id, requestId: body.RequestId, adopted: false, attempts: 1 };
     }
-    const body = await this.send<{ nodepool_id?: string; request_id?: string; task_id?: string }>(ref, 'create', {
-      action: 'CreateClusterNodePool',
-      version: ACK_VERSION,
-      style: 'ROA',
-      method: 'POST',
-      pathname: `/clusters/${encodeURIComponent(ref.clusterId)}/nodepools`,
-      reqBodyType: 'json',
-      bodyType: 'json',
-    }, { body: request }, budget);
-    if (!body.nodepool_id) throw new CloudError({ code: 'InvalidResponse', message: 'CreateClusterNodePool answered without a nodepool_id', kind: 'server', requestId: body.request_id });
+    const body = await this.send<{ nodepool_id?: string; request_id?: string; task_id?: string }>(
+      ref,
+      'create',
+      {
+        action: 'CreateClusterNodePool',
+        version: ACK_VERSION,
+        style: 'ROA',
+        method: 'POST',
+        pathname: `/clusters/${encodeURIComponent(ref.clusterId)}/nodepools`,
+        reqBodyType: 'json',
+        bodyType: 'json',
+      },
+      { body: request },
+      budget,
+    );
+    if (!body.nodepool_id)
+      throw new CloudError({
+        code: 'InvalidResponse',
+        message: 'CreateClusterNodePool answered without a nodepool_id',
+        kind: 'server',
+        requestId: body.request_id,
+      });
     return { nodepoolId: body.nodepool_id, requestId: body.request_id, taskId: body.task_id, adopted: false, attempts: 1 };
   }
 
-  private async send<T>(ref: Cluster, kind: 'create' | 'describe', spec: ApiSpec, request: { query?: Record<string, string>; body?: unknown }, budget: Budget): Promise<T> {
+  private async send<T>(
+    ref: Cluster,
+    kind: 'create' | 'describe',
+    spec: ApiSpec,
+    request: { query?: Record<string, string>; body?: unknown },
+    budget: Budget,
+  ): Promise<T> {
     await this.limiter(`${ref.provider}:${spec.action}`, kind).acquire();
     const remaining = budget.deadline - this.clock.now();
     // A call started with almost no time left can only time out, hiding what the cloud last said.
@@ -306,5 +348,3 @@ export class CloudClient {
     return t;
   }
 }
-
-export type { Provider };

@@ -23,7 +23,8 @@ export function parseClusterSpec(spec: string): Cluster | undefined {
   const parts = spec.split('/');
   const id = /^[A-Za-z0-9-]+$/;
   if (parts[0] === 'ens' && parts.length === 2 && id.test(parts[1]!)) return { provider: 'ens', clusterId: parts[1]! };
-  if (parts[0] === 'ack' && parts.length === 3 && /^[a-z]{2}(-[a-z0-9]+)+$/.test(parts[1]!) && id.test(parts[2]!)) return { provider: 'ack', regionId: parts[1]!, clusterId: parts[2]! };
+  if (parts[0] === 'ack' && parts.length === 3 && /^[a-z]{2}(-[a-z0-9]+)+$/.test(parts[1]!) && id.test(parts[2]!))
+    return { provider: 'ack', regionId: parts[1]!, clusterId: parts[2]! };
   return undefined;
 }
 

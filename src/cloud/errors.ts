@@ -46,7 +46,6 @@ export class CloudError extends Error {
   }
 }
 
-
 const BUSY_CODES = new Set(['InvalidStatus.Forbidden', 'ErrorClusterStateInvalid', 'IncorrectClusterStatus', 'Operation.Conflict']);
 const BUSY_MESSAGE = /cannot operate cluster where state is|cluster is (busy|updating|scaling)|operation.*in progress/i;
 /** Connection errors that prove the request never reached the server. */
@@ -58,11 +57,11 @@ export function isNameTaken(e: CloudError): boolean {
   return e.kind === 'client' && /already exist/i.test(e.message);
 }
 
-export function isThrottlingCode(code: string): boolean {
+function isThrottlingCode(code: string): boolean {
   return /Throttling/i.test(code);
 }
 
-export function isBusy(code: string, message: string): boolean {
+function isBusy(code: string, message: string): boolean {
   return BUSY_CODES.has(code) || BUSY_MESSAGE.test(message);
 }
 

@@ -4,7 +4,7 @@
  */
 export type Provider = 'ens' | 'ack';
 
-export type NodePoolState = 'active' | 'scaling' | 'removing' | 'deleting' | 'updating' | 'unknown';
+type NodePoolState = 'active' | 'scaling' | 'removing' | 'deleting' | 'updating' | 'unknown';
 
 export interface NodePool {
   provider: Provider;
@@ -32,7 +32,16 @@ export interface NodePool {
 export type NodeCounts = Pick<NodePool, 'desired' | 'total' | 'serving' | 'healthy' | 'initial' | 'failed' | 'offline' | 'removing'>;
 
 export function nodeCounts(p: NodeCounts): NodeCounts {
-  return { desired: p.desired, total: p.total, serving: p.serving, healthy: p.healthy, initial: p.initial, failed: p.failed, offline: p.offline, removing: p.removing };
+  return {
+    desired: p.desired,
+    total: p.total,
+    serving: p.serving,
+    healthy: p.healthy,
+    initial: p.initial,
+    failed: p.failed,
+    offline: p.offline,
+    removing: p.removing,
+  };
 }
 
 const STATE_WORDS: Record<string, NodePoolState> = {
@@ -44,7 +53,7 @@ const STATE_WORDS: Record<string, NodePoolState> = {
   updating: 'updating',
 };
 
-export function normaliseState(s: unknown): NodePoolState {
+function normaliseState(s: unknown): NodePoolState {
   return STATE_WORDS[String(s ?? '').toLowerCase()] ?? 'unknown';
 }
 

@@ -3,7 +3,7 @@
  * (an absolute deadline on the injected clock).
  */
 import type { Clock } from '../clock.js';
-import { toCloudError, type CloudError } from './errors.js';
+import { type CloudError, toCloudError } from './errors.js';
 
 export interface RetryPolicy {
   baseDelayMs: number;

@@ -37,7 +37,7 @@ export interface Endpoint {
 }
 
 /** Accepts `host`, `host:port` or a URL such as `http://127.0.0.1:9100`. */
-export function parseEndpoint(value: string): Endpoint {
+function parseEndpoint(value: string): Endpoint {
   const trimmed = value.trim().replace(/\/+$/, '');
   const m = /^(https?):\/\/(.+)$/i.exec(trimmed);
   if (m) return { protocol: m[1]!.toLowerCase() as 'http' | 'https', host: m[2]! };

@@ -6,19 +6,10 @@
  *  - an MNS topic notification, JSON format `{TopicOwner, Message, MessageId, ...}` or
  *    STREAM format `{body, attrs}`.
  */
+import type { QueueMessage } from '../pipeline/intake.js';
 import { eventJson } from './types.js';
 
-export interface QueueMessage {
-  /** The queue's message id, when the format carries one. */
-  messageId?: string;
-  /** The message body as text. */
-  body: string;
-}
-
-export type ProvisionEvent =
-  | { kind: 'invoke'; requestId: string }
-  | { kind: 'messages'; messages: QueueMessage[] }
-  | { kind: 'unknown'; reason: string };
+export type ProvisionEvent = { kind: 'invoke'; requestId: string } | { kind: 'messages'; messages: QueueMessage[] } | { kind: 'unknown'; reason: string };
 
 function looksLikeJson(s: string): boolean {
   const t = s.trim();
@@ -26,7 +17,7 @@ function looksLikeJson(s: string): boolean {
 }
 
 /** A body that is Base64 of JSON (IsBase64Decode off) is decoded; anything else is kept as is. */
-export function decodeMessageBody(body: string): string {
+function decodeMessageBody(body: string): string {
   if (looksLikeJson(body)) return body;
   const compact = body.trim();
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(compact) && compact.length % 4 === 0) {
@@ -57,7 +48,8 @@ export function parseProvisionEvent(raw: unknown): ProvisionEvent {
       const data = (ce as { data?: { messageBody?: unknown; messageId?: unknown } })?.data;
       const body = data?.messageBody;
       return {
-        messageId: typeof data?.messageId === 'string' ? data.messageId : typeof (ce as { id?: unknown })?.id === 'string' ? (ce as { id: string }).id : undefined,
+        messageId:
+          typeof data?.messageId === 'string' ? data.messageId : typeof (ce as { id?: unknown })?.id === 'string' ? (ce as { id: string }).id : undefined,
         body: typeof body === 'string' ? decodeMessageBody(body) : body === undefined ? '' : messageText(body),
       };
     });

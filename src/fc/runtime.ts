@@ -3,11 +3,11 @@
  * and reused by every invocation, and the per-invocation services built from FC's context:
  * cloud clients signed with its STS credentials, and a logger carrying its request id.
  */
-import { systemClock, type Clock } from '../clock.js';
+import { type Clock, systemClock } from '../clock.js';
 import { CloudClient } from '../cloud/client.js';
 import type { CredentialSource } from '../cloud/transport.js';
-import { ConfigError, fcEndpoint, loadConfig, type Config } from '../config.js';
-import { createLogger, type LogSink, type Logger } from '../log.js';
+import { type Config, ConfigError, fcEndpoint, loadConfig } from '../config.js';
+import { createLogger, type Logger, type LogSink } from '../log.js';
 import { Fc2Dispatcher, Fc3Dispatcher } from '../pipeline/dispatch.js';
 import type { Dispatcher, Services } from '../pipeline/services.js';
 import { SecretBox } from '../requests/secrets.js';
@@ -44,7 +44,15 @@ export async function createInstance(env: Record<string, string | undefined> = p
   if (!config.secretKey) problems.push('SECRET_KEY is required: 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');
   if (problems.length) throw new ConfigError(problems);
   const store = overrides.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
-  return { config, store, alerts: new AlertStore(store.db), secrets: new SecretBox(config.secretKey!), clock: systemClock, cloudClients: new Map(), ...overrides };
+  return {
+    config,
+    store,
+    alerts: new AlertStore(store.db),
+    secrets: new SecretBox(config.secretKey!),
+    clock: systemClock,
+    cloudClients: new Map(),
+    ...overrides,
+  };
 }
 
 let defaultInstance: Promise<Instance> | undefined;
@@ -102,7 +110,15 @@ function dispatcherFor(config: Config, context: FcContext, credentials: Credenti
   const region = context.region ?? config.region;
   if (config.fcServiceName) {
     if (credentials === 'default-chain') throw new ConfigError(['FC 2.0 dispatch (FC_SERVICE_NAME) needs the function role credentials in the context']);
-    return new Fc2Dispatcher({ accountId: accountId ?? '', region, endpoint: config.endpoints.fc, credentials, serviceName: config.fcServiceName, functionName: config.provisionFunction, clock });
+    return new Fc2Dispatcher({
+      accountId: accountId ?? '',
+      region,
+      endpoint: config.endpoints.fc,
+      credentials,
+      serviceName: config.fcServiceName,
+      functionName: config.provisionFunction,
+      clock,
+    });
   }
   const endpoint = fcEndpoint(config) ?? (accountId ? `https://${accountId}.${region}.fc.aliyuncs.com` : undefined);
   if (!endpoint) throw new ConfigError(['FC_ENDPOINT or FC_ACCOUNT_ID is needed to invoke the provision function']);

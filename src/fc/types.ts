@@ -1,7 +1,7 @@
 /** The shapes FC 3.0 hands a Node.js handler. */
 import { parseJsonWithin } from '../json.js';
 
-export interface FcCredentials {
+interface FcCredentials {
   accessKeyId?: string;
   accessKeySecret?: string;
   securityToken?: string;
@@ -41,12 +41,6 @@ export interface FcHttpResponse {
   headers: Record<string, string>;
   isBase64Encoded: boolean;
   body: string;
-}
-
-export interface FcTimerEvent {
-  triggerTime: string;
-  triggerName: string;
-  payload?: string;
 }
 
 /**

@@ -3,18 +3,19 @@
  * RFC 9457 problem; nothing reaches the cloud unless the body validated.
  */
 import { parseSilence, silenceMatches } from '../alerts/silence.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../json.js';
+import type { Services } from '../pipeline/services.js';
+import { acceptSubmission, dispatchCreation } from '../pipeline/submit.js';
 import { REQUEST_ID_PATTERN } from '../requests/ids.js';
+import type { Submission } from '../requests/model.js';
 import type { Issue } from '../requests/schema.js';
 import { REQUEST_STATES, type RequestState } from '../requests/state.js';
 import { parseSubmission, ValidationError } from '../requests/validate.js';
-import { acceptSubmission, dispatchCreation } from '../pipeline/submit.js';
-import type { Services } from '../pipeline/services.js';
-import { bearerAuthenticator, type Authenticate } from './auth.js';
-import { problems } from './problem.js';
-import { json, type HttpRequest, type HttpResponse } from './types.js';
-import { alertView, requestView, silenceView, submitView } from './views.js';
 import { StoreRejectedError, StoreUnavailableError } from '../store/errors.js';
-import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../json.js';
+import { type Authenticate, bearerAuthenticator } from './auth.js';
+import { problems } from './problem.js';
+import { type HttpRequest, type HttpResponse, json } from './types.js';
+import { alertView, requestView, silenceView, submitView } from './views.js';
 
 const COLLECTION = '/v1/nodepool-requests';
 const SILENCES = '/v1/silences';
@@ -34,7 +35,8 @@ export function createApiApp(options: { tokens: string[] }): ApiApp {
         services.log.error('request failed', { error: err, method: req.method, path: req.path });
         if (err instanceof StoreUnavailableError) return problems.unavailable('the store cannot be reached; try again');
         // Validation lets nothing the store refuses through; should something slip by, it is still the client's value.
-        if (err instanceof StoreRejectedError) return problems.validation([{ path: '', message: 'holds a value the store cannot keep (a NUL character or invalid Unicode)' }]);
+        if (err instanceof StoreRejectedError)
+          return problems.validation([{ path: '', message: 'holds a value the store cannot keep (a NUL character or invalid Unicode)' }]);
         return problems.internal(req.requestId);
       }
     },
@@ -100,7 +102,11 @@ export function contentTypeProblem(header: string | undefined): string | undefin
     const eq = p.indexOf('=');
     if (eq < 0) continue;
     if (p.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
-    const charset = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    const charset = p
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
     if (charset !== 'utf-8') return `charset must be UTF-8 (or left out), not ${charset || 'empty'}`;
   }
   return undefined;
@@ -143,7 +149,7 @@ async function submit(req: HttpRequest, services: Services): Promise<HttpRespons
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
     return problems.validation([{ path: 'header.Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters without spaces' }]);
   }
-  let submission;
+  let submission: Submission;
   try {
     submission = parseSubmission(body, 'http');
   } catch (err) {
@@ -154,7 +160,12 @@ async function submit(req: HttpRequest, services: Services): Promise<HttpRespons
   const base = services.config.publicBaseUrl;
   switch (outcome.kind) {
     case 'created':
-      services.log.info('accepted', { nodepoolRequestId: outcome.request.id, provider: outcome.request.provider, clusterId: outcome.request.clusterId, nodepoolName: outcome.request.nodepoolName });
+      services.log.info('accepted', {
+        nodepoolRequestId: outcome.request.id,
+        provider: outcome.request.provider,
+        clusterId: outcome.request.clusterId,
+        nodepoolName: outcome.request.nodepoolName,
+      });
       await dispatchCreation(services, outcome.request);
       return json(202, submitView(outcome.request, base), { location: submitView(outcome.request, base).links.self });
     case 'replayed':
@@ -165,10 +176,14 @@ async function submit(req: HttpRequest, services: Services): Promise<HttpRespons
         links: { existing: submitView(outcome.request, base).links.self },
       });
     case 'pool-conflict':
-      return problems.conflict('live-request-exists', `request ${outcome.request.id} is already ${outcome.request.state} for node pool ${outcome.request.nodepoolName} in cluster ${outcome.request.clusterId}`, {
-        existingId: outcome.request.id,
-        links: { existing: submitView(outcome.request, base).links.self },
-      });
+      return problems.conflict(
+        'live-request-exists',
+        `request ${outcome.request.id} is already ${outcome.request.state} for node pool ${outcome.request.nodepoolName} in cluster ${outcome.request.clusterId}`,
+        {
+          existingId: outcome.request.id,
+          links: { existing: submitView(outcome.request, base).links.self },
+        },
+      );
     case 'name-taken':
       return problems.conflict(
         'nodepool-name-taken',
@@ -192,9 +207,11 @@ async function get(id: string, services: Services): Promise<HttpResponse> {
 async function list(req: HttpRequest, services: Services): Promise<HttpResponse> {
   const errors: Issue[] = [];
   const allowed = ['state', 'clusterId', 'limit', 'cursor'];
-  for (const k of Object.keys(req.query)) if (!allowed.includes(k)) errors.push({ path: `query.${k}`, message: `is not a known parameter (${allowed.join(', ')})` });
+  for (const k of Object.keys(req.query))
+    if (!allowed.includes(k)) errors.push({ path: `query.${k}`, message: `is not a known parameter (${allowed.join(', ')})` });
   const { state, clusterId, cursor } = req.query;
-  if (state !== undefined && !REQUEST_STATES.includes(state as RequestState)) errors.push({ path: 'query.state', message: `must be one of: ${REQUEST_STATES.join(', ')}` });
+  if (state !== undefined && !REQUEST_STATES.includes(state as RequestState))
+    errors.push({ path: 'query.state', message: `must be one of: ${REQUEST_STATES.join(', ')}` });
   if (clusterId !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(clusterId)) errors.push({ path: 'query.clusterId', message: 'must be a cluster ID' });
   if (cursor !== undefined && !REQUEST_ID_PATTERN.test(cursor)) errors.push({ path: 'query.cursor', message: 'must be the nextCursor of a previous page' });
   const limit = queryInt(req, 'limit', 1, 100, errors) ?? 20;
@@ -208,7 +225,8 @@ async function list(req: HttpRequest, services: Services): Promise<HttpResponse>
 
 async function listAlerts(req: HttpRequest, services: Services): Promise<HttpResponse> {
   const errors: Issue[] = [];
-  for (const k of Object.keys(req.query)) if (!['state', 'limit', 'cursor'].includes(k)) errors.push({ path: `query.${k}`, message: 'is not a known parameter (state, limit, cursor)' });
+  for (const k of Object.keys(req.query))
+    if (!['state', 'limit', 'cursor'].includes(k)) errors.push({ path: `query.${k}`, message: 'is not a known parameter (state, limit, cursor)' });
   const { state, cursor } = req.query;
   if (state !== undefined && state !== 'firing' && state !== 'resolved') errors.push({ path: 'query.state', message: 'must be firing or resolved' });
   const limit = queryInt(req, 'limit', 1, 500, errors) ?? 50;
@@ -220,7 +238,13 @@ async function listAlerts(req: HttpRequest, services: Services): Promise<HttpRes
   const silences = await alerts.activeSilences(now);
   return json(200, {
     // Inhibition is decided by the sweep that last evaluated the alert.
-    items: items.map((a) => alertView(a, { silenced: silences.some((s) => silenceMatches(s, a)), inhibited: a.state === 'firing' && a.inhibitedBy !== undefined, base: services.config.publicBaseUrl })),
+    items: items.map((a) =>
+      alertView(a, {
+        silenced: silences.some((s) => silenceMatches(s, a)),
+        inhibited: a.state === 'firing' && a.inhibitedBy !== undefined,
+        base: services.config.publicBaseUrl,
+      }),
+    ),
     nextCursor: items.length === limit ? String(items[items.length - 1]!.id) : null,
   });
 }

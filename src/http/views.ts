@@ -1,8 +1,9 @@
 /** What the API shows of a request: secrets masked, times as ISO strings. */
-import type { HistoryEntry, NodepoolRequest } from '../requests/model.js';
-import type { AlertRecord, Silence } from '../store/alerts.js';
+
 import { redact } from '../redact.js';
 import { requestLink } from '../requests/ids.js';
+import type { HistoryEntry, NodepoolRequest } from '../requests/model.js';
+import type { AlertRecord, Silence } from '../store/alerts.js';
 
 export function submitView(r: NodepoolRequest, base?: string) {
   return {
@@ -33,7 +34,14 @@ export function requestView(r: NodepoolRequest, history: HistoryEntry[] | undefi
     // Secrets were lifted out before storing; masking again costs nothing and guards the output.
     request: redact(r.createParams),
     ...(history
-      ? { history: history.map((h) => ({ at: h.at.toISOString(), state: h.state, note: h.note, ...(h.cloudRequestId ? { cloudRequestId: h.cloudRequestId } : {}) })) }
+      ? {
+          history: history.map((h) => ({
+            at: h.at.toISOString(),
+            state: h.state,
+            note: h.note,
+            ...(h.cloudRequestId ? { cloudRequestId: h.cloudRequestId } : {}),
+          })),
+        }
       : {}),
   };
 }

@@ -6,7 +6,7 @@
 import type { Clock } from '../clock.js';
 import { CloudError, toCloudError } from '../cloud/errors.js';
 import { withRetry } from '../cloud/retry.js';
-import { OpenApiTransport, type StaticCredentials, type CredentialSource, type Timeouts } from '../cloud/transport.js';
+import { type CredentialSource, OpenApiTransport, type StaticCredentials, type Timeouts } from '../cloud/transport.js';
 import type { Logger } from '../log.js';
 import type { Dispatcher } from './services.js';
 
@@ -56,7 +56,15 @@ export class Fc2Dispatcher implements Dispatcher {
   private client?: Promise<Fc2ClientLike>;
 
   constructor(
-    private readonly options: { accountId: string; region: string; endpoint?: string; credentials: StaticCredentials; serviceName: string; functionName: string; clock: Clock },
+    private readonly options: {
+      accountId: string;
+      region: string;
+      endpoint?: string;
+      credentials: StaticCredentials;
+      serviceName: string;
+      functionName: string;
+      clock: Clock;
+    },
   ) {}
 
   private load(): Promise<Fc2ClientLike> {

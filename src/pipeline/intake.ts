@@ -5,14 +5,23 @@
  * redelivers it, and what was already done is then found again through the idempotency key.
  * Any other error would recur on every delivery: that message is stored as rejected instead.
  */
-import type { QueueMessage } from '../fc/provision-events.js';
+
 import { CloudError } from '../cloud/errors.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../json.js';
-import { ValidationError, parseSubmission } from '../requests/validate.js';
+import type { Submission } from '../requests/model.js';
+import { parseSubmission, ValidationError } from '../requests/validate.js';
 import { StaleUpdateError, StoreRejectedError, StoreUnavailableError, translateDriverError } from '../store/errors.js';
-import { provisionRequest, type ProvisionOutcome } from './provision.js';
+import { type ProvisionOutcome, provisionRequest } from './provision.js';
 import type { Services } from './services.js';
 import { acceptSubmission, rejectMessage } from './submit.js';
+
+/** One queue message, whatever trigger format carried it. */
+export interface QueueMessage {
+  /** The queue's message id, when the format carries one. */
+  messageId?: string;
+  /** The message body as text. */
+  body: string;
+}
 
 export interface MessageResult {
   messageId?: string;
@@ -21,7 +30,7 @@ export interface MessageResult {
   reason?: string;
 }
 
-export class BatchRetryError extends Error {
+class BatchRetryError extends Error {
   override name = 'BatchRetryError';
   constructor(readonly failures: Array<{ messageId?: string; error: unknown }>) {
     super(`${failures.length} message(s) hit a transient failure; the batch will be redelivered`);
@@ -49,7 +58,10 @@ export async function handleMessages(services: Services, messages: QueueMessage[
       if (!isTransient(error)) {
         // Nothing was stored for it, and redelivering would meet the same error: the message is
         // stored as rejected, with why, once.
-        const reason = translateDriverError(error) instanceof StoreRejectedError ? 'the store cannot hold this message' : `the message could not be processed (${(error as Error)?.name ?? 'error'})`;
+        const reason =
+          translateDriverError(error) instanceof StoreRejectedError
+            ? 'the store cannot hold this message'
+            : `the message could not be processed (${(error as Error)?.name ?? 'error'})`;
         const out = await rejectMessage(services, {
           body: undefined,
           reasons: [{ path: '', message: reason }],
@@ -77,12 +89,17 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
   const parsed = parseJsonWithin(msg.body, { maxBytes: services.config.maxBodyBytes, maxDepth: DEFAULT_MAX_JSON_DEPTH });
   if (!parsed.ok) {
     const reason = parsed.kind === 'syntax' ? 'the message body is not JSON' : `the message body is out of bounds: ${parsed.reason}`;
-    const out = await rejectMessage(services, { body: undefined, reasons: [{ path: '', message: reason }], idempotencyKey: implicitKey, rawLength: msg.body.length });
+    const out = await rejectMessage(services, {
+      body: undefined,
+      reasons: [{ path: '', message: reason }],
+      idempotencyKey: implicitKey,
+      rawLength: msg.body.length,
+    });
     services.log.warn('rejected a message that is not acceptable JSON', { messageId: msg.messageId, nodepoolRequestId: out.request.id, reason: parsed.reason });
     return { messageId: msg.messageId, nodepoolRequestId: out.request.id, outcome: 'rejected', reason };
   }
   const body = parsed.value;
-  let submission;
+  let submission: Submission;
   try {
     submission = parseSubmission(body, 'queue');
   } catch (err) {
@@ -121,7 +138,16 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
   } catch (error) {
     if (isTransient(error)) throw error;
     // The request is stored: the message is done with, and the watch sweep drives the request.
-    services.log.error('provisioning failed; the stored request is left to the watch sweep', { messageId: msg.messageId, nodepoolRequestId: accepted.request.id, error });
-    return { messageId: msg.messageId, nodepoolRequestId: accepted.request.id, outcome: 'skipped', reason: `provisioning failed (${(error as Error)?.name ?? 'error'})` };
+    services.log.error('provisioning failed; the stored request is left to the watch sweep', {
+      messageId: msg.messageId,
+      nodepoolRequestId: accepted.request.id,
+      error,
+    });
+    return {
+      messageId: msg.messageId,
+      nodepoolRequestId: accepted.request.id,
+      outcome: 'skipped',
+      reason: `provisioning failed (${(error as Error)?.name ?? 'error'})`,
+    };
   }
 }

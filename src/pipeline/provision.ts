@@ -8,12 +8,15 @@
  *  - a pool of the same name that exists before any create of ours is not adopted: the
  *    request fails, naming it.
  */
-import { CloudError, isNameTaken } from '../cloud/errors.js';
+
+import type { CreateOutcome } from '../cloud/client.js';
 import { clusterOf } from '../cloud/cluster.js';
-import { PRE_CREATE_STATES } from '../requests/state.js';
+import { CloudError, isNameTaken } from '../cloud/errors.js';
+import type { NodePool } from '../cloud/nodepool.js';
 import { backoffDelay } from '../cloud/retry.js';
 import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
 import { restoreSecrets } from '../requests/secrets.js';
+import { PRE_CREATE_STATES } from '../requests/state.js';
 import type { Services } from './services.js';
 
 export type ProvisionOutcome = 'created' | 'adopted' | 'deferred' | 'failed' | 'timed_out' | 'skipped' | 'in-progress';
@@ -35,7 +38,11 @@ function failure(e: CloudError): CloudFailure {
   return { code: e.code, message: e.message, ...(e.requestId ? { requestId: e.requestId } : {}) };
 }
 
-export async function provisionRequest(services: Services, id: string, options: ProvisionOptions): Promise<{ outcome: ProvisionOutcome; request?: NodepoolRequest }> {
+export async function provisionRequest(
+  services: Services,
+  id: string,
+  options: ProvisionOptions,
+): Promise<{ outcome: ProvisionOutcome; request?: NodepoolRequest }> {
   const { store, clock, config } = services;
   const log = services.log.child({ nodepoolRequestId: id });
   const leased = await store.acquireLease(id, options.owner, new Date(clock.now()), config.leaseSeconds * 1000, { force: options.force });
@@ -52,7 +59,12 @@ export async function provisionRequest(services: Services, id: string, options: 
   }
 }
 
-async function drive(services: Services, rec: NodepoolRequest, options: ProvisionOptions, log: Services['log']): Promise<{ outcome: ProvisionOutcome; request?: NodepoolRequest }> {
+async function drive(
+  services: Services,
+  rec: NodepoolRequest,
+  options: ProvisionOptions,
+  log: Services['log'],
+): Promise<{ outcome: ProvisionOutcome; request?: NodepoolRequest }> {
   const { store, clock, cloud, secrets } = services;
   const owner = options.owner;
   const now = () => new Date(clock.now());
@@ -67,7 +79,11 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
       const found = await cloud.findNodePool(clusterOf(rec), rec.nodepoolName, { deadline: clock.now() + Math.max(options.budgetMs, 10_000) });
       if (found) {
         const request = await store.transition(rec.id, {
-          from: PRE_CREATE_STATES, to: 'creating', owner, at: now(), releaseLease: true,
+          from: PRE_CREATE_STATES,
+          to: 'creating',
+          owner,
+          at: now(),
+          releaseLease: true,
           note: `adopted node pool ${found.id}: an earlier create of this request did run`,
           patch: { nodepoolId: found.id, createStartedAt: null, nextAttemptAt: null, sealedSecrets: null },
         });
@@ -82,9 +98,19 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   }
   if (clock.now() >= rec.deadlineAt.getTime()) {
     const request = await store.transition(rec.id, {
-      from: PRE_CREATE_STATES, to: 'timed_out', owner, at: now(), releaseLease: true,
+      from: PRE_CREATE_STATES,
+      to: 'timed_out',
+      owner,
+      at: now(),
+      releaseLease: true,
       note: 'the deadline passed before the pool was created',
-      patch: { lastError: { code: 'DeadlineExceeded', message: `no node pool by ${rec.deadlineAt.toISOString()}${rec.lastError ? `; last error ${rec.lastError.code}: ${rec.lastError.message}` : ''}` }, sealedSecrets: null },
+      patch: {
+        lastError: {
+          code: 'DeadlineExceeded',
+          message: `no node pool by ${rec.deadlineAt.toISOString()}${rec.lastError ? `; last error ${rec.lastError.code}: ${rec.lastError.message}` : ''}`,
+        },
+        sealedSecrets: null,
+      },
     });
     return { outcome: 'timed_out', request };
   }
@@ -99,7 +125,11 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
       const delay = Math.max(1_000, backoffDelay(rec.attempts + 1, DEFER_POLICY) + 5_000);
       const next = new Date(Math.min(clock.now() + delay, rec.deadlineAt.getTime()));
       const request = await store.transition(rec.id, {
-        from: PRE_CREATE_STATES, to: 'submitting', owner, at: now(), releaseLease: true,
+        from: PRE_CREATE_STATES,
+        to: 'submitting',
+        owner,
+        at: now(),
+        releaseLease: true,
         note: `${stage} failed (${err.code}: ${err.message}); next attempt at ${next.toISOString()}`,
         cloudRequestId: err.requestId,
         patch: { nextAttemptAt: next, lastError: failure(err) },
@@ -108,7 +138,11 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
       return { outcome: 'deferred', request };
     }
     const request = await store.transition(rec.id, {
-      from: PRE_CREATE_STATES, to: 'failed', owner, at: now(), releaseLease: true,
+      from: PRE_CREATE_STATES,
+      to: 'failed',
+      owner,
+      at: now(),
+      releaseLease: true,
       note: `${stage} refused: ${err.code}: ${err.message}`,
       cloudRequestId: err.requestId,
       patch: { lastError: failure(err), sealedSecrets: null, nextAttemptAt: null },
@@ -125,7 +159,12 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
     const ours = holder && holder.id !== rec.id ? holder : undefined;
     const pool = existingId ? ` (${existingId})` : '';
     const request = await store.transition(rec.id, {
-      from: PRE_CREATE_STATES, to: 'failed', owner, at: now(), releaseLease: true, cloudRequestId,
+      from: PRE_CREATE_STATES,
+      to: 'failed',
+      owner,
+      at: now(),
+      releaseLease: true,
+      cloudRequestId,
       note: `a node pool named ${rec.nodepoolName} already exists${pool}; this request did not create it${ours ? ` (request ${ours.id} did)` : ''}`,
       patch: {
         lastError: {
@@ -142,7 +181,7 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   };
 
   // Look before leaping: is there already a pool with this name?
-  let existing;
+  let existing: NodePool | undefined;
   try {
     existing = await cloud.findNodePool(ref, rec.nodepoolName, budget);
   } catch (err) {
@@ -151,7 +190,11 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   if (existing) {
     if (rec.createStartedAt) {
       const request = await store.transition(rec.id, {
-        from: PRE_CREATE_STATES, to: 'creating', owner, at: now(), releaseLease: true,
+        from: PRE_CREATE_STATES,
+        to: 'creating',
+        owner,
+        at: now(),
+        releaseLease: true,
         note: `adopted node pool ${existing.id}: an earlier create of this request did run`,
         patch: { nodepoolId: existing.id, createStartedAt: null, nextAttemptAt: null, sealedSecrets: null, lastError: null },
       });
@@ -164,12 +207,15 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   // Mark, commit, then create.
   const mayExist = Boolean(rec.createStartedAt);
   rec = await store.transition(rec.id, {
-    from: PRE_CREATE_STATES, to: 'submitting', owner, at: now(),
+    from: PRE_CREATE_STATES,
+    to: 'submitting',
+    owner,
+    at: now(),
     note: `calling CreateClusterNodePool (attempt ${rec.attempts + 1})`,
     patch: { attempts: rec.attempts + 1, createStartedAt: now(), nextAttemptAt: null },
   });
   const full = rec.sealedSecrets ? restoreSecrets(rec.createParams, secrets.open(rec.sealedSecrets)) : rec.createParams;
-  let out;
+  let out: CreateOutcome;
   try {
     // A busy cluster stays busy for minutes: defer at once rather than spend the invocation waiting.
     out = await cloud.createNodePool(ref, full as never, budget, { noRetry: ['busy'], mayExist });
@@ -183,7 +229,11 @@ async function drive(services: Services, rec: NodepoolRequest, options: Provisio
   }
   options.afterCreate?.();
   const request = await store.transition(rec.id, {
-    from: 'submitting', to: 'creating', owner, at: now(), releaseLease: true,
+    from: 'submitting',
+    to: 'creating',
+    owner,
+    at: now(),
+    releaseLease: true,
     cloudRequestId: out.requestId,
     note: out.adopted
       ? `adopted node pool ${out.nodepoolId} after an unanswered CreateClusterNodePool`

@@ -5,15 +5,15 @@
 import { redact } from '../redact.js';
 import { newRequestId } from '../requests/ids.js';
 import type { NodepoolRequest, Submission } from '../requests/model.js';
-import { canonicalJson, liftSecrets } from '../requests/secrets.js';
 import { isStorableText } from '../requests/schema.js';
+import { canonicalJson, liftSecrets } from '../requests/secrets.js';
 import type { InsertOutcome } from '../store/requests.js';
 import type { Services } from './services.js';
 
 export type SubmitOutcome = InsertOutcome;
 
 /** A keyed hash of what was asked, secrets included; the key makes it unguessable. */
-export function bodyHash(services: Pick<Services, 'secrets'>, body: unknown): string {
+function bodyHash(services: Pick<Services, 'secrets'>, body: unknown): string {
   const { idempotencyKey: _ignored, ...rest } = (body ?? {}) as Record<string, unknown>;
   return services.secrets.mac(canonicalJson(rest));
 }
@@ -76,7 +76,10 @@ export async function rejectMessage(
     deadlineAt: new Date(now),
     rejectReasons: input.reasons.map((r) => (isStorableText(r.path) ? r : { ...r, path: '(unprintable field)' })),
     createdAt: new Date(now),
-    note: `rejected: ${input.reasons.map((r) => `${isStorableText(r.path) ? r.path || 'body' : '(unprintable field)'} ${r.message}`).join('; ')}`.slice(0, 2000),
+    note: `rejected: ${input.reasons.map((r) => `${isStorableText(r.path) ? r.path || 'body' : '(unprintable field)'} ${r.message}`).join('; ')}`.slice(
+      0,
+      2000,
+    ),
   })) as { request: NodepoolRequest };
 }
 

@@ -4,13 +4,21 @@
  * node-pool model: enums, ranges, mutually exclusive pairs and conditional requirements.
  * Read-only fields (IDs, timestamps, status) are refused.
  */
-import { ACK_NODEPOOL_NAME, ACK_NODEPOOL_NAME_HINT, arr, bool, int, map, obj, str, type Issue, type Schema } from './schema.js';
+import { ACK_NODEPOOL_NAME, ACK_NODEPOOL_NAME_HINT, arr, bool, type Issue, int, map, obj, type Schema, str } from './schema.js';
 
 const DISK_CATEGORIES = ['cloud_efficiency', 'cloud_ssd', 'cloud_essd', 'cloud_auto', 'cloud_essd_entry'] as const;
 const DATA_DISK_CATEGORIES = [...DISK_CATEGORIES, 'cloud', 'elastic_ephemeral_disk_premium', 'elastic_ephemeral_disk_standard'] as const;
-export const ACK_IMAGE_TYPES = [
-  'AliyunLinux', 'AliyunLinuxSecurity', 'AliyunLinux3', 'AliyunLinux3Arm64', 'AliyunLinux3Security',
-  'CentOS', 'Windows', 'WindowsCore', 'ContainerOS', 'AliyunLinux3ContainerOptimized',
+const ACK_IMAGE_TYPES = [
+  'AliyunLinux',
+  'AliyunLinuxSecurity',
+  'AliyunLinux3',
+  'AliyunLinux3Arm64',
+  'AliyunLinux3Security',
+  'CentOS',
+  'Windows',
+  'WindowsCore',
+  'ContainerOS',
+  'AliyunLinux3ContainerOptimized',
 ] as const;
 const PERIODS = { Month: [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 24, 36, 48, 60], Week: [1, 2, 3, 4] } as const;
 const RENEW_PERIODS = { Month: [1, 2, 3, 6, 12, 24, 36, 48, 60], Week: [1, 2, 3] } as const;
@@ -20,7 +28,7 @@ const readOnlyStr = () => str({ readOnly: true });
 const keyValue = (extra: Record<string, Schema> = {}) => obj({ key: str({ required: true, maxLength: 128 }), value: str({ maxLength: 256 }), ...extra });
 
 /** At least three of: upper case, lower case, digits, special characters; 8 to 30 long. */
-export function passwordProblem(pw: string): string | undefined {
+function passwordProblem(pw: string): string | undefined {
   if (pw.length < 8 || pw.length > 30) return 'must be 8 to 30 characters long';
   const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(pw)).length;
   if (classes < 3) return 'must contain at least three of: upper-case letters, lower-case letters, digits, special characters';
@@ -36,7 +44,10 @@ function checkTags(tags: unknown, path: string, issues: Issue[]): void {
     if (typeof key !== 'string') return;
     if (seen.has(key)) issues.push({ path: `${path}[${i}].key`, message: 'must be unique among the tags' });
     seen.add(key);
-    for (const [field, v] of [['key', key], ['value', value]] as const) {
+    for (const [field, v] of [
+      ['key', key],
+      ['value', value],
+    ] as const) {
       if (typeof v !== 'string') continue;
       if (/^(aliyun|acs:)/i.test(v)) issues.push({ path: `${path}[${i}].${field}`, message: 'must not start with aliyun or acs:' });
       if (/https?:\/\//i.test(v)) issues.push({ path: `${path}[${i}].${field}`, message: 'must not contain http:// or https://' });
@@ -55,7 +66,12 @@ const scalingGroup = obj(
     auto_renew: bool(),
     auto_renew_period: int({ min: 0 }),
     spot_strategy: str({ enum: ['NoSpot', 'SpotWithPriceLimit', 'SpotAsPriceGo'] }),
-    spot_price_limit: arr(obj({ instance_type: str({ required: true }), price_limit: str({ required: true, pattern: /^\d+(\.\d+)?$/, patternHint: 'must be a price such as 0.39' }) })),
+    spot_price_limit: arr(
+      obj({
+        instance_type: str({ required: true }),
+        price_limit: str({ required: true, pattern: /^\d+(\.\d+)?$/, patternHint: 'must be a price such as 0.39' }),
+      }),
+    ),
     image_type: str({ enum: ACK_IMAGE_TYPES }),
     image_id: str({ maxLength: 256 }),
     system_disk_category: str({ enum: DISK_CATEGORIES }),
@@ -165,38 +181,40 @@ const kubernetesConfig = obj({
   unschedulable: bool(),
   cms_enabled: bool(),
   node_name_mode: str({
-    pattern: /^customized,([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)?,([5-9]|1[0-2]),([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)?$/,
+    pattern:
+      /^customized,([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)?,([5-9]|1[0-2]),([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)?$/,
     patternHint: 'must be customized,<prefix>,<IP length 5-12>,<suffix> with lower-case letters, digits, "-" and "."',
   }),
   pre_user_data: str({ base64: true, maxLength: 65_536 }),
 });
 
-const management = obj(
-  {
-    enable: bool(),
-    auto_repair: bool(),
-    auto_repair_policy: obj({ restart_node: bool(), approval_required: bool(), auto_repair_policy_id: str() }),
-    auto_vul_fix: bool(),
-    auto_vul_fix_policy: obj({
-      restart_node: bool(),
-      vul_level: str({ pattern: new RegExp(`^(${VUL_LEVELS.join('|')})(,(${VUL_LEVELS.join('|')}))*$`), patternHint: 'must be a comma-separated list of asap, later, nntf' }),
-      exclude_packages: str(),
+const management = obj({
+  enable: bool(),
+  auto_repair: bool(),
+  auto_repair_policy: obj({ restart_node: bool(), approval_required: bool(), auto_repair_policy_id: str() }),
+  auto_vul_fix: bool(),
+  auto_vul_fix_policy: obj({
+    restart_node: bool(),
+    vul_level: str({
+      pattern: new RegExp(`^(${VUL_LEVELS.join('|')})(,(${VUL_LEVELS.join('|')}))*$`),
+      patternHint: 'must be a comma-separated list of asap, later, nntf',
     }),
-    auto_upgrade: bool(),
-    auto_upgrade_policy: obj({ auto_upgrade_kubelet: bool() }),
-    upgrade_config: obj(
-      { auto_upgrade: bool(), surge: int({ min: 0 }), surge_percentage: int({ min: 0, max: 100 }), max_unavailable: int({ min: 1, max: 1000 }) },
-      {
-        check: (u, path, issues) => {
-          if (u.surge !== undefined && u.surge_percentage !== undefined) {
-            issues.push({ path: `${path}.surge_percentage`, message: 'is mutually exclusive with surge' });
-          }
-        },
+    exclude_packages: str(),
+  }),
+  auto_upgrade: bool(),
+  auto_upgrade_policy: obj({ auto_upgrade_kubelet: bool() }),
+  upgrade_config: obj(
+    { auto_upgrade: bool(), surge: int({ min: 0 }), surge_percentage: int({ min: 0, max: 100 }), max_unavailable: int({ min: 1, max: 1000 }) },
+    {
+      check: (u, path, issues) => {
+        if (u.surge !== undefined && u.surge_percentage !== undefined) {
+          issues.push({ path: `${path}.surge_percentage`, message: 'is mutually exclusive with surge' });
+        }
       },
-    ),
-    auto_fault_diagnosis: bool(),
-  },
-);
+    },
+  ),
+  auto_fault_diagnosis: bool(),
+});
 
 const autoScaling = obj(
   {

@@ -3,9 +3,9 @@
  * required fields, disk sizes of at least 20 GB in steps of 10, a key pair or a password,
  * Base64 user data, non-empty vSwitch and instance-type lists, and the disk categories.
  */
-import { arr, ensNodepoolNameProblem, int, obj, str, type Schema } from './schema.js';
+import { arr, ensNodepoolNameProblem, int, obj, type Schema, str } from './schema.js';
 
-export const ENS_SYSTEM_DISK_CATEGORIES = ['local_ssd', 'local_hdd', 'cloud_efficiency', 'cloud_ssd'] as const;
+const ENS_SYSTEM_DISK_CATEGORIES = ['local_ssd', 'local_hdd', 'cloud_efficiency', 'cloud_ssd'] as const;
 const diskSize = () => int({ min: 20, multipleOf: 10 });
 
 export const ensCreateSchema: Schema = obj(

@@ -5,7 +5,6 @@
 import type { NodeCounts, NodePool, Provider } from '../cloud/nodepool.js';
 import type { RequestState } from './state.js';
 
-
 /** What the cloud said when it refused or failed a request. */
 export interface CloudFailure {
   code: string;

@@ -8,11 +8,28 @@ export interface Issue {
 }
 
 export type Schema =
-  | { type: 'string'; required?: boolean; minLength?: number; maxLength?: number; pattern?: RegExp; patternHint?: string; enum?: readonly string[]; base64?: boolean; readOnly?: boolean; problem?: (value: string) => string | undefined }
+  | {
+      type: 'string';
+      required?: boolean;
+      minLength?: number;
+      maxLength?: number;
+      pattern?: RegExp;
+      patternHint?: string;
+      enum?: readonly string[];
+      base64?: boolean;
+      readOnly?: boolean;
+      problem?: (value: string) => string | undefined;
+    }
   | { type: 'integer'; required?: boolean; min?: number; max?: number; multipleOf?: number; oneOf?: readonly number[]; readOnly?: boolean }
   | { type: 'boolean'; required?: boolean; readOnly?: boolean }
   | { type: 'array'; required?: boolean; items: Schema; minItems?: number; maxItems?: number; readOnly?: boolean }
-  | { type: 'object'; required?: boolean; properties: Record<string, Schema>; check?: (value: Record<string, unknown>, path: string, issues: Issue[]) => void; readOnly?: boolean }
+  | {
+      type: 'object';
+      required?: boolean;
+      properties: Record<string, Schema>;
+      check?: (value: Record<string, unknown>, path: string, issues: Issue[]) => void;
+      readOnly?: boolean;
+    }
   /** A free-form JSON object (for example kubelet settings), checked only for being an object. */
   | { type: 'map'; required?: boolean; readOnly?: boolean }
   | { type: 'const'; value: string; required?: boolean };
@@ -21,6 +38,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 /** PostgreSQL text and jsonb refuse NUL and unpaired surrogates. */
 export function isStorableText(s: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point
   return !/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 }
 
@@ -29,6 +47,7 @@ export function isStorableText(s: string): boolean {
  * controls that reorder text on screen (U+202E turns "abc" around), zero-width characters,
  * the line and paragraph separators, and U+FFFD, which only text decoded wrongly holds.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 export const UNREADABLE_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufffd]/u;
 
 /**
@@ -52,7 +71,7 @@ export function ensNodepoolNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-export function join(path: string, key: string | number): string {
+function join(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   return path ? `${path}.${key}` : key;
 }
@@ -95,8 +114,10 @@ export function check(schema: Schema, value: unknown, path: string, issues: Issu
       if (!isStorableText(value)) return void issues.push({ path, message: 'must not contain NUL characters or invalid Unicode' });
       if (schema.required && value.length === 0) return void issues.push({ path, message: 'must not be empty' });
       if (schema.enum && !schema.enum.includes(value)) return void issues.push({ path, message: `must be one of: ${schema.enum.join(', ')}` });
-      if (schema.minLength !== undefined && value.length < schema.minLength) issues.push({ path, message: `must be at least ${schema.minLength} characters long` });
-      if (schema.maxLength !== undefined && value.length > schema.maxLength) issues.push({ path, message: `must be at most ${schema.maxLength} characters long` });
+      if (schema.minLength !== undefined && value.length < schema.minLength)
+        issues.push({ path, message: `must be at least ${schema.minLength} characters long` });
+      if (schema.maxLength !== undefined && value.length > schema.maxLength)
+        issues.push({ path, message: `must be at most ${schema.maxLength} characters long` });
       if (schema.pattern && !schema.pattern.test(value)) issues.push({ path, message: schema.patternHint ?? `must match ${schema.pattern}` });
       if (schema.base64 && !BASE64.test(value)) issues.push({ path, message: 'must be Base64-encoded' });
       const problem = schema.problem?.(value);
@@ -155,8 +176,9 @@ export const str = (o: Omit<Extract<Schema, { type: 'string' }>, 'type'> = {}): 
 export const int = (o: Omit<Extract<Schema, { type: 'integer' }>, 'type'> = {}): Schema => ({ type: 'integer', ...o });
 export const bool = (o: Omit<Extract<Schema, { type: 'boolean' }>, 'type'> = {}): Schema => ({ type: 'boolean', ...o });
 export const arr = (items: Schema, o: Omit<Extract<Schema, { type: 'array' }>, 'type' | 'items'> = {}): Schema => ({ type: 'array', items, ...o });
-export const obj = (
-  properties: Record<string, Schema>,
-  o: Omit<Extract<Schema, { type: 'object' }>, 'type' | 'properties'> = {},
-): Schema => ({ type: 'object', properties, ...o });
+export const obj = (properties: Record<string, Schema>, o: Omit<Extract<Schema, { type: 'object' }>, 'type' | 'properties'> = {}): Schema => ({
+  type: 'object',
+  properties,
+  ...o,
+});
 export const map = (o: { required?: boolean } = {}): Schema => ({ type: 'map', ...o });

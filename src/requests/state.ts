@@ -51,7 +51,3 @@ export function sourcesOf(to: RequestState, from?: readonly RequestState[]): Req
   for (const s of from) if (!canTransition(s, to)) throw new IllegalTransitionError(s, to);
   return [...from];
 }
-
-export function isLive(state: RequestState): boolean {
-  return LIVE_STATES.includes(state);
-}

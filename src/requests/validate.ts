@@ -5,7 +5,7 @@
 import { ackCreateSchema } from './ack-schema.js';
 import { ensCreateSchema } from './ens-schema.js';
 import type { Submission } from './model.js';
-import { check, int, obj, str, type Issue } from './schema.js';
+import { check, type Issue, int, obj, str } from './schema.js';
 
 export class ValidationError extends Error {
   override name = 'ValidationError';
@@ -29,7 +29,12 @@ const ackEnvelope = (source: 'http' | 'queue') =>
   obj({
     provider: { type: 'const', value: 'ack', required: true },
     regionId: str({ required: true, pattern: /^[a-z]{2}(-[a-z0-9]+)+$/, patternHint: 'must be a region ID such as cn-beijing' }),
-    clusterId: str({ required: true, maxLength: 64, pattern: /^[A-Za-z0-9-]+$/, patternHint: 'must be a cluster ID such as c82e6987e2961451182edacd74faf****' }),
+    clusterId: str({
+      required: true,
+      maxLength: 64,
+      pattern: /^[A-Za-z0-9-]+$/,
+      patternHint: 'must be a cluster ID such as c82e6987e2961451182edacd74faf****',
+    }),
     request: ackCreateSchema,
     deadlineMinutes: deadline,
     ...(source === 'queue' ? { idempotencyKey } : {}),

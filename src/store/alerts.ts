@@ -194,7 +194,15 @@ export class AlertStore {
   }
 
   /** Starts an alert; undefined when one with this fingerprint is already firing. */
-  async fire(a: { fingerprint: string; rule: string; severity: Severity; labels: AlertLabels; annotations: Annotations; nodepoolRequestId?: string; startsAt: Date }): Promise<AlertRecord | undefined> {
+  async fire(a: {
+    fingerprint: string;
+    rule: string;
+    severity: Severity;
+    labels: AlertLabels;
+    annotations: Annotations;
+    nodepoolRequestId?: string;
+    startsAt: Date;
+  }): Promise<AlertRecord | undefined> {
     const res = await this.db.query<Row>(
       `INSERT INTO alerts (fingerprint, rule, severity, state, labels, annotations, request_id, starts_at, updated_at)
        VALUES ($1, $2, $3, 'firing', $4, $5, $6, $7, $7)
@@ -206,7 +214,12 @@ export class AlertStore {
 
   /** New annotations (last value wins), and the request the alert is now about, if it names one. */
   async refresh(id: number, annotations: Annotations, now: Date, nodepoolRequestId?: string): Promise<void> {
-    await this.db.query(`UPDATE alerts SET annotations = $2, updated_at = $3, request_id = COALESCE($4, request_id) WHERE id = $1`, [id, JSON.stringify(annotations), now, nodepoolRequestId ?? null]);
+    await this.db.query(`UPDATE alerts SET annotations = $2, updated_at = $3, request_id = COALESCE($4, request_id) WHERE id = $1`, [
+      id,
+      JSON.stringify(annotations),
+      now,
+      nodepoolRequestId ?? null,
+    ]);
   }
 
   /** Resolves a firing alert; `annotations`, when given, are what holds at resolution. */
@@ -226,7 +239,9 @@ export class AlertStore {
         WHERE a.id = v.id AND a.inhibited_by IS DISTINCT FROM v.by`,
       [[...inhibited.keys()], [...inhibited.values()]],
     );
-    await this.db.query(`UPDATE alerts SET inhibited_by = NULL WHERE state = 'firing' AND inhibited_by IS NOT NULL AND NOT (id = ANY($1::bigint[]))`, [[...inhibited.keys()]]);
+    await this.db.query(`UPDATE alerts SET inhibited_by = NULL WHERE state = 'firing' AND inhibited_by IS NOT NULL AND NOT (id = ANY($1::bigint[]))`, [
+      [...inhibited.keys()],
+    ]);
   }
 
   async markNotified(ids: number[], now: Date): Promise<void> {
@@ -239,7 +254,10 @@ export class AlertStore {
     if (filter.state) where.push(`state = $${params.push(filter.state)}`);
     if (filter.before) where.push(`id < $${params.push(filter.before)}`);
     params.push(filter.limit);
-    const res = await this.db.query<Row>(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`, params);
+    const res = await this.db.query<Row>(
+      `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
     return res.rows.map(toAlert);
   }
 
@@ -295,7 +313,10 @@ export class AlertStore {
   }
 
   async markSent(id: number, owner: string, now: Date): Promise<void> {
-    await this.db.query(`UPDATE deliveries SET state = 'sent', sent_at = $3, claimed_by = NULL, claim_expires_at = NULL, last_error = NULL WHERE id = $1 AND claimed_by = $2`, [id, owner, now]);
+    await this.db.query(
+      `UPDATE deliveries SET state = 'sent', sent_at = $3, claimed_by = NULL, claim_expires_at = NULL, last_error = NULL WHERE id = $1 AND claimed_by = $2`,
+      [id, owner, now],
+    );
   }
 
   async markFailed(id: number, owner: string, error: string, nextAttemptAt: Date): Promise<void> {
@@ -307,11 +328,18 @@ export class AlertStore {
 
   /** Takes a delivery the receiver refuses for good out of the line, so the ones behind it can go. */
   async markDead(id: number, owner: string, error: string): Promise<void> {
-    await this.db.query(`UPDATE deliveries SET state = 'dead', last_error = $3, claimed_by = NULL, claim_expires_at = NULL WHERE id = $1 AND claimed_by = $2`, [id, owner, error.slice(0, 1000)]);
+    await this.db.query(`UPDATE deliveries SET state = 'dead', last_error = $3, claimed_by = NULL, claim_expires_at = NULL WHERE id = $1 AND claimed_by = $2`, [
+      id,
+      owner,
+      error.slice(0, 1000),
+    ]);
   }
 
   async sentSince(channel: string, since: Date): Promise<number> {
-    const res = await this.db.query<{ n: number | string }>(`SELECT count(*)::int AS n FROM deliveries WHERE channel = $1 AND state = 'sent' AND sent_at > $2`, [channel, since]);
+    const res = await this.db.query<{ n: number | string }>(
+      `SELECT count(*)::int AS n FROM deliveries WHERE channel = $1 AND state = 'sent' AND sent_at > $2`,
+      [channel, since],
+    );
     return Number(res.rows[0]!.n);
   }
 
@@ -325,6 +353,8 @@ export class AlertStore {
     const params: unknown[] = [];
     if (filter.channel) where.push(`channel = $${params.push(filter.channel)}`);
     if (filter.state) where.push(`state = $${params.push(filter.state)}`);
-    return (await this.db.query<Row>(`SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`, params)).rows.map(toDelivery);
+    return (await this.db.query<Row>(`SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`, params)).rows.map(
+      toDelivery,
+    );
   }
 }

@@ -4,7 +4,8 @@
  * errors leave this file as the store's own (errors.ts).
  */
 import { translateDriverError } from './errors.js';
-export interface QueryResult<R> {
+
+interface QueryResult<R> {
   rows: R[];
   rowCount: number;
 }

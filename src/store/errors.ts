@@ -4,7 +4,7 @@
  */
 import type { NodepoolRequest } from '../requests/model.js';
 
-export class StoreError extends Error {
+class StoreError extends Error {
   override name = 'StoreError';
 }
 
@@ -39,14 +39,17 @@ const TRANSIENT_SQLSTATE = /^(08|53|57|58)[0-9A-Z]{3}$|^(40001|40P01|55P03)$/;
 const REJECTED_SQLSTATE = /^(22|54)[0-9A-Z]{3}$/;
 /** Node's socket errors, and pg's errors for a connection that broke or never came. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
-const CONNECTION_MESSAGE = /connection terminated|connection error|not queryable|timeout exceeded when trying to connect|cannot use a pool after calling end|database system is (starting up|shutting down)/i;
+const CONNECTION_MESSAGE =
+  /connection terminated|connection error|not queryable|timeout exceeded when trying to connect|cannot use a pool after calling end|database system is (starting up|shutting down)/i;
 
 /** A driver error as one of the store's own; anything the driver did not raise is returned as it is. */
 export function translateDriverError(err: unknown): unknown {
   if (err instanceof StoreError || !(err instanceof Error)) return err;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && TRANSIENT_SQLSTATE.test(code)) return new StoreUnavailableError(`the store is unavailable (${code}): ${err.message}`, { cause: err });
-  if (typeof code === 'string' && REJECTED_SQLSTATE.test(code)) return new StoreRejectedError(`the store refused the values (${code}): ${err.message}`, { cause: err });
+  if (typeof code === 'string' && TRANSIENT_SQLSTATE.test(code))
+    return new StoreUnavailableError(`the store is unavailable (${code}): ${err.message}`, { cause: err });
+  if (typeof code === 'string' && REJECTED_SQLSTATE.test(code))
+    return new StoreRejectedError(`the store refused the values (${code}): ${err.message}`, { cause: err });
   if ((typeof code === 'string' && NETWORK_CODES.has(code)) || CONNECTION_MESSAGE.test(err.message)) {
     return new StoreUnavailableError(`the store cannot be reached: ${err.message}`, { cause: err });
   }

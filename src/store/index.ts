@@ -2,7 +2,7 @@
  * Opens the configured store: PostgreSQL when DATABASE_URL is set, otherwise PGlite under
  * the data directory. Migrations run on open.
  */
-import { openPglite, openPostgres, type Db } from './db.js';
+import { type Db, openPglite, openPostgres } from './db.js';
 import { migrate } from './migrate.js';
 import { RequestStore } from './requests.js';
 
@@ -19,7 +19,7 @@ export interface StoreOptions {
   inMemory?: boolean;
 }
 
-export async function openDb(options: StoreOptions): Promise<Db> {
+async function openDb(options: StoreOptions): Promise<Db> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize);
   if (options.inMemory) return openPglite();
   const { mkdirSync } = await import('node:fs');

@@ -7,8 +7,6 @@ import { loadMigrations } from './migrations.js';
 
 const MIGRATION_LOCK = 7_235_001;
 
-export type { Migration } from './migrations.js';
-
 export async function migrate(db: Db, migrations = loadMigrations()): Promise<string[]> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);

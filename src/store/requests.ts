@@ -4,13 +4,11 @@
  * "one request per idempotency key" hold even between concurrent instances.
  */
 import type { Provider } from '../cloud/nodepool.js';
-import type { CloudFailure, HistoryEntry, NodepoolRequest, ObservedStatus } from '../requests/model.js';
-import { LIVE_STATES, PRE_CREATE_STATES, sourcesOf, WATCHED_STATES, ALERTABLE_FINAL_STATES, type RequestState } from '../requests/state.js';
+import type { HistoryEntry, NodepoolRequest, ObservedStatus } from '../requests/model.js';
+import { ALERTABLE_FINAL_STATES, LIVE_STATES, PRE_CREATE_STATES, type RequestState, sourcesOf, WATCHED_STATES } from '../requests/state.js';
 import type { Db, Queryable } from './db.js';
-import { COLUMNS, date, JSON_COLUMNS, toRequest, type RequestPatch, type Row } from './rows.js';
-
-export type { RequestPatch } from './rows.js';
 import { StaleUpdateError } from './errors.js';
+import { COLUMNS, date, JSON_COLUMNS, type RequestPatch, type Row, toRequest } from './rows.js';
 
 export interface NewRequest {
   id: string;
@@ -42,14 +40,6 @@ export type InsertOutcome =
   | { kind: 'pool-conflict'; request: NodepoolRequest }
   /** The cluster's last listing has a pool of that name; `request` is ours that created it, if any. */
   | { kind: 'name-taken'; nodepoolId: string; seenAt: Date; request?: NodepoolRequest };
-
-/** A pool a sweep saw in a cluster's listing. */
-export interface ListedPool {
-  provider: Provider;
-  clusterId: string;
-  nodepoolId: string;
-  nodepoolName: string;
-}
 
 export interface ListFilter {
   state?: RequestState;
@@ -83,7 +73,10 @@ export class RequestStore {
     return this.db.transaction(async (tx) => {
       // What an existing request says to this one: the same key (replayed, or a conflict), then
       // a live request for the pool. Asked before the insert and, when a concurrent one won, after.
-      const sameKey = (existing: NodepoolRequest): InsertOutcome => ({ kind: existing.bodyHash === r.bodyHash ? 'replayed' : 'key-conflict', request: existing });
+      const sameKey = (existing: NodepoolRequest): InsertOutcome => ({
+        kind: existing.bodyHash === r.bodyHash ? 'replayed' : 'key-conflict',
+        request: existing,
+      });
       const existingFor = async (): Promise<InsertOutcome | undefined> => {
         const byKey = r.idempotencyKey ? await this.byKey(tx, r.idempotencyKey) : undefined;
         if (byKey) return sameKey(byKey);
@@ -108,9 +101,20 @@ export class RequestStore {
          ON CONFLICT DO NOTHING
          RETURNING *`,
         [
-          r.id, r.provider ?? null, r.regionId ?? null, r.clusterId ?? null, r.nodepoolName ?? null, r.state, JSON.stringify(r.createParams),
-          r.sealedSecrets ?? null, r.idempotencyKey ?? null, r.bodyHash, r.source, r.deadlineAt,
-          r.rejectReasons ? JSON.stringify(r.rejectReasons) : null, r.createdAt,
+          r.id,
+          r.provider ?? null,
+          r.regionId ?? null,
+          r.clusterId ?? null,
+          r.nodepoolName ?? null,
+          r.state,
+          JSON.stringify(r.createParams),
+          r.sealedSecrets ?? null,
+          r.idempotencyKey ?? null,
+          r.bodyHash,
+          r.source,
+          r.deadlineAt,
+          r.rejectReasons ? JSON.stringify(r.rejectReasons) : null,
+          r.createdAt,
         ],
       );
       const row = inserted.rows[0];
@@ -159,7 +163,9 @@ export class RequestStore {
     now: Date,
   ): Promise<void> {
     const rows = new Map<string, { provider: Provider; clusterId: string; id: string; name: string }>();
-    for (const c of listings) for (const p of c.pools) rows.set(`${c.provider}\u0000${c.clusterId}\u0000${p.id}`, { provider: c.provider, clusterId: c.clusterId, id: p.id, name: p.name });
+    for (const c of listings)
+      for (const p of c.pools)
+        rows.set(`${c.provider}\u0000${c.clusterId}\u0000${p.id}`, { provider: c.provider, clusterId: c.clusterId, id: p.id, name: p.name });
     const pools = [...rows.values()];
     await this.db.transaction(async (tx) => {
       await tx.query(
@@ -217,10 +223,12 @@ export class RequestStore {
   }
 
   async findLive(provider: Provider, clusterId: string, name: string, q: Queryable = this.db): Promise<NodepoolRequest | undefined> {
-    const res = await q.query<Row>(
-      `SELECT * FROM nodepool_requests WHERE provider = $1 AND cluster_id = $2 AND nodepool_name = $3 AND state = ANY($4)`,
-      [provider, clusterId, name, LIVE_STATES],
-    );
+    const res = await q.query<Row>(`SELECT * FROM nodepool_requests WHERE provider = $1 AND cluster_id = $2 AND nodepool_name = $3 AND state = ANY($4)`, [
+      provider,
+      clusterId,
+      name,
+      LIVE_STATES,
+    ]);
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }
 
@@ -344,6 +352,12 @@ export class RequestStore {
   }
 
   private async addHistory(q: Queryable, id: string, at: Date, state: RequestState, note: string, cloudRequestId?: string): Promise<void> {
-    await q.query('INSERT INTO request_history (request_id, at, state, note, cloud_request_id) VALUES ($1,$2,$3,$4,$5)', [id, at, state, note, cloudRequestId ?? null]);
+    await q.query('INSERT INTO request_history (request_id, at, state, note, cloud_request_id) VALUES ($1,$2,$3,$4,$5)', [
+      id,
+      at,
+      state,
+      note,
+      cloudRequestId ?? null,
+    ]);
   }
 }

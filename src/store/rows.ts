@@ -19,7 +19,6 @@ export interface RequestPatch {
 
 export type Row = Record<string, unknown>;
 
-
 export const COLUMNS: Record<keyof RequestPatch, string> = {
   nodepoolId: 'nodepool_id',
   taskId: 'task_id',

@@ -2,14 +2,15 @@
  * Which clusters a sweep lists, and listing them: one DescribeClusterNodePools per cluster
  * (one per page for ENS), at most `concurrency` at once, none started after `stopAt`.
  */
-import { clusterKey, clusterOf, type Cluster } from '../cloud/cluster.js';
+
+import { RULES, type RuleName } from '../alerts/rules.js';
+import { type Cluster, clusterKey, clusterOf } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
 import type { NodePool } from '../cloud/nodepool.js';
 import type { Config } from '../config.js';
+import type { Services } from '../pipeline/services.js';
 import type { NodepoolRequest } from '../requests/model.js';
 import type { AlertRecord } from '../store/alerts.js';
-import type { Services } from '../pipeline/services.js';
-import { RULES, type RuleName } from '../alerts/rules.js';
 
 export interface WatchTarget {
   key: string;

@@ -45,8 +45,24 @@ export async function sweep(services: Services, channels: Channel[], options: { 
   const started = clock.now();
   const before = { ...services.cloud.metrics };
   const summary: SweepSummary = {
-    clusters: 0, clustersLeft: 0, clusterErrors: 0, pools: 0, apiCalls: 0, throttled: 0, durationMs: 0, transitions: {}, redriven: 0,
-    alertsFired: 0, alertsRepeated: 0, alertsResolved: 0, silenced: 0, inhibited: 0, deliveriesSent: 0, deliveriesFailed: 0, deliveriesDead: 0, deliveriesPending: 0,
+    clusters: 0,
+    clustersLeft: 0,
+    clusterErrors: 0,
+    pools: 0,
+    apiCalls: 0,
+    throttled: 0,
+    durationMs: 0,
+    transitions: {},
+    redriven: 0,
+    alertsFired: 0,
+    alertsRepeated: 0,
+    alertsResolved: 0,
+    silenced: 0,
+    inhibited: 0,
+    deliveriesSent: 0,
+    deliveriesFailed: 0,
+    deliveriesDead: 0,
+    deliveriesPending: 0,
   };
   const lock = await alerts.tryLock(SWEEP_LOCK, options.owner, new Date(started), Math.max(10_000, options.deadline - started + 30_000));
   if (!lock.acquired) {
@@ -69,10 +85,15 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     summary.clusters = results.length;
     summary.clustersLeft = targets.length - reached;
     if (summary.clustersLeft > 0) cursor = reached > 0 ? ordered[reached - 1]!.key : (lock.cursor ?? null);
-    const failures = await alerts.recordClusters(results.map((r) => ({ key: r.key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })), now());
+    const failures = await alerts.recordClusters(
+      results.map((r) => ({ key: r.key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })),
+      now(),
+    );
     // What each listed cluster has now: a create for a taken name is then refused at once.
     await store.recordListings(
-      results.filter((r) => r.pools).map((r) => ({ provider: r.cluster.provider, clusterId: r.cluster.clusterId, pools: r.pools!.map((p) => ({ id: p.id, name: p.name })) })),
+      results
+        .filter((r) => r.pools)
+        .map((r) => ({ provider: r.cluster.provider, clusterId: r.cluster.clusterId, pools: r.pools!.map((p) => ({ id: p.id, name: p.name })) })),
       targets.map((t) => t.cluster),
       now(),
     );
@@ -82,13 +103,23 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     summary.pools = listings.reduce((n, l) => n + (l.pools?.length ?? 0), 0);
 
     // 2. Requests, from the listings.
-    const tracked = await trackRequests(services, requests, listings, { owner: options.owner, deadline: options.deadline, dispatchGraceMs: config.dispatchGraceSeconds * 1000 });
+    const tracked = await trackRequests(services, requests, listings, {
+      owner: options.owner,
+      deadline: options.deadline,
+      dispatchGraceMs: config.dispatchGraceSeconds * 1000,
+    });
     summary.transitions = tracked.transitions;
     summary.redriven = tracked.redriven;
 
     // 3. Alerts, from the same listings and what the requests are now.
     const current = await store.forAlerts(since);
-    const candidates = evaluate({ now: now(), clusters: listings, requests: current, thresholds: config.thresholds, requestLink: (id) => requestLink(id, config.publicBaseUrl) });
+    const candidates = evaluate({
+      now: now(),
+      clusters: listings,
+      requests: current,
+      thresholds: config.thresholds,
+      requestLink: (id) => requestLink(id, config.publicBaseUrl),
+    });
     const listed = new Set(listings.filter((l) => !l.error).map((l) => l.key));
     // The lifecycle, the outbox rows and the "notified" marks commit together: a crash cannot
     // resolve an alert without its message, nor send one twice.
@@ -116,7 +147,13 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     });
 
     // 4. Deliveries.
-    const delivered = await deliverPending(alerts, channels, { owner: options.owner, now, deadline: options.deadline, log, sendTimeoutMs: config.channelTimeoutMs });
+    const delivered = await deliverPending(alerts, channels, {
+      owner: options.owner,
+      now,
+      deadline: options.deadline,
+      log,
+      sendTimeoutMs: config.channelTimeoutMs,
+    });
     summary.deliveriesSent = delivered.sent;
     summary.deliveriesFailed = delivered.failed;
     summary.deliveriesDead = delivered.dead;

@@ -5,9 +5,9 @@
  * and ran out of time are timed out; accepted or deferred ones whose time has come are
  * dispatched again.
  */
-import { clusterKey, clusterOf, type Cluster, type ClusterListing } from '../cloud/cluster.js';
+import { type Cluster, type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
-import { nodeCounts, type NodePool } from '../cloud/nodepool.js';
+import { type NodePool, nodeCounts } from '../cloud/nodepool.js';
 import { provisionRequest } from '../pipeline/provision.js';
 import type { Services } from '../pipeline/services.js';
 import type { CloudFailure, NodepoolRequest, ObservedStatus } from '../requests/model.js';
@@ -15,7 +15,7 @@ import { PRE_CREATE_STATES } from '../requests/state.js';
 import { StaleUpdateError } from '../store/errors.js';
 import { isRecoverable } from './listing.js';
 
-export function observedFrom(pool: NodePool, at: Date): ObservedStatus {
+function observedFrom(pool: NodePool, at: Date): ObservedStatus {
   return { cloudState: pool.cloudState, ...nodeCounts(pool), at: at.toISOString() };
 }
 
@@ -80,7 +80,9 @@ async function recoverTimedOut(services: Services, requests: NodepoolRequest[], 
   for (const r of candidates) {
     const pools = listingOf(byKey, r)?.pools;
     const pool = r.nodepoolId
-      ? (owners.get(r.nodepoolId) ?? []).every((o) => o.id === r.id || isRecoverable(o)) ? pools?.find((p) => p.id === r.nodepoolId) : undefined
+      ? (owners.get(r.nodepoolId) ?? []).every((o) => o.id === r.id || isRecoverable(o))
+        ? pools?.find((p) => p.id === r.nodepoolId)
+        : undefined
       : pools?.find((p) => p.name === r.nodepoolName && !claimed.has(p.id));
     if (!pool || recoveredPools.has(pool.id)) continue;
     claimed.add(pool.id);
@@ -90,7 +92,9 @@ async function recoverTimedOut(services: Services, requests: NodepoolRequest[], 
     }
     try {
       await services.store.transition(r.id, {
-        from: 'timed_out', to: 'active', at: now,
+        from: 'timed_out',
+        to: 'active',
+        at: now,
         note: `recovered after the deadline: node pool ${pool.id} is active with ${pool.serving}/${pool.desired} nodes serving (the deadline was ${r.deadlineAt.toISOString()})`,
         patch: { nodepoolId: pool.id, observed: observedFrom(pool, now), lastError: null, createStartedAt: null },
       });
@@ -152,7 +156,10 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
   const pool = result.pools?.find((p) => p.id === r.nodepoolId);
   const finish = async (to: 'active' | 'failed' | 'timed_out', note: string, lastError?: CloudFailure) => {
     await store.transition(r.id, {
-      from: 'creating', to, at: now, note,
+      from: 'creating',
+      to,
+      at: now,
+      note,
       patch: { ...(pool ? { observed: observedFrom(pool, now) } : {}), ...(lastError ? { lastError } : {}), sealedSecrets: null },
     });
     services.log.info(`request ${to}`, { nodepoolRequestId: r.id, nodepoolId: r.nodepoolId, note });

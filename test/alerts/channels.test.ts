@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createChannel } from '../../src/alerts/channels/index.js';
 import type { NotificationPayload } from '../../src/alerts/notify.js';
 import type { ChannelConfig } from '../../src/config.js';
-import { startReceiver, type Receiver } from '../helpers/receivers.js';
+import { type Receiver, startReceiver } from '../helpers/receivers.js';
 
 const receivers: Receiver[] = [];
 afterAll(async () => Promise.all(receivers.map((r) => r.close())));
@@ -18,7 +18,14 @@ function payload(n = 1): NotificationPayload {
     reason: i % 2 ? ('resolved' as const) : ('new' as const),
     rule: 'nodes_failed',
     severity: 'critical' as const,
-    labels: { rule: 'nodes_failed', severity: 'critical' as const, provider: 'ens', clusterId: 'eck-d2666c5f', nodepoolName: `edge-${i}`, nodepoolId: `np${i}` },
+    labels: {
+      rule: 'nodes_failed',
+      severity: 'critical' as const,
+      provider: 'ens',
+      clusterId: 'eck-d2666c5f',
+      nodepoolName: `edge-${i}`,
+      nodepoolId: `np${i}`,
+    },
     annotations: {
       summary: 'Node pool has failed nodes',
       description: '1 of 3 nodes failed',
@@ -41,7 +48,19 @@ async function channelFor(type: ChannelConfig['type'], secret?: string) {
   return { r, ch: createChannel({ type, name: type, url: r.url, secret, minSeverity: 'warning' }, { timeoutMs: 2_000 }) };
 }
 
-const FACTS = ['critical', 'nodes_failed', 'ens', 'eck-d2666c5f', 'edge-0', 'np0', 'active', 'serving 2/3', '2026-11-22T08:00:00.000Z', 'NodesFailed', 'npr_01M81VNY51ZA10783VQQS208T7'];
+const FACTS = [
+  'critical',
+  'nodes_failed',
+  'ens',
+  'eck-d2666c5f',
+  'edge-0',
+  'np0',
+  'active',
+  'serving 2/3',
+  '2026-11-22T08:00:00.000Z',
+  'NodesFailed',
+  'npr_01M81VNY51ZA10783VQQS208T7',
+];
 
 describe('DingTalk custom robot', () => {
   it('signs as DingTalk documents it, and the receiver accepts the markdown message', async () => {
@@ -71,7 +90,7 @@ describe('Feishu/Lark custom bot', () => {
     for (const f of FACTS) expect(text).toContain(f);
   });
 
-  it('keeps a sweep with many alerts under Feishu\'s 20 KB body limit', async () => {
+  it("keeps a sweep with many alerts under Feishu's 20 KB body limit", async () => {
     const { r, ch } = await channelFor('feishu', 'feishu-secret');
     await ch.send(payload(60), { deliveryId: 1, now: new Date() });
     expect(r.accepted()).toHaveLength(1);
@@ -121,7 +140,13 @@ describe('generic webhook', () => {
       truncatedAlerts: 0,
       commonLabels: { alertname: 'nodes_failed', provider: 'ens', clusterId: 'eck-d2666c5f' },
     });
-    expect(got.body.alerts[0]).toMatchObject({ status: 'firing', fingerprint: 'fp0', labels: { alertname: 'nodes_failed', nodepoolName: 'edge-0' }, endsAt: '0001-01-01T00:00:00Z', startsAt: '2026-11-22T08:00:00.000Z' });
+    expect(got.body.alerts[0]).toMatchObject({
+      status: 'firing',
+      fingerprint: 'fp0',
+      labels: { alertname: 'nodes_failed', nodepoolName: 'edge-0' },
+      endsAt: '0001-01-01T00:00:00Z',
+      startsAt: '2026-11-22T08:00:00.000Z',
+    });
     expect(got.body.alerts[1]).toMatchObject({ status: 'resolved', endsAt: '2026-11-22T08:30:00.000Z' });
     expect(got.body.alerts[0].annotations).toMatchObject({ errorCode: 'NodesFailed', cloudState: 'active' });
   });
@@ -133,7 +158,10 @@ describe('generic webhook', () => {
   });
 
   it('reports a receiver that does not answer in time, without echoing the URL', async () => {
-    const ch = createChannel({ type: 'dingtalk', name: 'd', url: 'http://10.255.255.1/robot/send?access_token=sekret-token', minSeverity: 'warning' }, { timeoutMs: 200 });
+    const ch = createChannel(
+      { type: 'dingtalk', name: 'd', url: 'http://10.255.255.1/robot/send?access_token=sekret-token', minSeverity: 'warning' },
+      { timeoutMs: 200 },
+    );
     const err = await ch.send(payload(), { deliveryId: 1, now: new Date() }).catch((e) => e);
     expect(err.message).not.toContain('sekret-token');
   });

@@ -9,12 +9,30 @@ import { deliverPending, PERMANENT_FAILURE_ATTEMPTS } from '../../src/alerts/out
 import { silentLogger } from '../../src/log.js';
 import { AlertStore, type Delivery } from '../../src/store/alerts.js';
 import { backends } from '../helpers/db.js';
-import { startReceiver, type Receiver } from '../helpers/receivers.js';
+import { type Receiver, startReceiver } from '../helpers/receivers.js';
 
 const receivers: Receiver[] = [];
 afterAll(async () => Promise.all(receivers.map((r) => r.close())));
 
-const payload = (n: number): NotificationPayload => ({ channel: 'hook', groupKey: 'g', sweepAt: new Date().toISOString(), status: 'firing', alerts: [{ id: n, fingerprint: `f${n}`, status: 'firing', reason: 'new', rule: 'nodes_failed', severity: 'critical', labels: { rule: 'nodes_failed', severity: 'critical', provider: 'ens', clusterId: 'eck-1' }, annotations: {}, startsAt: new Date().toISOString() }] });
+const payload = (n: number): NotificationPayload => ({
+  channel: 'hook',
+  groupKey: 'g',
+  sweepAt: new Date().toISOString(),
+  status: 'firing',
+  alerts: [
+    {
+      id: n,
+      fingerprint: `f${n}`,
+      status: 'firing',
+      reason: 'new',
+      rule: 'nodes_failed',
+      severity: 'critical',
+      labels: { rule: 'nodes_failed', severity: 'critical', provider: 'ens', clusterId: 'eck-1' },
+      annotations: {},
+      startsAt: new Date().toISOString(),
+    },
+  ],
+});
 
 describe.each(backends)('outbox on $name', (backend) => {
   it('takes a message the receiver refuses for good out of the line after a few attempts', async () => {

@@ -3,8 +3,8 @@
  * cluster it reached, so that every cluster is seen even when one sweep cannot see them all.
  */
 import { describe, expect, it } from 'vitest';
-import { sweep } from '../../src/watch/sweep.js';
 import { servicesFor } from '../../src/fc/runtime.js';
+import { sweep } from '../../src/watch/sweep.js';
 import { backends } from '../helpers/db.js';
 import { useSystem } from '../helpers/system.js';
 
@@ -19,7 +19,7 @@ describe('a sweep that cannot finish', () => {
   it('resumes where it stopped on the next run', async () => {
     await t.admin('POST', '/faults', { latency: [{ ms: 300, actions: ['DescribeClusterNodePools'] }] });
     const run = async () => {
-      const services = servicesFor(t.sys.instance, t.sys.host.context({ name: 'w', handler: 'watch.handler', timeoutSeconds: 60, memoryMB: 512} as never));
+      const services = servicesFor(t.sys.instance, t.sys.host.context({ name: 'w', handler: 'watch.handler', timeoutSeconds: 60, memoryMB: 512 } as never));
       const since = t.sys.emulator.callLog().at(-1)?.seq ?? 0;
       // A budget that allows about four 300 ms listings before the sweep stops starting new ones.
       const summary = await sweep(services, [], { owner: `test-${Math.random()}`, deadline: t.sys.instance.clock.now() + 1_500 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ackExample, ensExample, uniqueName } from '../helpers/cloud.js';
 import { backends } from '../helpers/db.js';
-import { startReceiver, type Receiver } from '../helpers/receivers.js';
+import { type Receiver, startReceiver } from '../helpers/receivers.js';
 import { useSystem } from '../helpers/system.js';
 
 const WATCH_ENS = 'eck-watch001';
@@ -50,7 +50,18 @@ describe.each(backends)('watch and alert on $name', (backend) => {
 
   /** Notifications the webhook accepted since `from`, flattened to alerts. */
   const heard = (from = 0) =>
-    webhook.accepted().slice(from).flatMap((m) => m.body.alerts.map((a: any) => ({ rule: a.labels.alertname, pool: a.labels.nodepoolName ?? '', cluster: a.labels.clusterId, status: a.status, delivery: m.headers['x-nodepool-pilot-delivery'] })));
+    webhook
+      .accepted()
+      .slice(from)
+      .flatMap((m) =>
+        m.body.alerts.map((a: any) => ({
+          rule: a.labels.alertname,
+          pool: a.labels.nodepoolName ?? '',
+          cluster: a.labels.clusterId,
+          status: a.status,
+          delivery: m.headers['x-nodepool-pilot-delivery'],
+        })),
+      );
   const about = (list: ReturnType<typeof heard>, rule: string, pool: string) => list.filter((a) => a.rule === rule && a.pool === pool);
   const fault = (cluster: string, pool: string, faults: unknown) => t.admin('PATCH', `/clusters/${cluster}/nodepools/${pool}`, { faults });
 
@@ -77,7 +88,12 @@ describe.each(backends)('watch and alert on $name', (backend) => {
       severity: 'critical',
       labels: { provider: 'ens', clusterId: WATCH_ENS, nodepoolName: 'edge-fail' },
       // The values at resolution, and the worst while it fired.
-      annotations: { cloudState: 'active', nodes: { failed: 0, serving: 3, desired: 3 }, description: '0 of 3 nodes failed', peakDescription: '1 of 3 nodes failed' },
+      annotations: {
+        cloudState: 'active',
+        nodes: { failed: 0, serving: 3, desired: 3 },
+        description: '0 of 3 nodes failed',
+        peakDescription: '1 of 3 nodes failed',
+      },
       endsAt: expect.any(String),
     });
   });
@@ -128,30 +144,44 @@ describe.each(backends)('watch and alert on $name', (backend) => {
     await t.sweep();
     const fired = about(heard(mark), 'nodepool_missing', name);
     expect(fired.map((a) => a.status)).toEqual(['firing']);
-    const msg = webhook.accepted().slice(mark).find((m) => m.body.alerts.some((a: any) => a.labels.alertname === 'nodepool_missing'))!;
+    const msg = webhook
+      .accepted()
+      .slice(mark)
+      .find((m) => m.body.alerts.some((a: any) => a.labels.alertname === 'nodepool_missing'))!;
     expect(msg.body.alerts[0].generatorURL).toBe(`/v1/nodepool-requests/${post.json.id}`);
     await fault(SEED_ENS_CLUSTER, name, { deleted: false });
     await t.sweep();
     expect(about(heard(mark), 'nodepool_missing', name).map((a) => a.status)).toEqual(['firing', 'resolved']);
   });
 
-  it('fires cluster_unreachable after N failed sweeps, inhibits that cluster\'s pool alerts, and resolves', async () => {
+  it("fires cluster_unreachable after N failed sweeps, inhibits that cluster's pool alerts, and resolves", async () => {
     const mark = webhook.accepted().length;
     await t.admin('PATCH', `/clusters/${WATCH_ENS}`, { faults: { unreachable: 'error' } });
     await t.sweep();
     await t.sweep();
     expect(about(heard(mark), 'cluster_unreachable', '')).toEqual([]);
     await t.sweep();
-    expect(about(heard(mark), 'cluster_unreachable', '').filter((a) => a.cluster === WATCH_ENS).map((a) => a.status)).toEqual(['firing']);
+    expect(
+      about(heard(mark), 'cluster_unreachable', '')
+        .filter((a) => a.cluster === WATCH_ENS)
+        .map((a) => a.status),
+    ).toEqual(['firing']);
     // a pool alert of the unreachable cluster stays quiet while it is inhibited
     await fault(WATCH_ENS, 'edge-quiet', { failedNodes: 1 });
     await t.sweep();
     const firing = await t.api('GET', '/v1/alerts?state=firing');
-    expect(firing.json.items.find((a: any) => a.rule === 'cluster_unreachable' && a.labels.clusterId === WATCH_ENS)).toMatchObject({ severity: 'critical', annotations: { errorCode: 'ServiceUnavailable' } });
+    expect(firing.json.items.find((a: any) => a.rule === 'cluster_unreachable' && a.labels.clusterId === WATCH_ENS)).toMatchObject({
+      severity: 'critical',
+      annotations: { errorCode: 'ServiceUnavailable' },
+    });
     await t.admin('PATCH', `/clusters/${WATCH_ENS}`, { faults: { unreachable: null } });
     await t.sweep();
     const after = heard(mark);
-    expect(about(after, 'cluster_unreachable', '').filter((a) => a.cluster === WATCH_ENS).map((a) => a.status)).toEqual(['firing', 'resolved']);
+    expect(
+      about(after, 'cluster_unreachable', '')
+        .filter((a) => a.cluster === WATCH_ENS)
+        .map((a) => a.status),
+    ).toEqual(['firing', 'resolved']);
     expect(about(after, 'nodes_failed', 'edge-quiet').map((a) => a.status)).toEqual(['firing']);
     await fault(WATCH_ENS, 'edge-quiet', { failedNodes: 0 });
     await t.sweep();
@@ -163,8 +193,15 @@ describe.each(backends)('watch and alert on $name', (backend) => {
     const first = await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample('eck-later001', name) });
     await t.idle();
     await t.sweep();
-    const fired = webhook.accepted().slice(mark).flatMap((m) => m.body.alerts).find((a: any) => a.labels.alertname === 'creation_failed' && a.labels.nodepoolName === name);
-    expect(fired).toMatchObject({ status: 'firing', annotations: { errorCode: 'InvalidParameter.ClusterId', requestLink: `/v1/nodepool-requests/${first.json.id}` } });
+    const fired = webhook
+      .accepted()
+      .slice(mark)
+      .flatMap((m) => m.body.alerts)
+      .find((a: any) => a.labels.alertname === 'creation_failed' && a.labels.nodepoolName === name);
+    expect(fired).toMatchObject({
+      status: 'firing',
+      annotations: { errorCode: 'InvalidParameter.ClusterId', requestLink: `/v1/nodepool-requests/${first.json.id}` },
+    });
     expect(fired.annotations.cloudRequestId).toMatch(/^[0-9A-F-]{36}$/);
     await t.admin('POST', '/clusters', { provider: 'ens', id: 'eck-later001' });
     await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample('eck-later001', name) });
@@ -180,7 +217,13 @@ describe.each(backends)('watch and alert on $name', (backend) => {
   it('fires creation_timeout when the deadline passes with the pool still scaling, with what was last seen', async () => {
     const mark = webhook.accepted().length;
     const name = uniqueName('slow');
-    const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: WATCH_ACK, request: ackExample(name), deadlineMinutes: 1 });
+    const post = await t.api('POST', '/v1/nodepool-requests', {
+      provider: 'ack',
+      regionId: 'cn-beijing',
+      clusterId: WATCH_ACK,
+      request: ackExample(name),
+      deadlineMinutes: 1,
+    });
     await t.idle();
     await fault(WATCH_ACK, name, { stuck: 'scaling' });
     t.advanceTime(2 * 60_000);
@@ -197,7 +240,11 @@ describe.each(backends)('watch and alert on $name', (backend) => {
 
   it('records a silenced alert without sending it, and sends it once the silence is deleted', async () => {
     const mark = webhook.accepted().length;
-    const silence = await t.api('POST', '/v1/silences', { matchers: { clusterId: WATCH_ACK, pool: 'workers-silent', rule: 'nodes_offline' }, endsAt: new Date(Date.now() + 3600_000 * 30).toISOString(), comment: 'maintenance' });
+    const silence = await t.api('POST', '/v1/silences', {
+      matchers: { clusterId: WATCH_ACK, pool: 'workers-silent', rule: 'nodes_offline' },
+      endsAt: new Date(Date.now() + 3600_000 * 30).toISOString(),
+      comment: 'maintenance',
+    });
     expect(silence.status).toBe(201);
     expect(silence.json).toMatchObject({ state: 'active', matchers: { pool: 'workers-silent' } });
     await fault(WATCH_ACK, 'workers-silent', { offlineNodes: 1 });
@@ -218,7 +265,10 @@ describe.each(backends)('watch and alert on $name', (backend) => {
     const mark = webhook.accepted().length;
     await fault(WATCH_ACK, 'workers-silent', { offlineNodes: 2 });
     await t.sweep();
-    const silence = await t.api('POST', '/v1/silences', { matchers: { pool: 'workers-silent' }, endsAt: new Date(t.sys.instance.clock.now() + 3600_000).toISOString() });
+    const silence = await t.api('POST', '/v1/silences', {
+      matchers: { pool: 'workers-silent' },
+      endsAt: new Date(t.sys.instance.clock.now() + 3600_000).toISOString(),
+    });
     await fault(WATCH_ACK, 'workers-silent', { offlineNodes: 0 });
     await t.sweep();
     expect(about(heard(mark), 'nodes_offline', 'workers-silent').map((a) => a.status)).toEqual(['firing', 'resolved']);
@@ -233,13 +283,21 @@ describe.each(backends)('watch and alert on $name', (backend) => {
     await t.idle();
     await t.admin('PATCH', `/clusters/${cluster}`, { faults: { unreachable: 'error' } });
     for (let i = 0; i < 3; i++) await t.sweep();
-    expect(about(heard(mark), 'cluster_unreachable', '').filter((a) => a.cluster === cluster).map((a) => a.status)).toEqual(['firing']);
+    expect(
+      about(heard(mark), 'cluster_unreachable', '')
+        .filter((a) => a.cluster === cluster)
+        .map((a) => a.status),
+    ).toEqual(['firing']);
     t.advanceTime(2 * 60_000);
     await t.sweep(); // the request times out: the cluster is no longer tracked for it
     expect((await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json.state).toBe('timed_out');
     await t.admin('PATCH', `/clusters/${cluster}`, { faults: { unreachable: null } });
     await t.sweep();
-    expect(about(heard(mark), 'cluster_unreachable', '').filter((a) => a.cluster === cluster).map((a) => a.status)).toEqual(['firing', 'resolved']);
+    expect(
+      about(heard(mark), 'cluster_unreachable', '')
+        .filter((a) => a.cluster === cluster)
+        .map((a) => a.status),
+    ).toEqual(['firing', 'resolved']);
   });
 
   it('shows an active request the node counts of the last sweep', async () => {
@@ -284,7 +342,9 @@ describe.each(backends)('watch and alert on $name', (backend) => {
     const deliveryIds = got.map((r) => Number(r.headers['x-nodepool-pilot-delivery']));
     expect(new Set(deliveryIds).size).toBe(deliveryIds.length);
     expect([...deliveryIds].sort((a, b) => a - b)).toEqual(deliveryIds);
-    const seq = got.flatMap((m) => m.body.alerts.filter((a: any) => a.labels.nodepoolName === 'workers-off').map((a: any) => `${a.labels.alertname}:${a.status}`));
+    const seq = got.flatMap((m) =>
+      m.body.alerts.filter((a: any) => a.labels.nodepoolName === 'workers-off').map((a: any) => `${a.labels.alertname}:${a.status}`),
+    );
     expect(seq).toEqual(['nodes_failed:firing', 'nodes_failed:resolved', 'nodes_offline:firing']);
     await fault(WATCH_ACK, 'workers-off', { offlineNodes: 0 });
     await t.sweep();
@@ -312,7 +372,13 @@ describe.each(backends)('watch and alert on $name', (backend) => {
     expect(perCluster.get(WATCH_ACK)).toBe(1);
     expect([...perCluster.values()].reduce((x, y) => x + y, 0)).toBe(summary.clusters + 2);
     expect(summary.apiCalls).toBe(calls.length);
-    expect(summary).toMatchObject({ clusters: expect.any(Number), pools: expect.any(Number), durationMs: expect.any(Number), deliveriesSent: expect.any(Number), deliveriesPending: 0 });
+    expect(summary).toMatchObject({
+      clusters: expect.any(Number),
+      pools: expect.any(Number),
+      durationMs: expect.any(Number),
+      deliveriesSent: expect.any(Number),
+      deliveriesPending: 0,
+    });
   });
 
   it('sent every message to DingTalk and Feishu with a signature their receivers accept', () => {

@@ -38,13 +38,24 @@ const ENS_BROKEN: Array<[string, Body, string]> = [
   ['SystemDiskCategory unknown', ens((r) => (r.ScalingGroup.SystemDiskCategory = 'cloud_essd')), 'request.ScalingGroup.SystemDiskCategory'],
   ['data disk Size under 20', ens((r) => (r.ScalingGroup.DataDisks = [{ Category: 'cloud_ssd', Size: 10 }])), 'request.ScalingGroup.DataDisks[0].Size'],
   ['data disk Size not a multiple of 10', ens((r) => (r.ScalingGroup.DataDisks = [{ Size: 20 }, { Size: 25 }])), 'request.ScalingGroup.DataDisks[1].Size'],
-  ['neither KeyPairName nor Password', ens((r) => { delete r.ScalingGroup.KeyPairName; delete r.ScalingGroup.Password; }), 'request.ScalingGroup.KeyPairName'],
+  [
+    'neither KeyPairName nor Password',
+    ens((r) => {
+      delete r.ScalingGroup.KeyPairName;
+      delete r.ScalingGroup.Password;
+    }),
+    'request.ScalingGroup.KeyPairName',
+  ],
   ['InstanceChargeType unknown', ens((r) => (r.ScalingGroup.InstanceChargeType = 'Spot')), 'request.ScalingGroup.InstanceChargeType'],
   ['DesiredSize not an integer', ens((r) => (r.ScalingGroup.DesiredSize = '3')), 'request.ScalingGroup.DesiredSize'],
   ['PreUserData not Base64', ens((r) => (r.KubernetesConfig.PreUserData = 'echo ok')), 'request.KubernetesConfig.PreUserData'],
   ['UserData not Base64', ens((r) => (r.KubernetesConfig.UserData = 'ZWNobyBvawo')), 'request.KubernetesConfig.UserData'],
   ['an unknown field', ens((r) => (r.ScalingGroup.Colour = 'blue')), 'request.ScalingGroup.Colour'],
-  ['a __proto__ field', JSON.parse(JSON.stringify(ens()).replace('"ScalingGroup":{', '"ScalingGroup":{"__proto__":{"Password":"Sneaky-Pa55"},')), 'request.ScalingGroup.__proto__'],
+  [
+    'a __proto__ field',
+    JSON.parse(JSON.stringify(ens()).replace('"ScalingGroup":{', '"ScalingGroup":{"__proto__":{"Password":"Sneaky-Pa55"},')),
+    'request.ScalingGroup.__proto__',
+  ],
   ['a constructor field', ens((r) => (r.NodepoolInfo.constructor = 'x')), 'request.NodepoolInfo.constructor'],
   ['a NUL character', ens((r) => (r.NodepoolInfo.Name = 'a\u0000b')), 'request.NodepoolInfo.Name'],
 ];
@@ -63,19 +74,47 @@ const ACK_BROKEN: Array<[string, Body, string]> = [
   ['vswitch_ids empty', ack((r) => (r.scaling_group.vswitch_ids = [])), 'request.scaling_group.vswitch_ids'],
   ['instance_types missing', ack((r) => delete r.scaling_group.instance_types), 'request.scaling_group.instance_types'],
   ['instance_charge_type unknown', ack((r) => (r.scaling_group.instance_charge_type = 'Monthly')), 'request.scaling_group.instance_charge_type'],
-  ['PrePaid without period', ack((r) => Object.assign(r.scaling_group, { instance_charge_type: 'PrePaid', period_unit: 'Month' })), 'request.scaling_group.period'],
-  ['PrePaid with a period not allowed for Month', ack((r) => Object.assign(r.scaling_group, { instance_charge_type: 'PrePaid', period_unit: 'Month', period: 10 })), 'request.scaling_group.period'],
-  ['PrePaid with a period not allowed for Week', ack((r) => Object.assign(r.scaling_group, { instance_charge_type: 'PrePaid', period_unit: 'Week', period: 5 })), 'request.scaling_group.period'],
-  ['auto_renew_period not allowed for Month', ack((r) => Object.assign(r.scaling_group, { instance_charge_type: 'PrePaid', period_unit: 'Month', period: 1, auto_renew: true, auto_renew_period: 4 })), 'request.scaling_group.auto_renew_period'],
+  [
+    'PrePaid without period',
+    ack((r) => Object.assign(r.scaling_group, { instance_charge_type: 'PrePaid', period_unit: 'Month' })),
+    'request.scaling_group.period',
+  ],
+  [
+    'PrePaid with a period not allowed for Month',
+    ack((r) => Object.assign(r.scaling_group, { instance_charge_type: 'PrePaid', period_unit: 'Month', period: 10 })),
+    'request.scaling_group.period',
+  ],
+  [
+    'PrePaid with a period not allowed for Week',
+    ack((r) => Object.assign(r.scaling_group, { instance_charge_type: 'PrePaid', period_unit: 'Week', period: 5 })),
+    'request.scaling_group.period',
+  ],
+  [
+    'auto_renew_period not allowed for Month',
+    ack((r) => Object.assign(r.scaling_group, { instance_charge_type: 'PrePaid', period_unit: 'Month', period: 1, auto_renew: true, auto_renew_period: 4 })),
+    'request.scaling_group.auto_renew_period',
+  ],
   ['period with PostPaid', ack((r) => (r.scaling_group.period = 1)), 'request.scaling_group.period'],
-  ['period_unit unknown', ack((r) => Object.assign(r.scaling_group, { instance_charge_type: 'PrePaid', period: 1, period_unit: 'Year' })), 'request.scaling_group.period_unit'],
+  [
+    'period_unit unknown',
+    ack((r) => Object.assign(r.scaling_group, { instance_charge_type: 'PrePaid', period: 1, period_unit: 'Year' })),
+    'request.scaling_group.period_unit',
+  ],
   ['spot_strategy unknown', ack((r) => (r.scaling_group.spot_strategy = 'Cheap')), 'request.scaling_group.spot_strategy'],
-  ['spot_price_limit without SpotWithPriceLimit', ack((r) => (r.scaling_group.spot_price_limit = [{ instance_type: 'ecs.c6.large', price_limit: '0.39' }])), 'request.scaling_group.spot_price_limit'],
+  [
+    'spot_price_limit without SpotWithPriceLimit',
+    ack((r) => (r.scaling_group.spot_price_limit = [{ instance_type: 'ecs.c6.large', price_limit: '0.39' }])),
+    'request.scaling_group.spot_price_limit',
+  ],
   ['image_type unknown', ack((r) => (r.scaling_group.image_type = 'Debian')), 'request.scaling_group.image_type'],
   ['system_disk_category unknown', ack((r) => (r.scaling_group.system_disk_category = 'local_ssd')), 'request.scaling_group.system_disk_category'],
   ['system_disk_size under 20', ack((r) => (r.scaling_group.system_disk_size = 19)), 'request.scaling_group.system_disk_size'],
   ['system_disk_size over 2048', ack((r) => (r.scaling_group.system_disk_size = 2049)), 'request.scaling_group.system_disk_size'],
-  ['performance level on a non-ESSD disk', ack((r) => Object.assign(r.scaling_group, { system_disk_category: 'cloud_ssd', system_disk_performance_level: 'PL1' })), 'request.scaling_group.system_disk_performance_level'],
+  [
+    'performance level on a non-ESSD disk',
+    ack((r) => Object.assign(r.scaling_group, { system_disk_category: 'cloud_ssd', system_disk_performance_level: 'PL1' })),
+    'request.scaling_group.system_disk_performance_level',
+  ],
   ['performance level unknown', ack((r) => (r.scaling_group.system_disk_performance_level = 'PL9')), 'request.scaling_group.system_disk_performance_level'],
   ['provisioned IOPS off cloud_auto', ack((r) => (r.scaling_group.system_disk_provisioned_iops = 1000)), 'request.scaling_group.system_disk_provisioned_iops'],
   ['bursting off cloud_auto', ack((r) => (r.scaling_group.system_disk_bursting_enabled = true)), 'request.scaling_group.system_disk_bursting_enabled'],
@@ -91,24 +130,52 @@ const ACK_BROKEN: Array<[string, Body, string]> = [
   ['multi_az_policy unknown', ack((r) => (r.scaling_group.multi_az_policy = 'RANDOM')), 'request.scaling_group.multi_az_policy'],
   ['scaling_policy unknown', ack((r) => (r.scaling_group.scaling_policy = 'hibernate')), 'request.scaling_group.scaling_policy'],
   ['on_demand_base_capacity over 1000', ack((r) => (r.scaling_group.on_demand_base_capacity = 1001)), 'request.scaling_group.on_demand_base_capacity'],
-  ['on_demand percentage over 100', ack((r) => (r.scaling_group.on_demand_percentage_above_base_capacity = 101)), 'request.scaling_group.on_demand_percentage_above_base_capacity'],
+  [
+    'on_demand percentage over 100',
+    ack((r) => (r.scaling_group.on_demand_percentage_above_base_capacity = 101)),
+    'request.scaling_group.on_demand_percentage_above_base_capacity',
+  ],
   ['spot_instance_pools over 10', ack((r) => (r.scaling_group.spot_instance_pools = 11)), 'request.scaling_group.spot_instance_pools'],
-  ['private pool match_criteria unknown', ack((r) => (r.scaling_group.private_pool_options = { match_criteria: 'Any' })), 'request.scaling_group.private_pool_options.match_criteria'],
-  ['resource pool strategy unknown', ack((r) => (r.scaling_group.resource_pool_options = { strategy: 'Any' })), 'request.scaling_group.resource_pool_options.strategy'],
+  [
+    'private pool match_criteria unknown',
+    ack((r) => (r.scaling_group.private_pool_options = { match_criteria: 'Any' })),
+    'request.scaling_group.private_pool_options.match_criteria',
+  ],
+  [
+    'resource pool strategy unknown',
+    ack((r) => (r.scaling_group.resource_pool_options = { strategy: 'Any' })),
+    'request.scaling_group.resource_pool_options.strategy',
+  ],
   ['tag key starting with aliyun', ack((r) => (r.scaling_group.tags = [{ key: 'aliyun-team', value: 'x' }])), 'request.scaling_group.tags[0].key'],
   ['desired_size negative', ack((r) => (r.scaling_group.desired_size = -1)), 'request.scaling_group.desired_size'],
-  ['taint effect unknown', ack((r) => (r.kubernetes_config.taints = [{ key: 'k', value: 'v', effect: 'Evict' }])), 'request.kubernetes_config.taints[0].effect'],
+  [
+    'taint effect unknown',
+    ack((r) => (r.kubernetes_config.taints = [{ key: 'k', value: 'v', effect: 'Evict' }])),
+    'request.kubernetes_config.taints[0].effect',
+  ],
   ['runtime unknown', ack((r) => (r.kubernetes_config.runtime = 'cri-o')), 'request.kubernetes_config.runtime'],
   ['cpu_policy unknown', ack((r) => (r.kubernetes_config.cpu_policy = 'dynamic')), 'request.kubernetes_config.cpu_policy'],
   ['user_data not Base64', ack((r) => (r.kubernetes_config.user_data = '#!/bin/sh')), 'request.kubernetes_config.user_data'],
   ['pre_user_data not Base64', ack((r) => (r.kubernetes_config.pre_user_data = '#!/bin/sh')), 'request.kubernetes_config.pre_user_data'],
-  ['node_name_mode with an IP length of 4', ack((r) => (r.kubernetes_config.node_name_mode = 'customized,aliyun.com,4,test')), 'request.kubernetes_config.node_name_mode'],
-  ['surge and surge_percentage together', ack((r) => (r.management = { upgrade_config: { surge: 1, surge_percentage: 50 } })), 'request.management.upgrade_config.surge_percentage'],
+  [
+    'node_name_mode with an IP length of 4',
+    ack((r) => (r.kubernetes_config.node_name_mode = 'customized,aliyun.com,4,test')),
+    'request.kubernetes_config.node_name_mode',
+  ],
+  [
+    'surge and surge_percentage together',
+    ack((r) => (r.management = { upgrade_config: { surge: 1, surge_percentage: 50 } })),
+    'request.management.upgrade_config.surge_percentage',
+  ],
   ['max_unavailable 0', ack((r) => (r.management = { upgrade_config: { max_unavailable: 0 } })), 'request.management.upgrade_config.max_unavailable'],
   ['vul_level unknown', ack((r) => (r.management = { auto_vul_fix_policy: { vul_level: 'asap,urgent' } })), 'request.management.auto_vul_fix_policy.vul_level'],
   ['auto_scaling type unknown', ack((r) => (r.auto_scaling = { type: 'tpu' })), 'request.auto_scaling.type'],
   ['auto_scaling eip_bandwidth over 100', ack((r) => (r.auto_scaling = { eip_bandwidth: 200 })), 'request.auto_scaling.eip_bandwidth'],
-  ['min_instances over max_instances', ack((r) => (r.auto_scaling = { enable: true, min_instances: 5, max_instances: 2 })), 'request.auto_scaling.min_instances'],
+  [
+    'min_instances over max_instances',
+    ack((r) => (r.auto_scaling = { enable: true, min_instances: 5, max_instances: 2 })),
+    'request.auto_scaling.min_instances',
+  ],
   ['interconnect_mode on a non-edge pool', ack((r) => (r.interconnect_mode = 'private')), 'request.interconnect_mode'],
   ['count together with desired_size', ack((r) => (r.count = 2)), 'request.count'],
   ['an unknown field', ack((r) => (r.scaling_group.colour = 'blue')), 'request.scaling_group.colour'],
@@ -133,18 +200,34 @@ describe.each(backends)('HTTP API on $name', (backend) => {
     );
 
     it('lists every bad field of one body at once', async () => {
-      const res = await t.api('POST', '/v1/nodepool-requests', ens((r) => { r.ScalingGroup.SystemDiskSize = 15; r.ScalingGroup.VswitchIds = []; delete r.ScalingGroup.ImageId; }));
+      const res = await t.api(
+        'POST',
+        '/v1/nodepool-requests',
+        ens((r) => {
+          r.ScalingGroup.SystemDiskSize = 15;
+          r.ScalingGroup.VswitchIds = [];
+          delete r.ScalingGroup.ImageId;
+        }),
+      );
       expect(res.json.errors).toContainEqual({ path: 'request.ScalingGroup.SystemDiskSize', message: 'must be a multiple of 10' });
-      expect([...new Set(res.json.errors.map((e: any) => e.path))].sort()).toEqual(['request.ScalingGroup.ImageId', 'request.ScalingGroup.SystemDiskSize', 'request.ScalingGroup.VswitchIds']);
+      expect([...new Set(res.json.errors.map((e: any) => e.path))].sort()).toEqual([
+        'request.ScalingGroup.ImageId',
+        'request.ScalingGroup.SystemDiskSize',
+        'request.ScalingGroup.VswitchIds',
+      ]);
     });
 
     it('accepts the reference examples as written', async () => {
       const a = await t.api('POST', '/v1/nodepool-requests', ens());
-      const b = await t.api('POST', '/v1/nodepool-requests', ack((r) => {
-        r.scaling_group = { ...r.scaling_group, instance_charge_type: 'PrePaid', period: 1, period_unit: 'Month', auto_renew: true, auto_renew_period: 1 };
-        r.kubernetes_config.node_name_mode = 'customized,aliyun.com,5,test';
-        r.management = { enable: false, upgrade_config: { auto_upgrade: true, surge: 1, max_unavailable: 1 } };
-      }));
+      const b = await t.api(
+        'POST',
+        '/v1/nodepool-requests',
+        ack((r) => {
+          r.scaling_group = { ...r.scaling_group, instance_charge_type: 'PrePaid', period: 1, period_unit: 'Month', auto_renew: true, auto_renew_period: 1 };
+          r.kubernetes_config.node_name_mode = 'customized,aliyun.com,5,test';
+          r.management = { enable: false, upgrade_config: { auto_upgrade: true, surge: 1, max_unavailable: 1 } };
+        }),
+      );
       expect([a.status, b.status]).toEqual([202, 202]);
       await t.idle();
     });
@@ -207,7 +290,8 @@ describe.each(backends)('HTTP API on $name', (backend) => {
     it('filters by state and cluster and pages with a cursor', async () => {
       const cluster = await t.admin('POST', '/clusters', { provider: 'ens' });
       const ids: string[] = [];
-      for (let i = 0; i < 3; i++) ids.push((await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample(cluster.id, uniqueName()) })).json.id);
+      for (let i = 0; i < 3; i++)
+        ids.push((await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample(cluster.id, uniqueName()) })).json.id);
       await t.idle();
       const p1 = await t.api('GET', `/v1/nodepool-requests?clusterId=${cluster.id}&limit=2`);
       const p2 = await t.api('GET', `/v1/nodepool-requests?clusterId=${cluster.id}&limit=2&cursor=${p1.json.nextCursor}`);

@@ -5,18 +5,14 @@
  * wrong content types, odd numbers. Then: the host is alive, every answer was a 4xx problem
  * without a stack trace, the queue rejected every message at once (nothing redelivered or
  * dead-lettered), nothing reached the cloud's create call, and a valid request still works.
- * Also: the loose inputs named in the issue, one by one, and `npm start` as its own process
- * surviving aborted uploads.
+ * Also: each loose input, one by one. (`npm start` as its own process surviving aborted
+ * uploads is in test/e2e/abort.test.ts.)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ackExample, ensExample, uniqueName } from '../helpers/cloud.js';
 import { backends } from '../helpers/db.js';
-import { runTs, type Child } from '../helpers/process.js';
+import { cutUpload } from '../helpers/net.js';
 import { TEST_TOKEN, useSystem } from '../helpers/system.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
@@ -40,30 +36,19 @@ function prng(seed: number) {
 }
 type Rng = ReturnType<typeof prng>;
 
-/** Sends raw bytes and then cuts the upload short: a reset (RST) or a half-close. Never throws. */
-function cutUpload(url: string, path: string, headers: Record<string, string>, declared: number, sent: Buffer, how: 'reset' | 'end'): Promise<string> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    let answer = '';
-    const s = connect(Number(u.port), u.hostname);
-    const done = () => resolve(answer);
-    s.on('data', (c) => (answer += c.toString()));
-    s.on('error', done);
-    s.on('close', done);
-    s.on('connect', () => {
-      const head = `POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Content-Length: ${declared}\r\n\r\n`;
-      s.write(Buffer.concat([Buffer.from(head), sent]), () => (how === 'reset' ? s.resetAndDestroy() : s.end()));
-    });
-  });
-}
-
 const BAD_CHARS = [' ', '\n', '\t', '\u0000', '\u0007', '\u0085', '\u200b', '\u202e', '\u2066', '\ufeff', '<', '>', '\ud800', '\udfff'];
 const BAD_TYPES: unknown[] = [null, true, 1.5, -1, 1e21, [], {}, 'x', [1, 2], { a: 1 }];
 
 function oddName(r: Rng): string {
   const base = uniqueName('fz');
   const bad = r.pick(BAD_CHARS);
-  return r.pick([() => bad + base, () => base + bad, () => base.slice(0, 3) + bad + base.slice(3), () => `<script>${base}</script>`, () => 'x'.repeat(r.int(129, 60_000))])();
+  return r.pick([
+    () => bad + base,
+    () => base + bad,
+    () => base.slice(0, 3) + bad + base.slice(3),
+    () => `<script>${base}</script>`,
+    () => 'x'.repeat(r.int(129, 60_000)),
+  ])();
 }
 
 /** A valid create body made invalid in one way that names a field. */
@@ -74,16 +59,23 @@ function invalidBody(r: Rng): Record<string, any> {
     : { provider: 'ack', regionId: 'cn-beijing', clusterId: SEED_ACK_CLUSTER, request: structuredClone(ackExample(uniqueName('fz'))) };
   const req = body.request;
   const sg = ens ? req.ScalingGroup : req.scaling_group;
-  const mutations = [
-    () => (ens ? (req.NodepoolInfo.Name = oddName(r)) : (req.nodepool_info.name = oddName(r))),
-    () => (ens ? (sg.DesiredSize = r.pick([1.5, '3', -1, 10_001, null, []])) : (sg.desired_size = r.pick([1.5, '3', -1, null, {}]))),
-    () => (ens ? (sg.SystemDiskSize = r.pick([10, 25, 95, '80', 0])) : (sg.system_disk_size = r.pick([10, 4096, '120', 2.5]))),
-    () => (body[r.pick(['provider', 'request', 'deadlineMinutes'])] = r.pick(BAD_TYPES)),
-    () => (body.deadlineMinutes = r.pick([0, 1441, 1.5, -5, '30', 1e308])),
-    () => ((ens ? req : req.scaling_group)[`x${r.int(0, 1e6)}`] = r.pick(BAD_TYPES)),
-    () => (ens ? (sg.VswitchIds = r.pick([[], [''], [1], 'vsw-1'])) : (sg.instance_types = r.pick([[], [7], 'ecs.g7.large']))),
-    () => (ens ? (req.KubernetesConfig.UserData = r.pick(['not base64!', 'ZWNobyBvawo', '\u202e'])) : (sg.login_password = r.pick(['short', 'alllowercaseletters', '\u0000Aa1aaaaaa']))),
-    () => (ens ? (req.ClusterId = r.pick(['', 'eck/..', 'a'.repeat(65), 7])) : (body.regionId = r.pick(['Beijing', '', 'cn-', 5]))),
+  /** Sets one field to a bad value: [object, key, bad values] for ENS and for ACK. */
+  const set = (target: Record<string, any>, key: string, values: readonly unknown[]) => {
+    target[key] = r.pick(values);
+  };
+  const mutations: Array<() => void> = [
+    () => (ens ? set(req.NodepoolInfo, 'Name', [oddName(r)]) : set(req.nodepool_info, 'name', [oddName(r)])),
+    () => (ens ? set(sg, 'DesiredSize', [1.5, '3', -1, 10_001, null, []]) : set(sg, 'desired_size', [1.5, '3', -1, null, {}])),
+    () => (ens ? set(sg, 'SystemDiskSize', [10, 25, 95, '80', 0]) : set(sg, 'system_disk_size', [10, 4096, '120', 2.5])),
+    () => set(body, r.pick(['provider', 'request', 'deadlineMinutes']), BAD_TYPES),
+    () => set(body, 'deadlineMinutes', [0, 1441, 1.5, -5, '30', 1e308]),
+    () => set(ens ? req : req.scaling_group, `x${r.int(0, 1e6)}`, BAD_TYPES),
+    () => (ens ? set(sg, 'VswitchIds', [[], [''], [1], 'vsw-1']) : set(sg, 'instance_types', [[], [7], 'ecs.g7.large'])),
+    () =>
+      ens
+        ? set(req.KubernetesConfig, 'UserData', ['not base64!', 'ZWNobyBvawo', '\u202e'])
+        : set(sg, 'login_password', ['short', 'alllowercaseletters', '\u0000Aa1aaaaaa']),
+    () => (ens ? set(req, 'ClusterId', ['', 'eck/..', 'a'.repeat(65), 7]) : set(body, 'regionId', ['Beijing', '', 'cn-', 5])),
   ];
   r.pick(mutations)();
   return body;
@@ -91,7 +83,11 @@ function invalidBody(r: Rng): Record<string, any> {
 
 function deepJson(r: Rng): string {
   const depth = r.int(33, 40_000);
-  return r.pick([() => '['.repeat(depth) + ']'.repeat(depth), () => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth), () => `{"provider":"ens","request":${'['.repeat(depth)}${']'.repeat(depth)}}`])();
+  return r.pick([
+    () => '['.repeat(depth) + ']'.repeat(depth),
+    () => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`,
+    () => `{"provider":"ens","request":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+  ])();
 }
 
 interface Case {
@@ -106,7 +102,13 @@ interface Case {
 function httpCase(r: Rng, i: number): Case {
   const auth = { authorization: `Bearer ${TEST_TOKEN}` };
   const jsonHeaders: Record<string, string> = { ...auth, 'content-type': 'application/json' };
-  const post = (what: string, body: string | Buffer, headers: Record<string, string> = jsonHeaders, path = '/v1/nodepool-requests'): Case => ({ what: `#${i} ${what}`, method: 'POST', path, headers, body: Buffer.isBuffer(body) ? body : Buffer.from(body) });
+  const post = (what: string, body: string | Buffer, headers: Record<string, string> = jsonHeaders, path = '/v1/nodepool-requests'): Case => ({
+    what: `#${i} ${what}`,
+    method: 'POST',
+    path,
+    headers,
+    body: Buffer.isBuffer(body) ? body : Buffer.from(body),
+  });
   const valid = () => JSON.stringify({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, uniqueName('fz')) });
   const kinds: Array<() => Case> = [
     () => post('invalid field', JSON.stringify(invalidBody(r))),
@@ -115,22 +117,66 @@ function httpCase(r: Rng, i: number): Case {
     () => post('huge string over the body limit', JSON.stringify({ provider: 'ens', request: { ClusterId: 'x'.repeat(r.int(70_000, 1_000_000)) } })),
     () => post('truncated JSON', valid().slice(0, r.int(1, 200))),
     () => post('not JSON', r.pick(['', 'null', '[]', '"a"', '42', 'provider=ens', '<xml/>', '{"a":1}{'])),
-    () => post('invalid UTF-8', Buffer.concat([Buffer.from('{"provider":"ens","request":{"ClusterId":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}}')])),
+    () =>
+      post('invalid UTF-8', Buffer.concat([Buffer.from('{"provider":"ens","request":{"ClusterId":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}}')])),
     () => post('lone surrogate escape', valid().replace('"Name":"', '"Name":"\\ud800')),
-    () => post('wrong content type', valid(), { ...auth, ...r.pick<Record<string, string>>([{ 'content-type': 'text/plain' }, { 'content-type': 'application/json; charset=latin1' }, { 'content-type': 'application/json;charset=utf-16' }, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'application/merge-patch+json' }, {}]) }),
-    () => post('no token', valid(), { 'content-type': 'application/json', ...r.pick<Record<string, string>>([{}, { authorization: 'Bearer nope' }, { authorization: TEST_TOKEN }, { authorization: 'Basic dXNlcjpwYXNz' }]) }),
+    () =>
+      post('wrong content type', valid(), {
+        ...auth,
+        ...r.pick<Record<string, string>>([
+          { 'content-type': 'text/plain' },
+          { 'content-type': 'application/json; charset=latin1' },
+          { 'content-type': 'application/json;charset=utf-16' },
+          { 'content-type': 'application/x-www-form-urlencoded' },
+          { 'content-type': 'application/merge-patch+json' },
+          {},
+        ]),
+      }),
+    () =>
+      post('no token', valid(), {
+        'content-type': 'application/json',
+        ...r.pick<Record<string, string>>([{}, { authorization: 'Bearer nope' }, { authorization: TEST_TOKEN }, { authorization: 'Basic dXNlcjpwYXNz' }]),
+      }),
     () => post('bad idempotency key', valid(), { ...jsonHeaders, 'idempotency-key': r.pick(['has space', 'x'.repeat(256), 'tab\there', 'é']) }),
-    () => ({ what: `#${i} odd number in the query`, method: 'GET', path: `${r.pick(['/v1/nodepool-requests', '/v1/alerts'])}?limit=${r.pick(['0x10', '1e1', '10.0', '%2010', '-1', '0', '501', '99999999999', 'NaN', 'Infinity', '', '+5', '1_0'])}`, headers: auth }),
-    () => ({ what: `#${i} unknown query parameter`, method: 'GET', path: `/v1/nodepool-requests?${r.pick(['stat=active', 'state=live', 'cursor=abc', 'clusterId=a%2Fb'])}`, headers: auth }),
-    () => post('bad silence', JSON.stringify(r.pick([
-      { matchers: { clusterId: 'c' }, endsAt: r.pick(['Dec 25 2030', '+275760-09-13T00:00:00Z', '2030-02-30T00:00:00Z', '2099-01-01T00:00:00Z', 1_900_000_000_000, '']) },
-      { matchers: { clusterId: 'c\u0000' }, endsAt: '2026-12-31T00:00:00Z' },
-      { matchers: { clusterId: 'c', team: 'x' }, endsAt: '2026-12-31T00:00:00Z' },
-      { matchers: {}, endsAt: '2026-12-31T00:00:00Z' },
-      { matchers: { rule: 'everything' }, endsAt: '2026-12-31T00:00:00Z', comment: 'x'.repeat(1001) },
-    ])), jsonHeaders, '/v1/silences'),
+    () => ({
+      what: `#${i} odd number in the query`,
+      method: 'GET',
+      path: `${r.pick(['/v1/nodepool-requests', '/v1/alerts'])}?limit=${r.pick(['0x10', '1e1', '10.0', '%2010', '-1', '0', '501', '99999999999', 'NaN', 'Infinity', '', '+5', '1_0'])}`,
+      headers: auth,
+    }),
+    () => ({
+      what: `#${i} unknown query parameter`,
+      method: 'GET',
+      path: `/v1/nodepool-requests?${r.pick(['stat=active', 'state=live', 'cursor=abc', 'clusterId=a%2Fb'])}`,
+      headers: auth,
+    }),
+    () =>
+      post(
+        'bad silence',
+        JSON.stringify(
+          r.pick([
+            {
+              matchers: { clusterId: 'c' },
+              endsAt: r.pick(['Dec 25 2030', '+275760-09-13T00:00:00Z', '2030-02-30T00:00:00Z', '2099-01-01T00:00:00Z', 1_900_000_000_000, '']),
+            },
+            { matchers: { clusterId: 'c\u0000' }, endsAt: '2026-12-31T00:00:00Z' },
+            { matchers: { clusterId: 'c', team: 'x' }, endsAt: '2026-12-31T00:00:00Z' },
+            { matchers: {}, endsAt: '2026-12-31T00:00:00Z' },
+            { matchers: { rule: 'everything' }, endsAt: '2026-12-31T00:00:00Z', comment: 'x'.repeat(1001) },
+          ]),
+        ),
+        jsonHeaders,
+        '/v1/silences',
+      ),
     () => ({ what: `#${i} wrong method`, method: r.pick(['PUT', 'PATCH', 'DELETE']), path: '/v1/nodepool-requests', headers: auth }),
-    () => ({ what: `#${i} cut-off upload`, method: 'POST', path: '/v1/nodepool-requests', headers: r.next() < 0.5 ? jsonHeaders : ({ 'content-type': 'application/json' } as Record<string, string>), body: Buffer.from(valid().slice(0, r.int(0, 100))), cut: { declared: r.int(1_000, 60_000), how: r.pick(['reset', 'end'] as const) } }),
+    () => ({
+      what: `#${i} cut-off upload`,
+      method: 'POST',
+      path: '/v1/nodepool-requests',
+      headers: r.next() < 0.5 ? jsonHeaders : ({ 'content-type': 'application/json' } as Record<string, string>),
+      body: Buffer.from(valid().slice(0, r.int(0, 100))),
+      cut: { declared: r.int(1_000, 60_000), how: r.pick(['reset', 'end'] as const) },
+    }),
   ];
   return r.pick(kinds)();
 }
@@ -157,7 +203,8 @@ function assertProblem(c: Case, res: { status: number; type: string; text: strin
 describe.each(backends.slice(-1))(`fuzzing the running system (seed ${SEED}) on $name`, (backend) => {
   const t = useSystem(backend, { env: { WATCH_CLUSTERS: '' } });
   const writes = () => t.sys.emulator.callLog({ action: 'CreateClusterNodePool' }).length;
-  const rejectedCount = async () => Number((await t.sys.instance.store.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM nodepool_requests WHERE state = 'rejected'`)).rows[0]!.n);
+  const rejectedCount = async () =>
+    Number((await t.sys.instance.store.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM nodepool_requests WHERE state = 'rejected'`)).rows[0]!.n);
 
   it(`answers ${CASES} generated bad requests with 4xx problems, rejects bad queue messages at once, and still works`, async () => {
     const r = prng(SEED);
@@ -181,7 +228,8 @@ describe.each(backends.slice(-1))(`fuzzing the running system (seed ${SEED}) on 
       expect([201, 400, 413], `queue message #${i}`).toContain(res.status);
       if (res.status === 201) enqueued++;
     }
-    for (let i = 0; i < 10; i++) await cutUpload(t.sys.cloudUrl, '/_sandbox/queues/nodepool-requests/messages', {}, 5_000, Buffer.from('{"provider":"ens"'), i % 2 ? 'reset' : 'end');
+    for (let i = 0; i < 10; i++)
+      await cutUpload(t.sys.cloudUrl, '/_sandbox/queues/nodepool-requests/messages', {}, 5_000, Buffer.from('{"provider":"ens"'), i % 2 ? 'reset' : 'end');
     await t.idle();
 
     expect(cut).toBeGreaterThan(0);
@@ -203,12 +251,24 @@ describe.each(backends.slice(-1))(`fuzzing the running system (seed ${SEED}) on 
   it.each([
     ['a name of one space', { provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, ' ') }, 'request.NodepoolInfo.Name'],
     ['a name with a new line', { provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, 'edge\npool') }, 'request.NodepoolInfo.Name'],
-    ['a name with U+202E', { provider: 'ack', regionId: 'cn-beijing', clusterId: SEED_ACK_CLUSTER, request: ackExample('\u202eloop-ecivres') }, 'request.nodepool_info.name'],
+    [
+      'a name with U+202E',
+      { provider: 'ack', regionId: 'cn-beijing', clusterId: SEED_ACK_CLUSTER, request: ackExample('\u202eloop-ecivres') },
+      'request.nodepool_info.name',
+    ],
     ['a name of markup', { provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, '<script>alert(1)</script>') }, 'request.NodepoolInfo.Name'],
     ['a silence ending in year +275760', { matchers: { clusterId: 'c1' }, endsAt: '+275760-09-13T00:00:00.000Z' }, 'endsAt'],
     ['a silence ending "Dec 25 2030"', { matchers: { clusterId: 'c1' }, endsAt: 'Dec 25 2030' }, 'endsAt'],
     ['a silence of a year', { matchers: { clusterId: 'c1' }, endsAt: new Date(Date.now() + 400 * 86_400_000).toISOString() }, 'endsAt'],
-    ['a silence starting in a year', { matchers: { clusterId: 'c1' }, startsAt: new Date(Date.now() + 365 * 86_400_000).toISOString(), endsAt: new Date(Date.now() + 366 * 86_400_000).toISOString() }, 'startsAt'],
+    [
+      'a silence starting in a year',
+      {
+        matchers: { clusterId: 'c1' },
+        startsAt: new Date(Date.now() + 365 * 86_400_000).toISOString(),
+        endsAt: new Date(Date.now() + 366 * 86_400_000).toISOString(),
+      },
+      'startsAt',
+    ],
   ])('refuses %s with a 400 naming the field, and nothing reaches the cloud', async (_label, body, field) => {
     const before = writes();
     const path = 'matchers' in body ? '/v1/silences' : '/v1/nodepool-requests';
@@ -229,7 +289,11 @@ describe.each(backends.slice(-1))(`fuzzing the running system (seed ${SEED}) on 
     const before = writes();
     const body = Buffer.from(JSON.stringify({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, 'clé-ops') }), 'latin1');
     const send = async (contentType: string) => {
-      const res = await fetch(`${t.sys.apiUrl}/v1/nodepool-requests`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': contentType }, body: body as unknown as BodyInit });
+      const res = await fetch(`${t.sys.apiUrl}/v1/nodepool-requests`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': contentType },
+        body: body as unknown as BodyInit,
+      });
       return { status: res.status, json: (await res.json()) as any };
     };
     const res = await send('application/json; charset=latin1');
@@ -253,39 +317,5 @@ describe.each(backends.slice(-1))(`fuzzing the running system (seed ${SEED}) on 
     expect(((await big.json()) as { error: string }).error).toBe('the message is 65537 bytes; a queue message is at most 65536 bytes');
     expect(empty.status).toBe(400);
     expect(await rejectedCount()).toBe(rejectedBefore);
-  });
-});
-
-describe('npm start as its own process', () => {
-  const children: Child[] = [];
-  const dataDir = mkdtempSync(join(tmpdir(), 'npp-abort-'));
-  afterAll(async () => {
-    await Promise.all(children.map((c) => c.stop()));
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  it('keeps serving after aborted uploads, with and without a token', async () => {
-    const token = 'abort-test-token-0123456789';
-    const child = runTs('sandbox/start.ts', { ...process.env, SANDBOX_PORT: '0', HTTP_PORT: '0', API_TOKENS: token, DATA_DIR: dataDir, DATABASE_URL: '', WATCH_INTERVAL_SECONDS: '3600' });
-    children.push(child);
-    const api = (await child.waitFor(/API \(FC HTTP trigger\)\s+(http:\/\/\S+)/))[1]!;
-    const cloud = (await child.waitFor(/cloud emulator\s+(http:\/\/\S+)/))[1]!;
-    for (let i = 0; i < 10; i++) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', ...(i % 2 ? { authorization: `Bearer ${token}` } : {}) };
-      await cutUpload(api, '/v1/nodepool-requests', headers, 1000, Buffer.from('{"provider":"ens","req'), i < 5 ? 'reset' : 'end');
-    }
-    for (let i = 0; i < 3; i++) await cutUpload(cloud, '/_sandbox/queues/nodepool-requests/messages', {}, 1000, Buffer.from('{"prov'), 'reset');
-
-    const health = await fetch(`${api}/healthz`);
-    const post = await fetch(`${api}/v1/nodepool-requests`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, uniqueName('after-abort')) }),
-    });
-    expect(health.status).toBe(200);
-    expect(post.status).toBe(202);
-    expect(child.proc.exitCode).toBeNull();
-    expect(child.output()).not.toMatch(/unhandled promise rejection/);
-    expect(child.output()).toMatch(/client went away before sending the whole body/);
   });
 });

@@ -3,9 +3,9 @@
  * API would show it, retries within a budget, pagination, and adoption after a lost answer.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ManualClock } from '../../src/clock.js';
 import { CloudError, type Cluster } from '../../src/cloud/index.js';
-import { SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ackExample, budget, ensExample, uniqueName, useEmulator } from '../helpers/cloud.js';
 
 const clock = new ManualClock(Date.now());
@@ -70,7 +70,7 @@ describe('lifecycle on the speed-up clock', () => {
     await admin('PATCH', `/clusters/${ref.clusterId}/nodepools/${out.nodepoolId}`, {
       faults: { creationFails: { code: 'InvalidInstanceType.ValueNotSupported', message: 'The specified instance type is out of stock.' } },
     });
-    await clock.advance(5 * 60_000 / 60);
+    await clock.advance((5 * 60_000) / 60);
     const task = await client.describeTask(ref as Extract<Cluster, { provider: 'ack' }>, out.taskId!, budget());
     expect(task).toMatchObject({ state: 'fail', error: { code: 'InvalidInstanceType.ValueNotSupported' } });
     expect(await client.findNodePool(ref, name, budget())).toMatchObject({ failed: 2, serving: 0 });
@@ -94,7 +94,10 @@ describe('lifecycle on the speed-up clock', () => {
   });
 
   it('drops a pool deleted behind our back from every listing', async () => {
-    const ref = await newCluster('ack', [{ name: 'doomed', desired: 1 }, { name: 'kept', desired: 1 }]);
+    const ref = await newCluster('ack', [
+      { name: 'doomed', desired: 1 },
+      { name: 'kept', desired: 1 },
+    ]);
     await admin('PATCH', `/clusters/${ref.clusterId}/nodepools/doomed`, { faults: { deleted: true } });
     const client = env.client();
     expect((await client.listNodePools(ref, budget())).map((p) => p.name)).toEqual(['kept']);
@@ -176,7 +179,9 @@ describe('faults, as the client sees them', () => {
   it('shows a busy ENS cluster (fault) as busy', async () => {
     const ref = await newCluster('ens');
     await admin('PATCH', `/clusters/${ref.clusterId}`, { faults: { busy: true } });
-    const err = await errorOf(env.client({ retry: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 1 } }).createNodePool(ref, ensExample(ref.clusterId, uniqueName()), budget()));
+    const err = await errorOf(
+      env.client({ retry: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 1 } }).createNodePool(ref, ensExample(ref.clusterId, uniqueName()), budget()),
+    );
     expect(err).toMatchObject({ kind: 'busy', retryable: true });
   });
 
@@ -214,18 +219,19 @@ describe('creating exactly once', () => {
     expect(out.adopted).toBe(false);
     expect(out.taskId).toMatch(/^T-/);
     const log = env.emulator.callLog({ clusterId: ref.clusterId });
-    expect(log.map((c) => `${c.action}:${c.outcome}`)).toEqual([
-      'CreateClusterNodePool:Timeout',
-      'DescribeClusterNodePools:OK',
-      'CreateClusterNodePool:OK',
-    ]);
+    expect(log.map((c) => `${c.action}:${c.outcome}`)).toEqual(['CreateClusterNodePool:Timeout', 'DescribeClusterNodePools:OK', 'CreateClusterNodePool:OK']);
   });
 
   it('adopts when a retried ACK create is refused because the name now exists', async () => {
     // Prepare: a 5xx after the create ran is indistinguishable from one before; the retry meets "name exists"
     const ref = await newCluster('ack');
     const name = uniqueName();
-    await admin('POST', '/faults', { calls: [{ kind: 'timeout', phase: 'after', count: 1, actions: ['CreateClusterNodePool'] }, { kind: '5xx', count: 1, actions: ['DescribeClusterNodePools'] }] });
+    await admin('POST', '/faults', {
+      calls: [
+        { kind: 'timeout', phase: 'after', count: 1, actions: ['CreateClusterNodePool'] },
+        { kind: '5xx', count: 1, actions: ['DescribeClusterNodePools'] },
+      ],
+    });
     const client = env.client({ timeouts: { connectTimeoutMs: 1_000, readTimeoutMs: 300 }, retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 5 } });
     // Act: the lookup after the timeout fails (5xx); the next create is refused as a duplicate name; the pool is adopted
     const out = await client.createNodePool(ref, ackExample(name), budget());
@@ -239,7 +245,10 @@ describe('creating exactly once', () => {
 
 describe('pagination and credentials', () => {
   it('walks every ENS page with one call per page', async () => {
-    const ref = await newCluster('ens', Array.from({ length: 120 }, (_, i) => ({ name: `pool-${i}`, desired: 1 })));
+    const ref = await newCluster(
+      'ens',
+      Array.from({ length: 120 }, (_, i) => ({ name: `pool-${i}`, desired: 1 })),
+    );
     const since = env.emulator.callLog().at(-1)?.seq ?? 0;
     const pools = await env.client({ ensPageSize: 50 }).listNodePools(ref, budget());
     expect(pools).toHaveLength(120);

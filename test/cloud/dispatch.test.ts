@@ -26,18 +26,37 @@ describe('dispatch', () => {
   });
 
   it('reports a missing function as a final error', async () => {
-    await expect(new Fc3Dispatcher(env.url, KEYS, 'missing', systemClock).dispatch('npr_B', silentLogger)).rejects.toMatchObject({ code: 'FunctionNotFound', retryable: false });
+    await expect(new Fc3Dispatcher(env.url, KEYS, 'missing', systemClock).dispatch('npr_B', silentLogger)).rejects.toMatchObject({
+      code: 'FunctionNotFound',
+      retryable: false,
+    });
   });
 
   it('invokes through FC 2.0 with @alicloud/fc2 when a service is configured', async () => {
-    const d = new Fc2Dispatcher({ accountId: '1234567890123456', region: 'cn-hangzhou', endpoint: env.url, credentials: KEYS, serviceName: 'nodepool-pilot', functionName: 'provision', clock: systemClock });
+    const d = new Fc2Dispatcher({
+      accountId: '1234567890123456',
+      region: 'cn-hangzhou',
+      endpoint: env.url,
+      credentials: KEYS,
+      serviceName: 'nodepool-pilot',
+      functionName: 'provision',
+      clock: systemClock,
+    });
     await d.dispatch('npr_C', silentLogger);
     expect(received.at(-1)).toEqual({ functionName: 'provision', invocationType: 'Async', body: '{"requestId":"npr_C"}' });
     expect(env.emulator.callLog({ product: 'fc' }).at(-1)).toMatchObject({ signature: 'FC-HMAC-SHA256', status: 202 });
   });
 
   it('reports a wrong secret on FC 2.0 as a final signature error', async () => {
-    const d = new Fc2Dispatcher({ accountId: '1', region: 'cn-hangzhou', endpoint: env.url, credentials: { ...KEYS, accessKeySecret: 'wrong' }, serviceName: 's', functionName: 'f', clock: systemClock });
+    const d = new Fc2Dispatcher({
+      accountId: '1',
+      region: 'cn-hangzhou',
+      endpoint: env.url,
+      credentials: { ...KEYS, accessKeySecret: 'wrong' },
+      serviceName: 's',
+      functionName: 'f',
+      clock: systemClock,
+    });
     await expect(d.dispatch('npr_D', silentLogger)).rejects.toMatchObject({ code: 'SignatureDoesNotMatch', statusCode: 400, retryable: false });
   });
 });

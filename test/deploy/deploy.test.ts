@@ -9,10 +9,10 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, write
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ajvModule from 'ajv';
-import { cjsDefault } from '../../src/cloud/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAll, FUNCTIONS } from '../../scripts/build.js';
 import { SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
+import { buildAll, FUNCTIONS } from '../../scripts/build.js';
+import { cjsDefault } from '../../src/cloud/index.js';
 import { ensExample, uniqueName, useEmulator } from '../helpers/cloud.js';
 import { DATABASE_URL, isolatedPostgresUrl } from '../helpers/db.js';
 
@@ -61,10 +61,19 @@ describe('s.yaml', () => {
       triggerType: 'eventbridge',
       triggerConfig: { eventSourceConfig: { eventSourceType: 'MNS', eventSourceParameters: { sourceMNSParameters: { QueueName: 'nodepool-requests' } } } },
     });
-    expect(r.provision.props.asyncInvokeConfig).toMatchObject({ maxAsyncRetryAttempts: 3, maxAsyncEventAgeInSeconds: 3600, destinationConfig: { onFailure: { destination: expect.stringMatching(/^acs:mns:/) } } });
+    expect(r.provision.props.asyncInvokeConfig).toMatchObject({
+      maxAsyncRetryAttempts: 3,
+      maxAsyncEventAgeInSeconds: 3600,
+      destinationConfig: { onFailure: { destination: expect.stringMatching(/^acs:mns:/) } },
+    });
     expect(r.watch.props.triggers[0]).toMatchObject({ triggerType: 'timer', triggerConfig: { cronExpression: '@every 1m', enable: true } });
     for (const fn of Object.values(r) as any[]) {
-      expect(fn.props).toMatchObject({ role: DEPLOY_ENV.FC_ROLE_ARN, vpcConfig: { vpcId: DEPLOY_ENV.VPC_ID }, logConfig: { project: 'npp-logs' }, instanceLifecycleConfig: { initializer: { handler: 'index.initialize' } } });
+      expect(fn.props).toMatchObject({
+        role: DEPLOY_ENV.FC_ROLE_ARN,
+        vpcConfig: { vpcId: DEPLOY_ENV.VPC_ID },
+        logConfig: { project: 'npp-logs' },
+        instanceLifecycleConfig: { initializer: { handler: 'index.initialize' } },
+      });
       expect(fn.props.environmentVariables.PROVISION_FUNCTION).toBe('nodepool-pilot-provision');
     }
   });
@@ -78,7 +87,7 @@ describe('s.yaml', () => {
     expect(() => preview('s.yaml', missing)).toThrow(/SECRET_KEY/);
   });
 
-  it.skipIf(!hasSchema)('validates every resource\'s props against the fc3 schema (ajv)', () => {
+  it.skipIf(!hasSchema)("validates every resource's props against the fc3 schema (ajv)", () => {
     const validate = validator();
     for (const [name, res] of Object.entries(preview('s.yaml').resources) as Array<[string, any]>) {
       const ok = validate(res.props);
@@ -122,7 +131,11 @@ describe('bundles', () => {
 
   it.each(FUNCTIONS)('loads %s in plain Node with no node_modules, opening nothing', (fn) => {
     const dir = isolated(fn);
-    const out = spawnSync(process.execPath, ['-e', "const m = require('./index.js'); console.log(typeof m.handler, typeof m.initialize)"], { cwd: dir, env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    const out = spawnSync(process.execPath, ['-e', "const m = require('./index.js'); console.log(typeof m.handler, typeof m.initialize)"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+    });
     expect(out.stderr).toBe('');
     expect(out.stdout.trim()).toBe('function function');
   });
@@ -136,6 +149,7 @@ describe('bundles', () => {
       },
     });
     let databaseUrl = '';
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: the other beforeAll is useEmulator's, which starts the emulator
     beforeAll(async () => {
       databaseUrl = await isolatedPostgresUrl(DATABASE_URL!);
     });
@@ -183,7 +197,11 @@ describe('bundles', () => {
     it('api answers an FC HTTP event and dispatches provision asynchronously', async () => {
       const template = JSON.parse(readFileSync('test/events/http/post-base64.json', 'utf8'));
       const body = { provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, uniqueName('bundle')) };
-      const event = { ...template, body: Buffer.from(JSON.stringify(body)).toString('base64'), headers: { ...template.headers, Authorization: 'Bearer bundle-test-token-0123456789', 'Idempotency-Key': uniqueName('key') } };
+      const event = {
+        ...template,
+        body: Buffer.from(JSON.stringify(body)).toString('base64'),
+        headers: { ...template.headers, Authorization: 'Bearer bundle-test-token-0123456789', 'Idempotency-Key': uniqueName('key') },
+      };
       const { result, logs } = await invoke('api', event);
       expect(result).toMatchObject({ statusCode: 202, isBase64Encoded: false });
       expect(JSON.parse(result.body)).toMatchObject({ state: 'accepted', provider: 'ens' });
@@ -194,7 +212,9 @@ describe('bundles', () => {
     it('provision takes an EventBridge MNS batch: creates the good message, rejects the bad one', async () => {
       const { result } = await invoke('provision', readFileSync('test/events/mns/queue-batch.json', 'utf8'));
       expect(result.results.map((r: any) => r.outcome)).toEqual(['created', 'rejected']);
-      expect(env.emulator.callLog({ action: 'CreateClusterNodePool', outcome: 'OK' }).map((c) => (c.params as any).NodepoolInfo.Name)).toContain('fixture-edge');
+      expect(env.emulator.callLog({ action: 'CreateClusterNodePool', outcome: 'OK' }).map((c) => (c.params as any).NodepoolInfo.Name)).toContain(
+        'fixture-edge',
+      );
     });
 
     it('watch runs a sweep on a timer event', async () => {

@@ -16,7 +16,13 @@ describe('HTTP trigger events', () => {
   it('turns an FC3 HTTP event (a Buffer) into a request with lower-case headers', () => {
     const req = requestFromHttpEvent(fixture('http/get-healthz.json'), 'req-1');
     expect(isHttpResponse(req)).toBe(false);
-    expect(req).toMatchObject({ method: 'GET', path: '/healthz', query: {}, requestId: 'req-1', headers: { accept: 'application/json', 'user-agent': 'curl/8.5.0' } });
+    expect(req).toMatchObject({
+      method: 'GET',
+      path: '/healthz',
+      query: {},
+      requestId: 'req-1',
+      headers: { accept: 'application/json', 'user-agent': 'curl/8.5.0' },
+    });
   });
 
   it('decodes a Base64 body', () => {
@@ -34,7 +40,7 @@ describe('HTTP trigger events', () => {
     }
   });
 
-  it.skipIf(!existsSync(join(SHARED, 'http.json')))('reads the fc3 component\'s sample HTTP event (../shared)', () => {
+  it.skipIf(!existsSync(join(SHARED, 'http.json')))("reads the fc3 component's sample HTTP event (../shared)", () => {
     const req = requestFromHttpEvent(readFileSync(join(SHARED, 'http.json')), 'req-4');
     if (isHttpResponse(req)) throw new Error('expected a request');
     expect(req.method).toBe('POST');
@@ -79,9 +85,12 @@ describe('provision events', () => {
     expect(parseProvisionEvent(Buffer.from('garbage')).kind).toBe('unknown');
   });
 
-  it.skipIf(!existsSync(SHARED))('reads the fc3 component\'s MNS topic samples (../shared)', () => {
+  it.skipIf(!existsSync(SHARED))("reads the fc3 component's MNS topic samples (../shared)", () => {
     for (const f of ['mns-with-MessageAttributes.json', 'mns-without-MessageAttributes.json']) {
-      expect(parseProvisionEvent(readFileSync(join(SHARED, f)))).toMatchObject({ kind: 'messages', messages: [{ body: 'hello topic', messageId: expect.any(String) }] });
+      expect(parseProvisionEvent(readFileSync(join(SHARED, f)))).toMatchObject({
+        kind: 'messages',
+        messages: [{ body: 'hello topic', messageId: expect.any(String) }],
+      });
     }
     expect(parseProvisionEvent(readFileSync(join(SHARED, 'mns-stream.json')))).toEqual({ kind: 'messages', messages: [{ body: 'hello topic' }] });
   });
@@ -89,7 +98,16 @@ describe('provision events', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 50_000; i++) deep = [deep];
     const ok = { provider: 'ens' };
-    const e = parseProvisionEvent([{ id: 'e1', data: { messageId: 'M1', messageBody: deep } }, { id: 'e2', data: { messageId: 'M2', messageBody: ok } }]);
-    expect(e).toEqual({ kind: 'messages', messages: [{ messageId: 'M1', body: '[not representable: nested too deep]' }, { messageId: 'M2', body: '{"provider":"ens"}' }] });
+    const e = parseProvisionEvent([
+      { id: 'e1', data: { messageId: 'M1', messageBody: deep } },
+      { id: 'e2', data: { messageId: 'M2', messageBody: ok } },
+    ]);
+    expect(e).toEqual({
+      kind: 'messages',
+      messages: [
+        { messageId: 'M1', body: '[not representable: nested too deep]' },
+        { messageId: 'M2', body: '{"provider":"ens"}' },
+      ],
+    });
   });
 });

@@ -1,14 +1,9 @@
 /** Starts a cloud emulator on an ephemeral loopback port for one test file. */
 import { afterAll, beforeAll } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import { CloudEmulator, type CloudEmulatorOptions, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from '../../sandbox/cloud-emulator.js';
 import { ensReferenceRequest } from '../../sandbox/examples.js';
+import type { Clock } from '../../src/clock.js';
 import { CloudClient, type CloudClientOptions } from '../../src/cloud/index.js';
-import {
-  CloudEmulator,
-  DEFAULT_ACCESS_KEY_ID,
-  DEFAULT_ACCESS_KEY_SECRET,
-  type CloudEmulatorOptions,
-} from '../../sandbox/cloud-emulator.js';
 
 export const KEYS = { accessKeyId: DEFAULT_ACCESS_KEY_ID, accessKeySecret: DEFAULT_ACCESS_KEY_SECRET };
 

@@ -3,7 +3,7 @@
  * DATABASE_URL is set (CI sets it). Each PostgreSQL test database gets its own schema.
  */
 import { randomBytes } from 'node:crypto';
-import { migrate, openPglite, openPostgres, type Db } from '../../src/store/index.js';
+import { type Db, migrate, openPglite, openPostgres } from '../../src/store/index.js';
 
 export interface Backend {
   name: 'pglite' | 'postgres';

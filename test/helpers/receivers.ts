@@ -13,7 +13,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface Received {
+interface Received {
   path: string;
   query: URLSearchParams;
   headers: Record<string, string | string[] | undefined>;
@@ -40,15 +40,22 @@ function eq(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function check(kind: Kind, secret: string | undefined, r: Omit<Received, 'accepted'>, now: number): { ok: boolean; reason?: string; reply: { status: number; body: string } } {
+function check(
+  kind: Kind,
+  secret: string | undefined,
+  r: Omit<Received, 'accepted'>,
+  now: number,
+): { ok: boolean; reason?: string; reply: { status: number; body: string } } {
   switch (kind) {
     case 'dingtalk': {
       if (secret) {
         const ts = Number(r.query.get('timestamp'));
         const sign = r.query.get('sign') ?? '';
         const expected = createHmac('sha256', secret).update(`${ts}\n${secret}`).digest('base64');
-        if (!Number.isFinite(ts) || Math.abs(now - ts) > 3600_000) return { ok: false, reason: 'invalid timestamp', reply: { status: 200, body: JSON.stringify({ errcode: 310000, errmsg: 'invalid timestamp' }) } };
-        if (!eq(sign, expected)) return { ok: false, reason: 'sign not match', reply: { status: 200, body: JSON.stringify({ errcode: 310000, errmsg: 'sign not match' }) } };
+        if (!Number.isFinite(ts) || Math.abs(now - ts) > 3600_000)
+          return { ok: false, reason: 'invalid timestamp', reply: { status: 200, body: JSON.stringify({ errcode: 310000, errmsg: 'invalid timestamp' }) } };
+        if (!eq(sign, expected))
+          return { ok: false, reason: 'sign not match', reply: { status: 200, body: JSON.stringify({ errcode: 310000, errmsg: 'sign not match' }) } };
       }
       if (r.body?.msgtype !== 'markdown' || typeof r.body?.markdown?.text !== 'string' || typeof r.body?.markdown?.title !== 'string') {
         return { ok: false, reason: 'bad payload', reply: { status: 200, body: JSON.stringify({ errcode: 300001, errmsg: 'param error' }) } };
@@ -56,31 +63,50 @@ function check(kind: Kind, secret: string | undefined, r: Omit<Received, 'accept
       return { ok: true, reply: { status: 200, body: JSON.stringify({ errcode: 0, errmsg: 'ok' }) } };
     }
     case 'feishu': {
-      if (Buffer.byteLength(r.raw) > 20 * 1024) return { ok: false, reason: 'too large', reply: { status: 200, body: JSON.stringify({ code: 9499, msg: 'Bad Request', data: {} }) } };
+      if (Buffer.byteLength(r.raw) > 20 * 1024)
+        return { ok: false, reason: 'too large', reply: { status: 200, body: JSON.stringify({ code: 9499, msg: 'Bad Request', data: {} }) } };
       if (secret) {
         const ts = Number(r.body?.timestamp);
         const expected = createHmac('sha256', `${ts}\n${secret}`).update('').digest('base64');
         if (!Number.isFinite(ts) || Math.abs(now / 1000 - ts) > 3600 || !eq(String(r.body?.sign ?? ''), expected)) {
-          return { ok: false, reason: 'sign match fail', reply: { status: 200, body: JSON.stringify({ code: 19021, msg: 'sign match fail or timestamp is not within one hour from current time', data: {} }) } };
+          return {
+            ok: false,
+            reason: 'sign match fail',
+            reply: {
+              status: 200,
+              body: JSON.stringify({ code: 19021, msg: 'sign match fail or timestamp is not within one hour from current time', data: {} }),
+            },
+          };
         }
       }
-      if (r.body?.msg_type !== 'post' || !r.body?.content?.post?.zh_cn?.title) return { ok: false, reason: 'bad payload', reply: { status: 200, body: JSON.stringify({ code: 9499, msg: 'Bad Request', data: {} }) } };
+      if (r.body?.msg_type !== 'post' || !r.body?.content?.post?.zh_cn?.title)
+        return { ok: false, reason: 'bad payload', reply: { status: 200, body: JSON.stringify({ code: 9499, msg: 'Bad Request', data: {} }) } };
       return { ok: true, reply: { status: 200, body: JSON.stringify({ code: 0, msg: 'success', data: {} }) } };
     }
     case 'wecom': {
       const content = r.body?.markdown?.content;
-      if (r.body?.msgtype !== 'markdown' || typeof content !== 'string') return { ok: false, reason: 'bad payload', reply: { status: 200, body: JSON.stringify({ errcode: 40008, errmsg: 'invalid message type' }) } };
-      if (Buffer.byteLength(content) > 4096) return { ok: false, reason: 'too long', reply: { status: 200, body: JSON.stringify({ errcode: 40058, errmsg: 'markdown.content exceed max length 4096' }) } };
+      if (r.body?.msgtype !== 'markdown' || typeof content !== 'string')
+        return { ok: false, reason: 'bad payload', reply: { status: 200, body: JSON.stringify({ errcode: 40008, errmsg: 'invalid message type' }) } };
+      if (Buffer.byteLength(content) > 4096)
+        return {
+          ok: false,
+          reason: 'too long',
+          reply: { status: 200, body: JSON.stringify({ errcode: 40058, errmsg: 'markdown.content exceed max length 4096' }) },
+        };
       return { ok: true, reply: { status: 200, body: JSON.stringify({ errcode: 0, errmsg: 'ok' }) } };
     }
     case 'slack':
-      if (typeof r.body?.text !== 'string' || !Array.isArray(r.body?.blocks) || r.body.blocks.length > 50) return { ok: false, reason: 'invalid_payload', reply: { status: 400, body: 'invalid_payload' } };
+      if (typeof r.body?.text !== 'string' || !Array.isArray(r.body?.blocks) || r.body.blocks.length > 50)
+        return { ok: false, reason: 'invalid_payload', reply: { status: 400, body: 'invalid_payload' } };
       return { ok: true, reply: { status: 200, body: 'ok' } };
     case 'webhook': {
       const ts = String(r.headers['x-nodepool-pilot-timestamp'] ?? '');
       const sig = String(r.headers['x-nodepool-pilot-signature'] ?? '');
-      const expected = 'sha256=' + createHmac('sha256', secret ?? '').update(`${ts}.${r.raw}`).digest('hex');
-      if (!eq(sig, expected) || Math.abs(now / 1000 - Number(ts)) > 300) return { ok: false, reason: 'bad signature', reply: { status: 401, body: 'bad signature' } };
+      const expected = `sha256=${createHmac('sha256', secret ?? '')
+        .update(`${ts}.${r.raw}`)
+        .digest('hex')}`;
+      if (!eq(sig, expected) || Math.abs(now / 1000 - Number(ts)) > 300)
+        return { ok: false, reason: 'bad signature', reply: { status: 401, body: 'bad signature' } };
       return { ok: true, reply: { status: 200, body: '' } };
     }
   }

@@ -4,9 +4,9 @@
  * sweeps themselves.
  */
 import { afterAll, beforeAll } from 'vitest';
+import { type RunningSystem, type SystemOptions, startSystem } from '../../sandbox/start.js';
 import { OffsetClock } from '../../src/clock.js';
 import { RequestStore } from '../../src/store/index.js';
-import { startSystem, type RunningSystem, type SystemOptions } from '../../sandbox/start.js';
 import type { Backend } from './db.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
@@ -67,7 +67,10 @@ export function useSystem(backend: Backend, optionsOrFactory: Partial<SystemOpti
       clock.offset += ms;
     };
     h.admin = async (method, path, body) => {
-      const res = await fetch(`${h.sys.cloudUrl}/_sandbox${path}`, { method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+      const res = await fetch(`${h.sys.cloudUrl}/_sandbox${path}`, {
+        method,
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
       return res.json();
     };
   });

@@ -18,8 +18,7 @@ async function sendToQueue(cloudUrl: string, body: string): Promise<{ MessageId:
 describe.each(backends)('exactly once on $name', (backend) => {
   const t = useSystem(backend);
 
-  const createsFor = (name: string) =>
-    t.sys.emulator.callLog({ action: 'CreateClusterNodePool' }).filter((c) => (c.params as any).NodepoolInfo?.Name === name);
+  const createsFor = (name: string) => t.sys.emulator.callLog({ action: 'CreateClusterNodePool' }).filter((c) => (c.params as any).NodepoolInfo?.Name === name);
 
   it('creates once for 5 concurrent queue deliveries and HTTP replays of one request', async () => {
     // Prepare
@@ -88,7 +87,10 @@ describe.each(backends)('exactly once on $name', (backend) => {
     const name = uniqueName('batch');
     const good = JSON.stringify({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, name) });
     const badJson = await sendToQueue(t.sys.cloudUrl, '{not json');
-    const invalid = await sendToQueue(t.sys.cloudUrl, JSON.stringify({ provider: 'ens', request: { ...ensExample(SEED_ENS_CLUSTER, uniqueName()), ScalingGroup: { ImageId: 'm-1' } } }));
+    const invalid = await sendToQueue(
+      t.sys.cloudUrl,
+      JSON.stringify({ provider: 'ens', request: { ...ensExample(SEED_ENS_CLUSTER, uniqueName()), ScalingGroup: { ImageId: 'm-1' } } }),
+    );
     await sendToQueue(t.sys.cloudUrl, good);
     await t.idle();
     const rejected = await t.api('GET', '/v1/nodepool-requests?state=rejected&limit=100');
@@ -116,7 +118,10 @@ describe.each(backends)('exactly once on $name', (backend) => {
   it('rejects, once, a message the store cannot hold (NUL characters, an oversized key) instead of looping', async () => {
     const before = (await t.api('GET', '/v1/nodepool-requests?state=rejected&limit=100')).json.items.length;
     await sendToQueue(t.sys.cloudUrl, JSON.stringify({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, 'nul\u0000name') }));
-    await sendToQueue(t.sys.cloudUrl, JSON.stringify({ provider: 'ens', idempotencyKey: 'k'.repeat(9000), request: ensExample(SEED_ENS_CLUSTER, uniqueName()) }));
+    await sendToQueue(
+      t.sys.cloudUrl,
+      JSON.stringify({ provider: 'ens', idempotencyKey: 'k'.repeat(9000), request: ensExample(SEED_ENS_CLUSTER, uniqueName()) }),
+    );
     await t.idle();
     const after = (await t.api('GET', '/v1/nodepool-requests?state=rejected&limit=100')).json.items.length;
     expect(after - before).toBe(2);

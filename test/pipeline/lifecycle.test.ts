@@ -35,7 +35,14 @@ describe.each(backends)('request lifecycle on $name', (backend) => {
     const body = { provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, name) };
     const post = await t.api('POST', '/v1/nodepool-requests', body);
     expect(post.status).toBe(202);
-    expect(post.json).toEqual({ id: expect.stringMatching(/^npr_/), state: 'accepted', provider: 'ens', clusterId: SEED_ENS_CLUSTER, nodepoolName: name, links: { self: `/v1/nodepool-requests/${post.json.id}` } });
+    expect(post.json).toEqual({
+      id: expect.stringMatching(/^npr_/),
+      state: 'accepted',
+      provider: 'ens',
+      clusterId: SEED_ENS_CLUSTER,
+      nodepoolName: name,
+      links: { self: `/v1/nodepool-requests/${post.json.id}` },
+    });
     expect(post.headers.get('location')).toBe(post.json.links.self);
 
     const { seen, final } = await walk(post.json.id);
@@ -43,20 +50,32 @@ describe.each(backends)('request lifecycle on $name', (backend) => {
     expect(seen.at(-1)).toBe('active');
     expect(final.history.map((h: any) => h.state)).toEqual(['accepted', 'submitting', 'creating', 'active']);
     expect(final.history[2].cloudRequestId).toMatch(/^[0-9A-F-]{36}$/);
-    expect(final).toMatchObject({ nodepoolId: expect.stringMatching(/^np/), attempts: 1, lastError: null, observed: { cloudState: 'active', serving: 3, desired: 3 } });
+    expect(final).toMatchObject({
+      nodepoolId: expect.stringMatching(/^np/),
+      attempts: 1,
+      lastError: null,
+      observed: { cloudState: 'active', serving: 3, desired: 3 },
+    });
     const creates = t.sys.emulator.callLog({ action: 'CreateClusterNodePool', outcome: 'OK' }).filter((c) => (c.params as any).NodepoolInfo?.Name === name);
     expect(creates).toHaveLength(1);
   });
 
   it('walks an ACK request from accepted to active with exactly one create', async () => {
     const name = uniqueName('ack');
-    const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: SEED_ACK_CLUSTER, request: ackExample(name) });
+    const post = await t.api('POST', '/v1/nodepool-requests', {
+      provider: 'ack',
+      regionId: 'cn-beijing',
+      clusterId: SEED_ACK_CLUSTER,
+      request: ackExample(name),
+    });
     expect(post.status).toBe(202);
     const { seen, final } = await walk(post.json.id);
     expect(seen.at(-1)).toBe('active');
     expect(final.history.map((h: any) => h.state)).toEqual(['accepted', 'submitting', 'creating', 'active']);
     expect(final.taskId).toMatch(/^T-/);
-    const creates = t.sys.emulator.callLog({ action: 'CreateClusterNodePool', outcome: 'OK' }).filter((c) => (c.params as any).body?.nodepool_info?.name === name);
+    const creates = t.sys.emulator
+      .callLog({ action: 'CreateClusterNodePool', outcome: 'OK' })
+      .filter((c) => (c.params as any).body?.nodepool_info?.name === name);
     expect(creates).toHaveLength(1);
   });
 
@@ -65,7 +84,11 @@ describe.each(backends)('request lifecycle on $name', (backend) => {
     await t.idle();
     const r = await t.api('GET', `/v1/nodepool-requests/${post.json.id}`);
     expect(r.json.state).toBe('failed');
-    expect(r.json.lastError).toMatchObject({ code: 'InvalidParameter.ClusterId', message: expect.stringContaining('eck-0000dead'), requestId: expect.stringMatching(/^[0-9A-F-]{36}$/) });
+    expect(r.json.lastError).toMatchObject({
+      code: 'InvalidParameter.ClusterId',
+      message: expect.stringContaining('eck-0000dead'),
+      requestId: expect.stringMatching(/^[0-9A-F-]{36}$/),
+    });
     expect(r.json.history.at(-1)).toMatchObject({ state: 'failed', cloudRequestId: r.json.lastError.requestId });
   });
 
@@ -74,7 +97,9 @@ describe.each(backends)('request lifecycle on $name', (backend) => {
     const cluster = await t.admin('POST', '/clusters', { provider: 'ack' });
     const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(name) });
     await t.idle();
-    await t.admin('PATCH', `/clusters/${cluster.id}/nodepools/${name}`, { faults: { creationFails: { code: 'InsufficientStock', message: 'ecs.n4.large is out of stock in the zone' } } });
+    await t.admin('PATCH', `/clusters/${cluster.id}/nodepools/${name}`, {
+      faults: { creationFails: { code: 'InsufficientStock', message: 'ecs.n4.large is out of stock in the zone' } },
+    });
     t.advanceCloud(11_000);
     await t.sweep();
     const r = await t.api('GET', `/v1/nodepool-requests/${post.json.id}`);
@@ -99,12 +124,19 @@ describe.each(backends)('request lifecycle on $name', (backend) => {
     // Assess
     const r = await t.api('GET', `/v1/nodepool-requests/${post.json.id}`);
     expect(r.json.state).toBe('creating');
-    expect(t.sys.emulator.callLog({ action: 'CreateClusterNodePool', outcome: 'OK' }).filter((c) => (c.params as any).NodepoolInfo?.Name === name)).toHaveLength(1);
+    expect(
+      t.sys.emulator.callLog({ action: 'CreateClusterNodePool', outcome: 'OK' }).filter((c) => (c.params as any).NodepoolInfo?.Name === name),
+    ).toHaveLength(1);
   });
 
   it('defers a create on a busy cluster instead of failing, and creates once it is free', async () => {
     const cluster = await t.admin('POST', '/clusters', { provider: 'ack', pools: [{ name: 'busy-one', desired: 1, ageMinutes: 0 }] });
-    const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(uniqueName()) });
+    const post = await t.api('POST', '/v1/nodepool-requests', {
+      provider: 'ack',
+      regionId: 'cn-beijing',
+      clusterId: cluster.id,
+      request: ackExample(uniqueName()),
+    });
     await t.idle();
     let r = await t.api('GET', `/v1/nodepool-requests/${post.json.id}`);
     expect(r.json).toMatchObject({ state: 'submitting', lastError: { code: 'InvalidStatus.Forbidden' }, nextAttemptAt: expect.any(String) });

@@ -18,9 +18,11 @@ describe.each(backends)('secrets on $name', (backend) => {
   /** Every text value of every table, as one string. */
   async function dump(): Promise<string> {
     const db = t.sys.instance.store.db;
-    const tables = (await db.query<{ table_name: string }>(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
-    )).rows.map((r) => r.table_name);
+    const tables = (
+      await db.query<{ table_name: string }>(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+      )
+    ).rows.map((r) => r.table_name);
     let all = '';
     for (const table of tables) all += JSON.stringify((await db.query(`SELECT * FROM ${table}`)).rows);
     return all;
@@ -38,7 +40,12 @@ describe.each(backends)('secrets on $name', (backend) => {
     };
     const ids = [
       await post({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, ensName, { Password: ENS_PASSWORD, KeyPairName: undefined }) }),
-      await post({ provider: 'ack', regionId: 'cn-beijing', clusterId: SEED_ACK_CLUSTER, request: ackExample(uniqueName('pw'), { login_password: ACK_PASSWORD }) }),
+      await post({
+        provider: 'ack',
+        regionId: 'cn-beijing',
+        clusterId: SEED_ACK_CLUSTER,
+        request: ackExample(uniqueName('pw'), { login_password: ACK_PASSWORD }),
+      }),
       await post({ provider: 'ack', regionId: 'cn-beijing', clusterId: busy.id, request: ackExample(uniqueName('pw'), { login_password: ACK_PASSWORD }) }),
     ];
     const q = await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, {
@@ -52,14 +59,29 @@ describe.each(backends)('secrets on $name', (backend) => {
       body: JSON.stringify({ provider: 'ens', request: { ...ensExample(SEED_ENS_CLUSTER, 'x', { Password: ENS_PASSWORD, SystemDiskSize: 1 }) } }),
     });
     // a refused login_password is not echoed in the 400 either
-    responses.push((await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: SEED_ACK_CLUSTER, request: ackExample(uniqueName(), { login_password: 'weakweakweak' }) })).text);
+    responses.push(
+      (
+        await t.api('POST', '/v1/nodepool-requests', {
+          provider: 'ack',
+          regionId: 'cn-beijing',
+          clusterId: SEED_ACK_CLUSTER,
+          request: ackExample(uniqueName(), { login_password: 'weakweakweak' }),
+        })
+      ).text,
+    );
     await t.idle();
     for (const id of ids) responses.push((await t.api('GET', `/v1/nodepool-requests/${id}`)).text);
     responses.push((await t.api('GET', '/v1/nodepool-requests?limit=100')).text);
     responses.push((await t.api('GET', '/v1/nodepool-requests?state=rejected&limit=100')).text);
 
     // Assess
-    const everything = [t.logs.join('\n'), responses.join('\n'), await dump(), JSON.stringify(t.sys.emulator.callLog()), JSON.stringify(await t.admin('GET', '/state'))];
+    const everything = [
+      t.logs.join('\n'),
+      responses.join('\n'),
+      await dump(),
+      JSON.stringify(t.sys.emulator.callLog()),
+      JSON.stringify(await t.admin('GET', '/state')),
+    ];
     for (const text of everything) {
       expect(text).not.toContain(ENS_PASSWORD);
       expect(text).not.toContain(ACK_PASSWORD);

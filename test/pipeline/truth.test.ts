@@ -8,11 +8,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProvisionHandler } from '../../functions/provision.js';
-import { CloudClient } from '../../src/cloud/client.js';
 import { SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
+import { CloudClient } from '../../src/cloud/client.js';
 import { ackExample, ensExample, uniqueName } from '../helpers/cloud.js';
 import { backends } from '../helpers/db.js';
-import { startReceiver, type Receiver } from '../helpers/receivers.js';
+import { type Receiver, startReceiver } from '../helpers/receivers.js';
 import { useSystem } from '../helpers/system.js';
 
 const OUTAGE = 'eck-outage001';
@@ -40,7 +40,11 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
       },
     },
   }));
-  const heard = (from: number) => webhook.accepted().slice(from).flatMap((m) => m.body.alerts.map((a: any) => `${a.labels.alertname}:${a.status}`));
+  const heard = (from: number) =>
+    webhook
+      .accepted()
+      .slice(from)
+      .flatMap((m) => m.body.alerts.map((a: any) => `${a.labels.alertname}:${a.status}`));
   const requestsNamed = async (name: string) => (await t.api('GET', '/v1/nodepool-requests?limit=100')).json.items.filter((r: any) => r.nodepoolName === name);
 
   it('answers a repeated create without a key with 409 naming the pool and its request; nothing fails, nothing alerts', async () => {
@@ -64,7 +68,13 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
 
     // Assess
     expect(again.status).toBe(409);
-    expect(again.json).toMatchObject({ type: 'urn:nodepool-pilot:problem:nodepool-name-taken', status: 409, nodepoolId, existingId: first.json.id, links: { existing: `/v1/nodepool-requests/${first.json.id}` } });
+    expect(again.json).toMatchObject({
+      type: 'urn:nodepool-pilot:problem:nodepool-name-taken',
+      status: 409,
+      nodepoolId,
+      existingId: first.json.id,
+      links: { existing: `/v1/nodepool-requests/${first.json.id}` },
+    });
     expect(again.json.detail).toContain(name);
     expect(again.json.detail).toContain(first.json.id);
     const mine = await requestsNamed(name);
@@ -76,7 +86,7 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
     expect(firing).toEqual([]);
   });
 
-  it('fails a name only the cloud knows as the caller\'s mistake: a warning, not a critical page', async () => {
+  it("fails a name only the cloud knows as the caller's mistake: a warning, not a critical page", async () => {
     const mark = webhook.accepted().length;
     const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: TAKEN_ACK, request: ackExample('theirs') });
     expect(post.status).toBe(202);
@@ -85,7 +95,11 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
     const r = (await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json;
     expect(r).toMatchObject({ state: 'failed', lastError: { code: 'NodePoolAlreadyExists', existing: { nodepoolId: expect.any(String) } } });
     expect(r.lastError.existing.nodepoolRequestId).toBeUndefined();
-    const sent = webhook.accepted().slice(mark).flatMap((m) => m.body.alerts).filter((a: any) => a.labels.nodepoolName === 'theirs');
+    const sent = webhook
+      .accepted()
+      .slice(mark)
+      .flatMap((m) => m.body.alerts)
+      .filter((a: any) => a.labels.nodepoolName === 'theirs');
     expect(sent.map((a: any) => [a.labels.alertname, a.labels.severity, a.status])).toEqual([['creation_failed', 'warning', 'firing']]);
   });
 
@@ -93,7 +107,13 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
     // Prepare: the look-up by name misses the pool once, as if it was created just after it
     const miss = vi.spyOn(CloudClient.prototype, 'findNodePool').mockResolvedValueOnce(undefined);
     try {
-      const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: TAKEN_ACK, request: ackExample('theirs'), deadlineMinutes: 5 });
+      const post = await t.api('POST', '/v1/nodepool-requests', {
+        provider: 'ack',
+        regionId: 'cn-beijing',
+        clusterId: TAKEN_ACK,
+        request: ackExample('theirs'),
+        deadlineMinutes: 5,
+      });
       await t.idle();
       const r = (await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json;
       const refused = t.sys.emulator.callLog({ action: 'CreateClusterNodePool', clusterId: TAKEN_ACK }).at(-1);
@@ -134,8 +154,14 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
     expect(after.history.map((h: any) => h.state)).toEqual(['accepted', 'submitting', 'creating', 'timed_out', 'active']);
     expect(after.history.at(-1).note).toMatch(/^recovered after the deadline: node pool \S+ is active with 3\/3 nodes serving/);
     expect(heard(mark)).toEqual(['cluster_unreachable:firing', 'cluster_unreachable:resolved']);
-    const timeout = (await t.api('GET', '/v1/alerts?state=resolved')).json.items.find((a: any) => a.rule === 'creation_timeout' && a.labels.nodepoolName === name);
-    expect(timeout).toMatchObject({ state: 'resolved', lastNotifiedAt: null, annotations: { description: `request ${post.json.id} recovered: its pool became active after the deadline` } });
+    const timeout = (await t.api('GET', '/v1/alerts?state=resolved')).json.items.find(
+      (a: any) => a.rule === 'creation_timeout' && a.labels.nodepoolName === name,
+    );
+    expect(timeout).toMatchObject({
+      state: 'resolved',
+      lastNotifiedAt: null,
+      annotations: { description: `request ${post.json.id} recovered: its pool became active after the deadline` },
+    });
   });
 
   it('rejects a queue message nested far too deep at once, and processes the next one', async () => {
@@ -147,10 +173,24 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
     await t.idle();
     // …and 50,000 levels handed to provision directly, as an EventBridge batch
     const provision = createProvisionHandler(async () => t.sys.instance);
-    const batch = [{ id: 'evt-deep', source: 'MNS-test', specversion: '1.0', type: 'mns:Queue:SendMessage', data: { messageId: 'DEEP50000', messageBody: '['.repeat(50_000) + ']'.repeat(50_000) } }];
-    const direct = (await provision(Buffer.from(JSON.stringify(batch)), t.sys.host.context({ name: 'provision', handler: provision as never, handlerName: 'provision.handler', timeoutSeconds: 120, memoryMB: 512 }))) as any;
+    const batch = [
+      {
+        id: 'evt-deep',
+        source: 'MNS-test',
+        specversion: '1.0',
+        type: 'mns:Queue:SendMessage',
+        data: { messageId: 'DEEP50000', messageBody: '['.repeat(50_000) + ']'.repeat(50_000) },
+      },
+    ];
+    const direct = (await provision(
+      Buffer.from(JSON.stringify(batch)),
+      t.sys.host.context({ name: 'provision', handler: provision as never, handlerName: 'provision.handler', timeoutSeconds: 120, memoryMB: 512 }),
+    )) as any;
     const name = uniqueName('after-deep');
-    await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, { method: 'POST', body: JSON.stringify({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, name) }) });
+    await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, {
+      method: 'POST',
+      body: JSON.stringify({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, name) }),
+    });
     await t.idle();
 
     expect(direct.results).toMatchObject([{ messageId: 'DEEP50000', outcome: 'rejected', reason: expect.stringContaining('out of bounds') }]);

@@ -6,8 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CloudClient } from '../../src/cloud/index.js';
 import { SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
+import { CloudClient } from '../../src/cloud/index.js';
 import { budget, KEYS, useEmulator } from '../helpers/cloud.js';
 
 const env = useEmulator();
@@ -83,10 +83,13 @@ describe('npm run sandbox', () => {
     // Prepare: a scenario with one extra ENS cluster whose pool has failed nodes
     const dir = mkdtempSync(join(tmpdir(), 'npp-scenario-'));
     const file = join(dir, 'scenario.json');
-    writeFileSync(file, JSON.stringify({
-      clusters: [{ id: 'eck-scenario1', provider: 'ens', pools: [{ name: 'edge-a', desired: 3, faults: { failedNodes: 1 } }] }],
-      rateLimits: { CreateClusterNodePool: 25 },
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        clusters: [{ id: 'eck-scenario1', provider: 'ens', pools: [{ name: 'edge-a', desired: 3, faults: { failedNodes: 1 } }] }],
+        rateLimits: { CreateClusterNodePool: 25 },
+      }),
+    );
     // Act
     const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/main.ts'], {
       env: { ...process.env, SANDBOX_PORT: '0', SANDBOX_SCENARIO: file },

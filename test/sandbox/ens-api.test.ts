@@ -3,19 +3,28 @@
  * field-for-field answers, every constraint of the CreateClusterNodePool reference,
  * pagination, and the three ways a request can be signed.
  */
-import * as openapi from '@alicloud/openapi-client';
+
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as openapi from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { describe, expect, it } from 'vitest';
-import { CloudError, OpenApiClient, OpenApiTransport, type ApiSpec, type StaticCredentials } from '../../src/cloud/index.js';
 import { SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
+import { type ApiSpec, CloudError, OpenApiClient, OpenApiTransport, type StaticCredentials } from '../../src/cloud/index.js';
 import { ensExample, KEYS, uniqueName, useEmulator } from '../helpers/cloud.js';
 
 // Protocol tests send many creates quickly; flow control has its own tests.
 const env = useEmulator({ rateLimits: { CreateClusterNodePool: 10_000, DescribeClusterNodePools: 10_000 } });
 
-const CREATE: ApiSpec = { action: 'CreateClusterNodePool', version: '2017-11-10', style: 'RPC', method: 'POST', pathname: '/', reqBodyType: 'formData', bodyType: 'json' };
+const CREATE: ApiSpec = {
+  action: 'CreateClusterNodePool',
+  version: '2017-11-10',
+  style: 'RPC',
+  method: 'POST',
+  pathname: '/',
+  reqBodyType: 'formData',
+  bodyType: 'json',
+};
 const DESCRIBE: ApiSpec = { ...CREATE, action: 'DescribeClusterNodePools' };
 
 /** Sends raw parameters the way the generated SDK does: nested objects as JSON strings. */
@@ -86,9 +95,21 @@ describe('ENS CreateClusterNodePool', () => {
     ['VswitchIds empty', (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, VswitchIds: [] } }), 'ScalingGroup.VswitchIds'],
     ['SystemDiskSize below 20', (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, SystemDiskSize: 10 } }), 'ScalingGroup.SystemDiskSize'],
     ['SystemDiskSize not a multiple of 10', (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, SystemDiskSize: 85 } }), 'ScalingGroup.SystemDiskSize'],
-    ['data disk below 20', (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, DataDisks: [{ Category: 'cloud_ssd', Size: 10 }] } }), 'ScalingGroup.DataDisks.1.Size'],
-    ['data disk not a multiple of 10', (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, DataDisks: [{ Size: 20 }, { Size: 45 }] } }), 'ScalingGroup.DataDisks.2.Size'],
-    ['neither KeyPairName nor Password', (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, KeyPairName: undefined, Password: undefined } }), 'ScalingGroup.KeyPairName'],
+    [
+      'data disk below 20',
+      (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, DataDisks: [{ Category: 'cloud_ssd', Size: 10 }] } }),
+      'ScalingGroup.DataDisks.1.Size',
+    ],
+    [
+      'data disk not a multiple of 10',
+      (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, DataDisks: [{ Size: 20 }, { Size: 45 }] } }),
+      'ScalingGroup.DataDisks.2.Size',
+    ],
+    [
+      'neither KeyPairName nor Password',
+      (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, KeyPairName: undefined, Password: undefined } }),
+      'ScalingGroup.KeyPairName',
+    ],
     ['SystemDiskCategory unknown', (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, SystemDiskCategory: 'cloud_essd' } }), 'ScalingGroup.SystemDiskCategory'],
     ['DesiredSize negative', (p) => ({ ...p, ScalingGroup: { ...p.ScalingGroup, DesiredSize: -1 } }), 'ScalingGroup.DesiredSize'],
     ['PreUserData not Base64', (p) => ({ ...p, KubernetesConfig: { PreUserData: 'echo ok' } }), 'KubernetesConfig.PreUserData'],
@@ -144,7 +165,15 @@ describe('ENS DescribeClusterNodePools', () => {
     expect(pages[2]!.Page).toEqual({ PageNumber: 3, PageSize: 10, TotalCount: 23 });
     const names = pages.flatMap((p) => p.NodePools.map((np: any) => np.NodepoolInfo.Name));
     expect(new Set(names).size).toBe(23);
-    expect(pages[0]!.NodePools[0].Status).toEqual({ State: 'active', TotalNodes: 1, DesiredNodes: 1, ServingNodes: 1, InitialNodes: 0, RemovingNodes: 0, FailedNodes: 0 });
+    expect(pages[0]!.NodePools[0].Status).toEqual({
+      State: 'active',
+      TotalNodes: 1,
+      DesiredNodes: 1,
+      ServingNodes: 1,
+      InitialNodes: 0,
+      RemovingNodes: 0,
+      FailedNodes: 0,
+    });
   });
 
   it('refuses a page size over its maximum, naming PageSize', async () => {
@@ -190,7 +219,9 @@ describe('signatures and credentials', () => {
 
   it('accepts RPC v2 HMAC-SHA1 signatures, and refuses them with a wrong secret', async () => {
     const make = (secret: string) =>
-      new OpenApiClient(new openapi.Config({ ...KEYS, accessKeySecret: secret, endpoint: env.url.replace('http://', ''), protocol: 'http', signatureAlgorithm: 'v2' }));
+      new OpenApiClient(
+        new openapi.Config({ ...KEYS, accessKeySecret: secret, endpoint: env.url.replace('http://', ''), protocol: 'http', signatureAlgorithm: 'v2' }),
+      );
     const params = new openapi.Params({ ...DESCRIBE, protocol: 'HTTP', authType: 'AK' });
     const req = new openapi.OpenApiRequest({ query: { ClusterId: SEED_ENS_CLUSTER, PageNumber: '1', PageSize: '10' } });
     const ok = (await make(KEYS.accessKeySecret).callApi(params, req, new RuntimeOptions({}))) as { body: any };

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config.js';
-import { openPglite, migrate, RequestStore } from '../../src/store/index.js';
 import { loadSandboxSettings } from '../../sandbox/settings.js';
 import { startSystem } from '../../sandbox/start.js';
+import { ConfigError } from '../../src/config.js';
+import { migrate, openPglite, RequestStore } from '../../src/store/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'npp-settings-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,7 +40,14 @@ describe('sandbox settings', () => {
     const db = await openPglite();
     await migrate(db);
     const sys = await startSystem({
-      env: { SANDBOX_PORT: '0', HTTP_PORT: '0', WATCH_INTERVAL_SECONDS: '0', SANDBOX_SPEED: '600', SANDBOX_SCENARIO: scenario, API_TOKENS: 'settings-token-0123456789' },
+      env: {
+        SANDBOX_PORT: '0',
+        HTTP_PORT: '0',
+        WATCH_INTERVAL_SECONDS: '0',
+        SANDBOX_SPEED: '600',
+        SANDBOX_SCENARIO: scenario,
+        API_TOKENS: 'settings-token-0123456789',
+      },
       instance: { store: new RequestStore(db) },
       log: () => {},
     });

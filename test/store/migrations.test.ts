@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../src/alerts/rules.js';
+import { type Db, migrate, openPglite, openPostgres } from '../../src/store/index.js';
 import { loadMigrations } from '../../src/store/migrations.js';
-import { migrate, openPglite, openPostgres, type Db } from '../../src/store/index.js';
 import { DATABASE_URL, isolatedPostgresUrl } from '../helpers/db.js';
 
 const raw: Array<{ name: string; open(): Promise<Db> }> = [
@@ -19,10 +19,17 @@ describe.each(raw)('migrations on $name', (backend) => {
     const db = await backend.open();
     try {
       const all = loadMigrations();
-      await migrate(db, all.filter((m) => m.version < '003'));
-      const labels = (pool: string) => JSON.stringify({ rule: 'x', severity: 'critical', provider: 'ens', clusterId: 'eck-up1', nodepoolName: pool, nodepoolId: `np-é${pool}` });
+      await migrate(
+        db,
+        all.filter((m) => m.version < '003'),
+      );
+      const labels = (pool: string) =>
+        JSON.stringify({ rule: 'x', severity: 'critical', provider: 'ens', clusterId: 'eck-up1', nodepoolName: pool, nodepoolId: `np-é${pool}` });
       const insert = (fp: string, rule: string, state: string, pool: string) =>
-        db.query(`INSERT INTO alerts (fingerprint, rule, severity, state, labels, annotations, starts_at, updated_at) VALUES ($1, $2, 'critical', $3, $4, '{}', now(), now())`, [fp, rule, state, labels(pool)]);
+        db.query(
+          `INSERT INTO alerts (fingerprint, rule, severity, state, labels, annotations, starts_at, updated_at) VALUES ($1, $2, 'critical', $3, $4, '{}', now(), now())`,
+          [fp, rule, state, labels(pool)],
+        );
       await insert(fingerprintOf('under_capacity', 'ens', 'eck-up1', 'edge-a'), 'under_capacity', 'firing', 'edge-a');
       await insert(fingerprintOf('nodes_failed', 'ens', 'eck-up1', 'edge-b'), 'nodes_failed', 'resolved', 'edge-b');
       await insert(fingerprintOf('creation_failed', 'ens', 'eck-up1', 'edge-c'), 'creation_failed', 'firing', 'edge-c');
@@ -37,7 +44,9 @@ describe.each(raw)('migrations on $name', (backend) => {
         { rule: 'nodes_failed', fingerprint: fingerprintOf('nodes_failed', 'ens', 'eck-up1', 'edge-b') },
         { rule: 'creation_failed', fingerprint: fingerprintOf('creation_failed', 'ens', 'eck-up1', 'edge-c') },
       ]);
-      expect((await db.query('SELECT fingerprint FROM alert_conditions')).rows).toEqual([{ fingerprint: fingerprintOf('under_capacity', 'ens', 'eck-up1', 'np-éedge-a') }]);
+      expect((await db.query('SELECT fingerprint FROM alert_conditions')).rows).toEqual([
+        { fingerprint: fingerprintOf('under_capacity', 'ens', 'eck-up1', 'np-éedge-a') },
+      ]);
     } finally {
       await db.close();
     }

@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newRequestId } from '../../src/requests/ids.js';
-import { migrate, RequestStore, StaleUpdateError, type Db, type NewRequest } from '../../src/store/index.js';
+import { type Db, migrate, type NewRequest, RequestStore, StaleUpdateError } from '../../src/store/index.js';
 import { backends } from '../helpers/db.js';
 
 const T0 = new Date('2026-11-22T10:00:00Z');
@@ -89,11 +89,28 @@ describe.each(backends)('request store on $name', (backend) => {
     await store.transition(mine.id, { from: ['accepted'], to: 'creating', at: at(5), note: 'created', patch: { nodepoolId: 'np-a' } });
     const ref = { provider: 'ens' as const, clusterId };
     // Prepare: one listing with a pool of ours (listed twice, as a shifting page may) and one of someone else's
-    await store.recordListings([{ ...ref, pools: [{ id: 'np-a', name: 'edge-a' }, { id: 'np-x', name: 'theirs' }, { id: 'np-a', name: 'edge-a' }] }], [ref], at(10));
+    await store.recordListings(
+      [
+        {
+          ...ref,
+          pools: [
+            { id: 'np-a', name: 'edge-a' },
+            { id: 'np-x', name: 'theirs' },
+            { id: 'np-a', name: 'edge-a' },
+          ],
+        },
+      ],
+      [ref],
+      at(10),
+    );
     // A live request of ours for the name is a pool conflict, not a taken name
     expect(await store.insert(newRequest({ clusterId, nodepoolName: 'edge-a' }))).toMatchObject({ kind: 'pool-conflict', request: { id: mine.id } });
     await store.transition(mine.id, { from: ['creating'], to: 'active', at: at(20), note: 'active' });
-    expect(await store.insert(newRequest({ clusterId, nodepoolName: 'edge-a' }))).toMatchObject({ kind: 'name-taken', nodepoolId: 'np-a', request: { id: mine.id } });
+    expect(await store.insert(newRequest({ clusterId, nodepoolName: 'edge-a' }))).toMatchObject({
+      kind: 'name-taken',
+      nodepoolId: 'np-a',
+      request: { id: mine.id },
+    });
     const theirs = await store.insert(newRequest({ clusterId, nodepoolName: 'theirs' }));
     expect(theirs).toMatchObject({ kind: 'name-taken', nodepoolId: 'np-x', seenAt: at(10) });
     expect(theirs.request).toBeUndefined();
@@ -112,7 +129,9 @@ describe.each(backends)('request store on $name', (backend) => {
     expect(await store.acquireLease(r.id, 'w9', at(30), 60_000)).toBeUndefined();
     expect(await store.acquireLease(r.id, 'w9', at(71), 60_000)).toMatchObject({ leaseOwner: 'w9' });
     // the old holder's writes no longer apply
-    await expect(store.transition(r.id, { from: ['accepted'], to: 'submitting', owner: holder, at: at(72), note: 'late' })).rejects.toBeInstanceOf(StaleUpdateError);
+    await expect(store.transition(r.id, { from: ['accepted'], to: 'submitting', owner: holder, at: at(72), note: 'late' })).rejects.toBeInstanceOf(
+      StaleUpdateError,
+    );
   });
 
   it('does not lease a deferred request before its time, unless forced', async () => {
@@ -127,21 +146,44 @@ describe.each(backends)('request store on $name', (backend) => {
   it('writes each state change and its history entry together', async () => {
     const r = (await store.insert(newRequest())).request!;
     await store.acquireLease(r.id, 'w', at(1), 60_000);
-    await store.transition(r.id, { from: ['accepted'], to: 'submitting', owner: 'w', at: at(2), note: 'calling CreateClusterNodePool', patch: { attempts: 1, createStartedAt: at(2) } });
+    await store.transition(r.id, {
+      from: ['accepted'],
+      to: 'submitting',
+      owner: 'w',
+      at: at(2),
+      note: 'calling CreateClusterNodePool',
+      patch: { attempts: 1, createStartedAt: at(2) },
+    });
     const done = await store.transition(r.id, {
-      from: ['submitting'], to: 'creating', owner: 'w', at: at(3), note: 'created', cloudRequestId: 'RID-1',
-      patch: { nodepoolId: 'np1', createStartedAt: null }, releaseLease: true,
+      from: ['submitting'],
+      to: 'creating',
+      owner: 'w',
+      at: at(3),
+      note: 'created',
+      cloudRequestId: 'RID-1',
+      patch: { nodepoolId: 'np1', createStartedAt: null },
+      releaseLease: true,
     });
     expect(done).toMatchObject({ state: 'creating', nodepoolId: 'np1', attempts: 1, createStartedAt: undefined, leaseOwner: undefined });
-    expect((await store.history(r.id)).map((h) => [h.state, h.cloudRequestId ?? null])).toEqual([['accepted', null], ['submitting', null], ['creating', 'RID-1']]);
-    await expect(store.transition(r.id, { from: ['accepted'], to: 'submitting', at: at(4), note: 'x' })).rejects.toMatchObject({ current: { state: 'creating' } });
+    expect((await store.history(r.id)).map((h) => [h.state, h.cloudRequestId ?? null])).toEqual([
+      ['accepted', null],
+      ['submitting', null],
+      ['creating', 'RID-1'],
+    ]);
+    await expect(store.transition(r.id, { from: ['accepted'], to: 'submitting', at: at(4), note: 'x' })).rejects.toMatchObject({
+      current: { state: 'creating' },
+    });
     expect(await store.history(r.id)).toHaveLength(3);
   });
 
   it('refuses a transition the state machine does not allow, and writes nothing', async () => {
     const r = (await store.insert(newRequest())).request!;
     await store.transition(r.id, { to: 'failed', at: at(1), note: 'refused' });
-    await expect(store.transition(r.id, { to: 'creating', from: 'failed', at: at(2), note: 'resurrect' })).rejects.toMatchObject({ name: 'IllegalTransitionError', from: 'failed', to: 'creating' });
+    await expect(store.transition(r.id, { to: 'creating', from: 'failed', at: at(2), note: 'resurrect' })).rejects.toMatchObject({
+      name: 'IllegalTransitionError',
+      from: 'failed',
+      to: 'creating',
+    });
     await expect(store.transition(r.id, { to: 'accepted', at: at(2), note: 'back' })).rejects.toBeInstanceOf(StaleUpdateError);
     expect((await store.history(r.id)).map((h) => h.state)).toEqual(['accepted', 'failed']);
     expect((await store.get(r.id))!.state).toBe('failed');
@@ -149,9 +191,26 @@ describe.each(backends)('request store on $name', (backend) => {
 
   it('stores errors and observations as JSON', async () => {
     const r = (await store.insert(newRequest())).request!;
-    const failed = await store.transition(r.id, { from: ['accepted'], to: 'failed', at: at(2), note: 'refused', patch: { lastError: { code: 'InvalidParameter.ClusterId', message: 'no such cluster', requestId: 'R' } } });
+    const failed = await store.transition(r.id, {
+      from: ['accepted'],
+      to: 'failed',
+      at: at(2),
+      note: 'refused',
+      patch: { lastError: { code: 'InvalidParameter.ClusterId', message: 'no such cluster', requestId: 'R' } },
+    });
     expect(failed.lastError).toEqual({ code: 'InvalidParameter.ClusterId', message: 'no such cluster', requestId: 'R' });
-    const observed = { cloudState: 'scaling', desired: 3, total: 3, serving: 1, healthy: null, initial: 2, failed: 0, offline: null, removing: 0, at: at(3).toISOString() };
+    const observed = {
+      cloudState: 'scaling',
+      desired: 3,
+      total: 3,
+      serving: 1,
+      healthy: null,
+      initial: 2,
+      failed: 0,
+      offline: null,
+      removing: 0,
+      at: at(3).toISOString(),
+    };
     await store.observe(r.id, observed, at(3));
     expect((await store.get(r.id))!.observed).toEqual(observed);
   });

@@ -19,12 +19,20 @@ describe('configuration', () => {
 
   it('names every bad variable at once', () => {
     try {
-      loadConfig({ CREATE_RATE_LIMIT: 'fast', DEFAULT_DEADLINE_MINUTES: '0', SECRET_KEY: 'c2hvcnQ=', DATABASE_URL: 'mysql://x', API_TOKENS: 'short', LOG_LEVEL: 'loud' });
+      loadConfig({
+        CREATE_RATE_LIMIT: 'fast',
+        DEFAULT_DEADLINE_MINUTES: '0',
+        SECRET_KEY: 'c2hvcnQ=',
+        DATABASE_URL: 'mysql://x',
+        API_TOKENS: 'short',
+        LOG_LEVEL: 'loud',
+      });
       throw new Error('expected a ConfigError');
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
       const text = (e as ConfigError).problems.join('\n');
-      for (const name of ['CREATE_RATE_LIMIT', 'DEFAULT_DEADLINE_MINUTES', 'SECRET_KEY', 'DATABASE_URL', 'API_TOKENS', 'LOG_LEVEL']) expect(text).toContain(name);
+      for (const name of ['CREATE_RATE_LIMIT', 'DEFAULT_DEADLINE_MINUTES', 'SECRET_KEY', 'DATABASE_URL', 'API_TOKENS', 'LOG_LEVEL'])
+        expect(text).toContain(name);
       expect(text).not.toContain('c2hvcnQ=');
     }
   });
@@ -39,6 +47,8 @@ describe('configuration', () => {
   });
 
   it('requires DATABASE_URL and SECRET_KEY on Function Compute, with a clear message', async () => {
-    await expect(createInstance({ FC_FUNCTION_NAME: 'nodepool-pilot-api' })).rejects.toThrow(/DATABASE_URL is required on Function Compute[\s\S]*SECRET_KEY is required/);
+    await expect(createInstance({ FC_FUNCTION_NAME: 'nodepool-pilot-api' })).rejects.toThrow(
+      /DATABASE_URL is required on Function Compute[\s\S]*SECRET_KEY is required/,
+    );
   });
 });

@@ -4,12 +4,12 @@
  * the store's translation of driver errors into its own.
  */
 import { describe, expect, it } from 'vitest';
+import { SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { parseRfc3339 } from '../../src/clock.js';
 import { contentTypeProblem } from '../../src/http/app.js';
 import { jsonDepthOver, parseJsonWithin } from '../../src/json.js';
 import { parseSubmission, ValidationError } from '../../src/requests/validate.js';
 import { StoreRejectedError, StoreUnavailableError, translateDriverError } from '../../src/store/errors.js';
-import { SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ackExample, ensExample } from '../helpers/cloud.js';
 
 const bounds = { maxBytes: 65_536, maxDepth: 32 };
@@ -18,17 +18,24 @@ describe('JSON within bounds', () => {
   it('refuses a 50,000-deep document on its text, before building it', () => {
     const deep = '['.repeat(50_000) + ']'.repeat(50_000);
     expect(parseJsonWithin(deep, { maxBytes: 1e6, maxDepth: 32 })).toEqual({ ok: false, kind: 'bounds', reason: 'the JSON is nested deeper than 32 levels' });
-    expect(parseJsonWithin('{"a":'.repeat(33) + '1' + '}'.repeat(33), bounds)).toMatchObject({ ok: false, kind: 'bounds' });
+    expect(parseJsonWithin(`${'{"a":'.repeat(33)}1${'}'.repeat(33)}`, bounds)).toMatchObject({ ok: false, kind: 'bounds' });
   });
 
   it('counts only structure, not brackets inside strings', () => {
     expect(jsonDepthOver(JSON.stringify({ s: '[[[[[[[[[[{{{{{{{{{', t: '\\"[[[[' }), 2)).toBe(false);
-    expect(parseJsonWithin(JSON.stringify({ a: { b: [1, '[[[[['] } }), { maxBytes: 100, maxDepth: 3 })).toEqual({ ok: true, value: { a: { b: [1, '[[[[['] } } });
+    expect(parseJsonWithin(JSON.stringify({ a: { b: [1, '[[[[['] } }), { maxBytes: 100, maxDepth: 3 })).toEqual({
+      ok: true,
+      value: { a: { b: [1, '[[[[['] } },
+    });
     expect(parseJsonWithin('[[[[1]]]]', { maxBytes: 100, maxDepth: 3 })).toMatchObject({ ok: false, kind: 'bounds' });
   });
 
   it('refuses what is too large in UTF-8 bytes, and reports syntax errors by position only', () => {
-    expect(parseJsonWithin(JSON.stringify('é'.repeat(40)), { maxBytes: 60, maxDepth: 4 })).toMatchObject({ ok: false, kind: 'bounds', reason: 'the JSON is 82 bytes; the limit is 60' });
+    expect(parseJsonWithin(JSON.stringify('é'.repeat(40)), { maxBytes: 60, maxDepth: 4 })).toMatchObject({
+      ok: false,
+      kind: 'bounds',
+      reason: 'the JSON is 82 bytes; the limit is 60',
+    });
     const bad = parseJsonWithin('{"Password":"hunter2-secret" oops}', bounds);
     expect(bad).toMatchObject({ ok: false, kind: 'syntax' });
     expect(JSON.stringify(bad)).not.toContain('hunter2');
@@ -86,21 +93,27 @@ describe('node-pool names', () => {
     }
   };
 
-  it.each([' ', ' edge', 'edge ', 'a\nb', 'a\tb', '\u202eabc', 'ab\u200bc', '<script>alert(1)</script>', 'a\u0085b'])('refuses %j for both providers', (name) => {
-    expect(issues(ens(name)).map((i) => i.path)).toEqual(['request.NodepoolInfo.Name']);
-    expect(issues(ack(name)).map((i) => i.path)).toEqual(['request.nodepool_info.name']);
-  });
+  it.each([' ', ' edge', 'edge ', 'a\nb', 'a\tb', '\u202eabc', 'ab\u200bc', '<script>alert(1)</script>', 'a\u0085b'])(
+    'refuses %j for both providers',
+    (name) => {
+      expect(issues(ens(name)).map((i) => i.path)).toEqual(['request.NodepoolInfo.Name']);
+      expect(issues(ack(name)).map((i) => i.path)).toEqual(['request.nodepool_info.name']);
+    },
+  );
 
-  it('follows ACK\'s documented rule: 1 to 63 letters, digits, Chinese characters and hyphens, not starting with a hyphen', () => {
+  it("follows ACK's documented rule: 1 to 63 letters, digits, Chinese characters and hyphens, not starting with a hyphen", () => {
     for (const ok of ['default-nodepool', 'a', '节点池-1', 'x'.repeat(63)]) expect(issues(ack(ok))).toEqual([]);
-    for (const bad of ['-lead', 'x'.repeat(64), 'under_score', 'dot.ted', 'clé-ops']) expect(issues(ack(bad)).map((i) => i.path)).toEqual(['request.nodepool_info.name']);
+    for (const bad of ['-lead', 'x'.repeat(64), 'under_score', 'dot.ted', 'clé-ops'])
+      expect(issues(ack(bad)).map((i) => i.path)).toEqual(['request.nodepool_info.name']);
   });
 
   it('refuses what the store cannot keep anywhere in a free-form map, naming where', () => {
     const withKubelet = (cfg: unknown) => ({ ...ack('maps'), request: { ...ackExample('maps'), node_config: { kubelet_configuration: cfg } } });
     expect(issues(withKubelet({ evictionHard: { 'memory.available': '100Mi' } }))).toEqual([]);
-    expect(issues(withKubelet({ evictionHard: { 'memory.available': 'a\u0000b' } })).map((i) => i.path)).toEqual(['request.node_config.kubelet_configuration.evictionHard.memory.available']);
-    expect(issues(withKubelet({ ['k\ud800']: 1 })).map((i) => i.path)).toEqual(['request.node_config.kubelet_configuration.(unprintable key)']);
+    expect(issues(withKubelet({ evictionHard: { 'memory.available': 'a\u0000b' } })).map((i) => i.path)).toEqual([
+      'request.node_config.kubelet_configuration.evictionHard.memory.available',
+    ]);
+    expect(issues(withKubelet({ 'k\ud800': 1 })).map((i) => i.path)).toEqual(['request.node_config.kubelet_configuration.(unprintable key)']);
     expect(issues(withKubelet({ list: ['ok', '\udfff'] })).map((i) => i.path)).toEqual(['request.node_config.kubelet_configuration.list[1]']);
   });
 
@@ -110,7 +123,7 @@ describe('node-pool names', () => {
 });
 
 describe('the store boundary', () => {
-  it('turns driver errors into the store\'s own', () => {
+  it("turns driver errors into the store's own", () => {
     const driver = (code: string | undefined, message = 'x') => Object.assign(new Error(message), code ? { code } : {});
     expect(translateDriverError(driver('57P01'))).toBeInstanceOf(StoreUnavailableError);
     expect(translateDriverError(driver('08006'))).toBeInstanceOf(StoreUnavailableError);

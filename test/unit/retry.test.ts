@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { backoffDelay, CloudError, RateLimiter, withRetry } from '../../src/cloud/index.js';
 
-const throttled = () => new CloudError({ code: 'Throttling.User', message: 'Request was denied due to user flow control.', kind: 'throttled', statusCode: 400 });
+const throttled = () =>
+  new CloudError({ code: 'Throttling.User', message: 'Request was denied due to user flow control.', kind: 'throttled', statusCode: 400 });
 
 /** Drives the clock forward while the operation under test is parked in a sleep. */
 async function runWithClock<T>(clock: ManualClock, p: Promise<T>, stepMs = 50): Promise<T> {
@@ -29,20 +30,37 @@ describe('withRetry', () => {
   it('retries retryable errors until the operation succeeds', async () => {
     const clock = new ManualClock();
     let calls = 0;
-    const out = await runWithClock(clock, withRetry(async () => {
-      calls++;
-      if (calls < 3) throw throttled();
-      return 'ok';
-    }, { clock, deadline: clock.now() + 60_000, random: () => 0.5 }));
+    const out = await runWithClock(
+      clock,
+      withRetry(
+        async () => {
+          calls++;
+          if (calls < 3) throw throttled();
+          return 'ok';
+        },
+        { clock, deadline: clock.now() + 60_000, random: () => 0.5 },
+      ),
+    );
     expect(out).toBe('ok');
     expect(calls).toBe(3);
   });
 
   it('stops at the deadline and marks the error', async () => {
     const clock = new ManualClock();
-    const err = await runWithClock(clock, withRetry(async () => { throw throttled(); }, {
-      clock, deadline: clock.now() + 1_000, random: () => 1, policy: { baseDelayMs: 400, maxDelayMs: 400, maxAttempts: 100 },
-    }).catch((e) => e));
+    const err = await runWithClock(
+      clock,
+      withRetry(
+        async () => {
+          throw throttled();
+        },
+        {
+          clock,
+          deadline: clock.now() + 1_000,
+          random: () => 1,
+          policy: { baseDelayMs: 400, maxDelayMs: 400, maxAttempts: 100 },
+        },
+      ).catch((e) => e),
+    );
     expect(err).toMatchObject({ code: 'Throttling.User', budgetExhausted: true, retryable: true });
     expect(err.attempts).toBeLessThanOrEqual(4);
     expect(clock.now()).toBeLessThan(Date.UTC(2026, 0, 1) + 1_000);
@@ -51,10 +69,13 @@ describe('withRetry', () => {
   it('does not retry a final error', async () => {
     const clock = new ManualClock();
     let calls = 0;
-    const err = await withRetry(async () => {
-      calls++;
-      throw new CloudError({ code: 'InvalidParameter.Name', message: 'bad', kind: 'client', statusCode: 400 });
-    }, { clock, deadline: clock.now() + 60_000 }).catch((e) => e);
+    const err = await withRetry(
+      async () => {
+        calls++;
+        throw new CloudError({ code: 'InvalidParameter.Name', message: 'bad', kind: 'client', statusCode: 400 });
+      },
+      { clock, deadline: clock.now() + 60_000 },
+    ).catch((e) => e);
     expect(err.retryable).toBe(false);
     expect(calls).toBe(1);
   });
@@ -62,10 +83,16 @@ describe('withRetry', () => {
   it('lets beforeRetry settle the outcome instead of trying again', async () => {
     const clock = new ManualClock();
     let calls = 0;
-    const out = await runWithClock(clock, withRetry(async () => {
-      calls++;
-      throw new CloudError({ code: 'RequestTimeout', message: 'timeout', kind: 'timeout' });
-    }, { clock, deadline: clock.now() + 60_000, beforeRetry: async (e) => (e.ambiguous ? 'adopted' : undefined) }));
+    const out = await runWithClock(
+      clock,
+      withRetry(
+        async () => {
+          calls++;
+          throw new CloudError({ code: 'RequestTimeout', message: 'timeout', kind: 'timeout' });
+        },
+        { clock, deadline: clock.now() + 60_000, beforeRetry: async (e) => (e.ambiguous ? 'adopted' : undefined) },
+      ),
+    );
     expect(out).toBe('adopted');
     expect(calls).toBe(1);
   });
@@ -90,15 +117,21 @@ describe('RateLimiter', () => {
 });
 
 describe('withRetry at the end of the budget', () => {
-  it('reports the cloud\'s last error, not the attempt that found no time left', async () => {
+  it("reports the cloud's last error, not the attempt that found no time left", async () => {
     const clock = new ManualClock();
     let calls = 0;
-    const err = await runWithClock(clock, withRetry(async () => {
-      calls++;
-      if (calls === 1) throw new CloudError({ code: 'InternalError', message: 'boom', kind: 'server', statusCode: 500, requestId: 'RID' });
-      const e = new CloudError({ code: 'BudgetExhausted', message: 'no time left', kind: 'timeout', ambiguous: false });
-      throw e;
-    }, { clock, deadline: clock.now() + 10_000, random: () => 0.5 }).catch((e) => e));
+    const err = await runWithClock(
+      clock,
+      withRetry(
+        async () => {
+          calls++;
+          if (calls === 1) throw new CloudError({ code: 'InternalError', message: 'boom', kind: 'server', statusCode: 500, requestId: 'RID' });
+          const e = new CloudError({ code: 'BudgetExhausted', message: 'no time left', kind: 'timeout', ambiguous: false });
+          throw e;
+        },
+        { clock, deadline: clock.now() + 10_000, random: () => 0.5 },
+      ).catch((e) => e),
+    );
     expect(err).toMatchObject({ code: 'InternalError', requestId: 'RID', budgetExhausted: true });
   });
 });

@@ -4,13 +4,13 @@
  * of its other alerts, and a resolution carries the values at resolution.
  */
 import { describe, expect, it } from 'vitest';
-import type { NodePool } from '../../src/cloud/nodepool.js';
 import { inhibitingClusters, isInhibited } from '../../src/alerts/inhibit.js';
 import type { LifecycleResult } from '../../src/alerts/lifecycle.js';
 import { planNotifications } from '../../src/alerts/notify.js';
 import { evaluate, resolutionAnnotations } from '../../src/alerts/rules.js';
 import type { ClusterListing } from '../../src/cloud/cluster.js';
 import { CloudError } from '../../src/cloud/errors.js';
+import type { NodePool } from '../../src/cloud/nodepool.js';
 import type { NodepoolRequest } from '../../src/requests/model.js';
 import type { AlertRecord } from '../../src/store/alerts.js';
 
@@ -21,20 +21,48 @@ const KEY = `ens//${CLUSTER}`;
 
 function request(id: string, over: Partial<NodepoolRequest>): NodepoolRequest {
   return {
-    id, provider: 'ens', clusterId: CLUSTER, nodepoolName: 'edge-a', state: 'active', createParams: {}, bodyHash: 'h', source: 'http', attempts: 1,
-    deadlineAt: NOW, createdAt: NOW, updatedAt: NOW, ...over,
+    id,
+    provider: 'ens',
+    clusterId: CLUSTER,
+    nodepoolName: 'edge-a',
+    state: 'active',
+    createParams: {},
+    bodyHash: 'h',
+    source: 'http',
+    attempts: 1,
+    deadlineAt: NOW,
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...over,
   };
 }
 
 function pool(id: string, over: Partial<NodePool> = {}): NodePool {
-  return { provider: 'ens', clusterId: CLUSTER, id, name: 'edge-a', state: 'active', cloudState: 'active', desired: 3, total: 3, serving: 3, healthy: null, initial: 0, failed: 0, offline: null, removing: 0, ...over };
+  return {
+    provider: 'ens',
+    clusterId: CLUSTER,
+    id,
+    name: 'edge-a',
+    state: 'active',
+    cloudState: 'active',
+    desired: 3,
+    total: 3,
+    serving: 3,
+    healthy: null,
+    initial: 0,
+    failed: 0,
+    offline: null,
+    removing: 0,
+    ...over,
+  };
 }
 
 function listed(pools: NodePool[]): ClusterListing {
   return { key: KEY, cluster: { provider: 'ens', clusterId: CLUSTER }, pools, consecutiveFailures: 0, watchAll: false };
 }
 
-const run = (requests: NodepoolRequest[], clusters: ClusterListing[]) => evaluate({ now: NOW, clusters, requests, thresholds, requestLink: (id) => `/v1/nodepool-requests/${id}` });
+const run = (requests: NodepoolRequest[], clusters: ClusterListing[]) =>
+  evaluate({ now: NOW, clusters, requests, thresholds, requestLink: (id) => `/v1/nodepool-requests/${id}` });
 
 describe('rule evaluation', () => {
   it('keeps watching a pool after a later request for its name failed', () => {
@@ -48,7 +76,7 @@ describe('rule evaluation', () => {
     ]);
   });
 
-  it('ties a pool alert to the pool\'s id, so a new pool of the same name is another alert', () => {
+  it("ties a pool alert to the pool's id, so a new pool of the same name is another alert", () => {
     const old = run([request('npr_01', { nodepoolId: 'np-1' })], [listed([pool('np-1', { failed: 1 })])]);
     const renewed = run([request('npr_05', { nodepoolId: 'np-2' })], [listed([pool('np-2', { failed: 1 })])]);
     expect(old[0]!.fingerprint).not.toBe(renewed[0]!.fingerprint);
@@ -68,17 +96,22 @@ describe('rule evaluation', () => {
   });
 
   it('makes a failure of another severity for the same name another alert, as a severity label would in Alertmanager', () => {
-    const clash = run([request('npr_09', { state: 'failed', lastError: { code: 'NodePoolAlreadyExists', message: 'taken', existing: { nodepoolId: 'np-x' } } })], []);
+    const clash = run(
+      [request('npr_09', { state: 'failed', lastError: { code: 'NodePoolAlreadyExists', message: 'taken', existing: { nodepoolId: 'np-x' } } })],
+      [],
+    );
     const quota = run([request('npr_10', { state: 'failed', lastError: { code: 'QuotaExceeded', message: 'q' } })], []);
     expect(clash[0]!.fingerprint).not.toBe(quota[0]!.fingerprint);
     expect(quota[0]!.fingerprint).toBe(run([request('npr_11', { state: 'failed', lastError: { code: 'Other', message: 'o' } })], [])[0]!.fingerprint);
   });
 
-  it('fires cluster_unreachable after the configured number of failed sweeps, with the cloud\'s error', () => {
+  it("fires cluster_unreachable after the configured number of failed sweeps, with the cloud's error", () => {
     const error = new CloudError({ code: 'ServiceUnavailable', message: 'down', kind: 'server' });
     const obs = (n: number): ClusterListing => ({ ...listed([]), pools: undefined, error, consecutiveFailures: n });
     expect(run([], [obs(2)])).toEqual([]);
-    expect(run([], [obs(3)])).toMatchObject([{ rule: 'cluster_unreachable', clusterKey: KEY, annotations: { errorCode: 'ServiceUnavailable', failedSweeps: 3 } }]);
+    expect(run([], [obs(3)])).toMatchObject([
+      { rule: 'cluster_unreachable', clusterKey: KEY, annotations: { errorCode: 'ServiceUnavailable', failedSweeps: 3 } },
+    ]);
   });
 });
 
@@ -97,15 +130,47 @@ describe('resolution', () => {
 
   it('says a timed-out request recovered, and clears the error it fired with', () => {
     const a = { ...firing('creation_timeout'), annotations: { description: 'DeadlineExceeded: no pool', errorCode: 'DeadlineExceeded' } };
-    const now = resolutionAnnotations(a, { now: NOW, clusters: [], requests: [request('npr_01', { nodepoolId: 'np-1', observed: { cloudState: 'active', desired: 3, total: 3, serving: 3, healthy: null, initial: 0, failed: 0, offline: null, removing: 0, at: NOW.toISOString() } })] });
-    expect(now).toMatchObject({ description: 'request npr_01 recovered: its pool became active after the deadline', errorCode: null, peakDescription: 'DeadlineExceeded: no pool', nodes: { serving: 3 } });
+    const now = resolutionAnnotations(a, {
+      now: NOW,
+      clusters: [],
+      requests: [
+        request('npr_01', {
+          nodepoolId: 'np-1',
+          observed: {
+            cloudState: 'active',
+            desired: 3,
+            total: 3,
+            serving: 3,
+            healthy: null,
+            initial: 0,
+            failed: 0,
+            offline: null,
+            removing: 0,
+            at: NOW.toISOString(),
+          },
+        }),
+      ],
+    });
+    expect(now).toMatchObject({
+      description: 'request npr_01 recovered: its pool became active after the deadline',
+      errorCode: null,
+      peakDescription: 'DeadlineExceeded: no pool',
+      nodes: { serving: 3 },
+    });
   });
 });
 
 describe('inhibition', () => {
   const alert = (id: number, rule: string, clusterId = CLUSTER): AlertRecord => ({
-    id, fingerprint: `fp${id}`, rule, severity: 'critical', state: 'firing', labels: { rule, severity: 'critical', provider: 'ens', clusterId, nodepoolName: 'edge-a' },
-    annotations: {}, startsAt: NOW, updatedAt: NOW,
+    id,
+    fingerprint: `fp${id}`,
+    rule,
+    severity: 'critical',
+    state: 'firing',
+    labels: { rule, severity: 'critical', provider: 'ens', clusterId, nodepoolName: 'edge-a' },
+    annotations: {},
+    startsAt: NOW,
+    updatedAt: NOW,
   });
   const result = (fired: AlertRecord[]): LifecycleResult => ({ fired, repeated: [], resolved: [], unsent: [], firing: fired });
   const channels = [{ type: 'webhook' as const, name: 'hook', minSeverity: 'info' as const }];
@@ -113,7 +178,12 @@ describe('inhibition', () => {
   it('holds back every other alert of a cluster that cannot be listed, creation alerts included', () => {
     const unreachable = alert(1, 'cluster_unreachable');
     const inhibiting = inhibitingClusters([unreachable]);
-    expect(['nodes_failed', 'creation_timeout', 'creation_failed', 'nodepool_missing'].map((r) => isInhibited(alert(2, r), inhibiting))).toEqual([true, true, true, true]);
+    expect(['nodes_failed', 'creation_timeout', 'creation_failed', 'nodepool_missing'].map((r) => isInhibited(alert(2, r), inhibiting))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(isInhibited(unreachable, inhibiting)).toBe(false);
     expect(isInhibited(alert(3, 'creation_timeout', 'eck-other'), inhibiting)).toBe(false);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acs3Signature, parseRawQuery, percentEncode, rpcSignature, roaSignature, roaStringToSign } from '../../sandbox/signature.js';
+import { acs3Signature, parseRawQuery, percentEncode, roaSignature, roaStringToSign, rpcSignature } from '../../sandbox/signature.js';
 
 describe('request signatures', () => {
   it('reproduces the ACS3-HMAC-SHA256 test vector of the openapi-util suite', () => {
@@ -56,7 +56,9 @@ describe('request signatures', () => {
       query: { NodepoolName: 'a' },
       headers: { accept: 'application/json', date: 'Sun, 22 Nov 2026 00:00:00 GMT', 'x-acs-version': '2015-12-15', 'x-acs-action': 'X' },
     });
-    expect(sts).toBe('GET\napplication/json\n\n\nSun, 22 Nov 2026 00:00:00 GMT\nx-acs-action:X\nx-acs-version:2015-12-15\n/clusters/c1/nodepools?NodepoolName=a');
+    expect(sts).toBe(
+      'GET\napplication/json\n\n\nSun, 22 Nov 2026 00:00:00 GMT\nx-acs-action:X\nx-acs-version:2015-12-15\n/clusters/c1/nodepools?NodepoolName=a',
+    );
     expect(roaSignature(sts, 'k')).toMatch(/^[A-Za-z0-9+/]+=*$/);
   });
 });

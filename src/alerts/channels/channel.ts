@@ -1,5 +1,5 @@
 /** A notification channel, and the HTTP call every webhook channel makes. */
-import type { ChannelConfig, ChannelType, Severity } from '../../config.js';
+import type { ChannelType, Severity } from '../../config.js';
 import type { NotificationPayload } from '../notify.js';
 
 export class ChannelError extends Error {
@@ -36,7 +36,11 @@ export interface HttpResult {
   json?: Record<string, unknown>;
 }
 
-export async function postJson(url: string, body: unknown, options: { timeoutMs: number; headers?: Record<string, string>; raw?: string }): Promise<HttpResult> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  options: { timeoutMs: number; headers?: Record<string, string>; raw?: string },
+): Promise<HttpResult> {
   const payload = options.raw ?? JSON.stringify(body);
   let res: Response;
   try {
@@ -50,7 +54,11 @@ export async function postJson(url: string, body: unknown, options: { timeoutMs:
   } catch (err) {
     const e = err as Error;
     // Never echo the URL: chat webhook URLs carry their access token.
-    throw new ChannelError(e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : `connection failed: ${(e as { cause?: { code?: string } }).cause?.code ?? e.message}`);
+    throw new ChannelError(
+      e.name === 'TimeoutError'
+        ? `no answer within ${options.timeoutMs} ms`
+        : `connection failed: ${(e as { cause?: { code?: string } }).cause?.code ?? e.message}`,
+    );
   }
   const text = await res.text();
   let json: Record<string, unknown> | undefined;
@@ -69,5 +77,3 @@ export function expectOk(r: HttpResult, what: string): void {
     throw new ChannelError(`${what} answered HTTP ${r.status}: ${r.text.slice(0, 200)}`, retryAfter, permanent);
   }
 }
-
-export type ChannelFactory = (config: ChannelConfig, options: { timeoutMs: number; log?: (line: string) => void }) => Channel;

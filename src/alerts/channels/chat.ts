@@ -4,21 +4,21 @@
  */
 import { createHmac } from 'node:crypto';
 import type { ChannelConfig } from '../../config.js';
-import { detail, facts, headline, markdown, plainText, title, truncateBytes } from '../render.js';
 import type { NotificationPayload } from '../notify.js';
-import { ChannelError, expectOk, postJson, type Channel, type HttpResult, type SendContext } from './channel.js';
+import { detail, facts, headline, markdown, plainText, title, truncateBytes } from '../render.js';
+import { type Channel, ChannelError, expectOk, type HttpResult, postJson, type SendContext } from './channel.js';
 
 interface Options {
   timeoutMs: number;
 }
 
 /** DingTalk's signature: HMAC-SHA256 keyed by the secret over `timestamp + "\n" + secret`, Base64. */
-export function dingtalkSign(timestampMs: number, secret: string): string {
+function dingtalkSign(timestampMs: number, secret: string): string {
   return createHmac('sha256', secret).update(`${timestampMs}\n${secret}`, 'utf8').digest('base64');
 }
 
 /** Feishu's signature: `timestamp + "\n" + secret` is the HMAC-SHA256 key, over an empty message, Base64. */
-export function feishuSign(timestampSec: number, secret: string): string {
+function feishuSign(timestampSec: number, secret: string): string {
   return createHmac('sha256', `${timestampSec}\n${secret}`).update('').digest('base64');
 }
 
@@ -29,7 +29,11 @@ export function feishuSign(timestampSec: number, secret: string): string {
 function expectCode(r: HttpResult, what: string, code: number, message: unknown, rateLimitCode: number, rateLimitWaitMs: number): void {
   if (code === 0) return;
   const limited = code === rateLimitCode;
-  throw new ChannelError(`${what} refused the message: ${String(message ?? r.text).slice(0, 200)}`, limited ? rateLimitWaitMs : undefined, !limited && code !== -1);
+  throw new ChannelError(
+    `${what} refused the message: ${String(message ?? r.text).slice(0, 200)}`,
+    limited ? rateLimitWaitMs : undefined,
+    !limited && code !== -1,
+  );
 }
 
 /** What every chat channel keeps of its configuration. */
@@ -77,7 +81,15 @@ export class FeishuChannel extends ChatChannel implements Channel {
       const block: Array<Array<Record<string, string>>> = [[{ tag: 'text', text: headline(a) }]];
       const d = detail(a);
       if (d) block.push([{ tag: 'text', text: d }]);
-      for (const [k, v] of facts(a)) block.push(k === 'request' && /^https?:/.test(v) ? [{ tag: 'text', text: `${k}: ` }, { tag: 'a', text: v, href: v }] : [{ tag: 'text', text: `${k}: ${v}` }]);
+      for (const [k, v] of facts(a))
+        block.push(
+          k === 'request' && /^https?:/.test(v)
+            ? [
+                { tag: 'text', text: `${k}: ` },
+                { tag: 'a', text: v, href: v },
+              ]
+            : [{ tag: 'text', text: `${k}: ${v}` }],
+        );
       const bytes = Buffer.byteLength(JSON.stringify(block));
       if (size + bytes > 16_000) break;
       content.push(...block);

@@ -4,8 +4,6 @@ import { DingTalkChannel, FeishuChannel, SlackChannel, WeComChannel } from './ch
 import { ConsoleChannel, WebhookChannel } from './webhook.js';
 
 export * from './channel.js';
-export { dingtalkSign, feishuSign } from './chat.js';
-export { alertmanagerBody, webhookSignature } from './webhook.js';
 
 export function createChannel(config: ChannelConfig, options: { timeoutMs: number; externalUrl?: string; write?: (line: string) => void }): Channel {
   switch (config.type) {
@@ -20,6 +18,6 @@ export function createChannel(config: ChannelConfig, options: { timeoutMs: numbe
     case 'webhook':
       return new WebhookChannel(config, options);
     case 'console':
-      return new ConsoleChannel(config, options.write ?? ((line) => process.stdout.write(line + '\n')));
+      return new ConsoleChannel(config, options.write ?? ((line) => process.stdout.write(`${line}\n`)));
   }
 }

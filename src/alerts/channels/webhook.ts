@@ -10,15 +10,15 @@ import { createHmac } from 'node:crypto';
 import type { ChannelConfig } from '../../config.js';
 import type { NotificationPayload } from '../notify.js';
 import { plainText } from '../render.js';
-import { expectOk, postJson, type Channel, type SendContext } from './channel.js';
+import { type Channel, expectOk, postJson, type SendContext } from './channel.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-export function webhookSignature(secret: string, timestampSec: number, body: string): string {
-  return 'sha256=' + createHmac('sha256', secret).update(`${timestampSec}.${body}`, 'utf8').digest('hex');
+function webhookSignature(secret: string, timestampSec: number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestampSec}.${body}`, 'utf8').digest('hex')}`;
 }
 
-export function alertmanagerBody(p: NotificationPayload, externalUrl?: string) {
+function alertmanagerBody(p: NotificationPayload, externalUrl?: string) {
   const labelsOf = (a: NotificationPayload['alerts'][number]) => {
     const l: Record<string, string> = { alertname: a.rule };
     for (const [k, v] of Object.entries(a.labels)) if (typeof v === 'string' && v) l[k] = v;
@@ -62,7 +62,10 @@ export class WebhookChannel implements Channel {
   readonly type = 'webhook' as const;
   readonly name: string;
   readonly minSeverity;
-  constructor(private readonly config: ChannelConfig, private readonly options: { timeoutMs: number; externalUrl?: string }) {
+  constructor(
+    private readonly config: ChannelConfig,
+    private readonly options: { timeoutMs: number; externalUrl?: string },
+  ) {
     this.name = config.name;
     this.minSeverity = config.minSeverity;
   }
@@ -87,7 +90,10 @@ export class ConsoleChannel implements Channel {
   readonly type = 'console' as const;
   readonly name: string;
   readonly minSeverity;
-  constructor(config: ChannelConfig, private readonly write: (line: string) => void) {
+  constructor(
+    config: ChannelConfig,
+    private readonly write: (line: string) => void,
+  ) {
     this.name = config.name;
     this.minSeverity = config.minSeverity;
   }

@@ -13,7 +13,29 @@ describe('npm run bench', () => {
   it('runs all four benchmarks and writes the table and the JSON', async () => {
     const out = mkdtempSync(join(tmpdir(), 'npp-bench-'));
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--n', '20', '--rate', '100', '--clusters', '10', '--pools', '3', '--describe-rate', '500', '--requests', '20', '--out', out], { stdio: 'ignore' });
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'bench/run.ts',
+          '--n',
+          '20',
+          '--rate',
+          '100',
+          '--clusters',
+          '10',
+          '--pools',
+          '3',
+          '--describe-rate',
+          '500',
+          '--requests',
+          '20',
+          '--out',
+          out,
+        ],
+        { stdio: 'ignore' },
+      );
       child.on('exit', resolve);
     });
     expect(code).toBe(0);

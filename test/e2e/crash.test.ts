@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ensExample, uniqueName } from '../helpers/cloud.js';
 import { DATABASE_URL, isolatedPostgresUrl } from '../helpers/db.js';
-import { runTs, type Child } from '../helpers/process.js';
+import { type Child, runTs } from '../helpers/process.js';
 
 const TOKEN = 'crash-test-token-0123456789';
 const children: Child[] = [];
@@ -69,7 +69,10 @@ describe(`a crash between the cloud's answer and the commit (${DATABASE_URL ? 'P
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the first system did not die:\n${first.child.output().slice(-2000)}`)), 20_000)),
     ]);
     expect(death.signal).toBe('SIGKILL');
-    const calls = async () => ((await (await fetch(`${cloudUrl}/_sandbox/calls?action=CreateClusterNodePool`)).json()) as { calls: any[] }).calls.filter((c) => c.params.NodepoolInfo?.Name === name);
+    const calls = async () =>
+      ((await (await fetch(`${cloudUrl}/_sandbox/calls?action=CreateClusterNodePool`)).json()) as { calls: any[] }).calls.filter(
+        (c) => c.params.NodepoolInfo?.Name === name,
+      );
     expect((await calls()).map((c) => c.outcome)).toEqual(['OK']);
 
     // Act 2: restart without the hook; the sweep re-drives the request once its lease expires
@@ -88,7 +91,9 @@ describe(`a crash between the cloud's answer and the commit (${DATABASE_URL ? 'P
     expect(body.history.map((h: any) => h.state)).toEqual(['accepted', 'submitting', 'creating', ...(state === 'active' ? ['active'] : [])]);
     expect(body.history[2].note).toMatch(/^adopted node pool np/);
     expect((await calls()).map((c) => c.outcome)).toEqual(['OK']);
-    const pools = ((await (await fetch(`${cloudUrl}/_sandbox/state`)).json()) as any).clusters.find((c: any) => c.id === SEED_ENS_CLUSTER).pools.filter((p: any) => p.name === name);
+    const pools = ((await (await fetch(`${cloudUrl}/_sandbox/state`)).json()) as any).clusters
+      .find((c: any) => c.id === SEED_ENS_CLUSTER)
+      .pools.filter((p: any) => p.name === name);
     expect(pools).toHaveLength(1);
     expect(body.nodepoolId).toBe(pools[0].id);
   }, 90_000);
@@ -102,7 +107,7 @@ describe('npm start', () => {
     const api = (await child.waitFor(/API \(FC HTTP trigger\)\s+(http:\/\/\S+)/))[1]!;
     await child.waitFor(/Ctrl-C stops everything/);
     expect(child.output()).toMatch(/API token\s+dev-\S+\s+\(generated for this run/);
-    expect(child.output()).toContain("curl -s -X POST");
+    expect(child.output()).toContain('curl -s -X POST');
     expect((await fetch(`${api}/healthz`)).status).toBe(200);
     child.proc.kill('SIGINT');
     const exit = await child.exited;
