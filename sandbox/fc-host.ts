@@ -62,6 +62,8 @@ export class LocalFcHost {
   private stopped = false;
   private credentials?: { accessKeyId: string; accessKeySecret: string; securityToken?: string; expiresAt: number };
   readonly deadLetters: Array<{ queue: string; messageId: string; body: string; deliveries: number }> = [];
+  /** Every redelivery of a queue message that was scheduled after a failed batch. */
+  readonly redeliveries: Array<{ queue: string; messageId: string; delivery: number }> = [];
   readonly accountId: string;
   readonly region: string;
 
@@ -229,6 +231,7 @@ export class LocalFcHost {
             delayMs: delay,
             error: (err as Error).message,
           });
+          this.redeliveries.push({ queue, messageId: msg.messageId, delivery: msg.deliveries + 1 });
           this.later(delay, () => this.deliver(queue, msg));
         } else {
           this.deadLetters.push({ queue, messageId: msg.messageId, body: `${msg.body.length} bytes`, deliveries: msg.deliveries });

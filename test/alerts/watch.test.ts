@@ -381,10 +381,23 @@ describe.each(backends)('watch and alert on $name', (backend) => {
     });
   });
 
-  it('sent every message to DingTalk and Feishu with a signature their receivers accept', () => {
-    expect(dingtalk.received.length).toBeGreaterThan(0);
+  it('sends DingTalk and Feishu messages with a signature their receivers accept, DingTalk only critical ones', async () => {
+    // Prepare: one critical and one warning alert of their own
+    const dingMark = dingtalk.received.length;
+    const feishuMark = feishu.received.length;
+    await fault(WATCH_ACK, 'workers-off', { failedNodes: 1, offlineNodes: 1 });
+    await t.sweep();
+    await fault(WATCH_ACK, 'workers-off', { failedNodes: 0, offlineNodes: 0 });
+    await t.sweep();
+    const ding = dingtalk.received.slice(dingMark);
+    const lark = feishu.received.slice(feishuMark);
+    expect(ding.length).toBeGreaterThan(0);
+    expect(ding.filter((r) => !r.accepted)).toEqual([]);
+    expect(lark.length).toBeGreaterThan(0);
+    expect(lark.filter((r) => !r.accepted)).toEqual([]);
+    expect(ding.map((r) => r.body.markdown.text).join('\n')).toContain('rule**: nodes_failed');
+    expect(lark.map((r) => JSON.stringify(r.body)).join('\n')).toContain('nodes_offline');
     expect(dingtalk.received.filter((r) => !r.accepted)).toEqual([]);
-    expect(feishu.received.length).toBeGreaterThan(0);
     expect(feishu.received.filter((r) => !r.accepted)).toEqual([]);
     // DingTalk only hears critical alerts (its minimum severity)
     const dingtalkText = dingtalk.received.map((r) => r.body.markdown.text).join('\n');

