@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { clusterKey, clusterOf } from '../src/cloud/cluster.js';
 import { redact } from '../src/redact.js';
 import type { StsCredentials } from './auth.js';
 import type { CallFault, FaultPlan, FlowControl, LatencyFault } from './faults.js';
@@ -250,7 +251,9 @@ function checkPoolFaults(raw: unknown): PoolFaultsInput {
 }
 
 function clusterView(emu: CloudEmulator, c: Cluster): unknown {
-  return { ...c, createdAt: new Date(c.createdAt).toISOString(), pools: emu.world.listedPools(c.id).map((p) => poolView(emu, p.id)) };
+  // `key` is the system's own identity for the cluster (src/cloud/cluster.ts), as its alerts and store use it.
+  const key = clusterKey(clusterOf({ provider: c.provider, clusterId: c.id, regionId: c.regionId }));
+  return { key, ...c, createdAt: new Date(c.createdAt).toISOString(), pools: emu.world.listedPools(c.id).map((p) => poolView(emu, p.id)) };
 }
 
 function poolView(emu: CloudEmulator, id: string): unknown {

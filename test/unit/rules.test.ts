@@ -1,12 +1,8 @@
 /**
- * Rule evaluation and notification planning on their own, without a sweep: alerts follow
- * pools (by id), a taken name is the caller's mistake, one unreachable cluster inhibits all
- * of its other alerts, and a resolution carries the values at resolution.
+ * Rule evaluation on its own, without a sweep: alerts follow pools (by id), a taken name is
+ * the caller's mistake, and a resolution carries the values at resolution.
  */
 import { describe, expect, it } from 'vitest';
-import { inhibitingClusters, isInhibited } from '../../src/alerts/inhibit.js';
-import type { LifecycleResult } from '../../src/alerts/lifecycle.js';
-import { planNotifications } from '../../src/alerts/notify.js';
 import { evaluate, resolutionAnnotations } from '../../src/alerts/rules.js';
 import type { ClusterListing } from '../../src/cloud/cluster.js';
 import { CloudError } from '../../src/cloud/errors.js';
@@ -157,42 +153,5 @@ describe('resolution', () => {
       peakDescription: 'DeadlineExceeded: no pool',
       nodes: { serving: 3 },
     });
-  });
-});
-
-describe('inhibition', () => {
-  const alert = (id: number, rule: string, clusterId = CLUSTER): AlertRecord => ({
-    id,
-    fingerprint: `fp${id}`,
-    rule,
-    severity: 'critical',
-    state: 'firing',
-    labels: { rule, severity: 'critical', provider: 'ens', clusterId, nodepoolName: 'edge-a' },
-    annotations: {},
-    startsAt: NOW,
-    updatedAt: NOW,
-  });
-  const result = (fired: AlertRecord[]): LifecycleResult => ({ fired, repeated: [], resolved: [], unsent: [], firing: fired });
-  const channels = [{ type: 'webhook' as const, name: 'hook', minSeverity: 'info' as const }];
-
-  it('holds back every other alert of a cluster that cannot be listed, creation alerts included', () => {
-    const unreachable = alert(1, 'cluster_unreachable');
-    const inhibiting = inhibitingClusters([unreachable]);
-    expect(['nodes_failed', 'creation_timeout', 'creation_failed', 'nodepool_missing'].map((r) => isInhibited(alert(2, r), inhibiting))).toEqual([
-      true,
-      true,
-      true,
-      true,
-    ]);
-    expect(isInhibited(unreachable, inhibiting)).toBe(false);
-    expect(isInhibited(alert(3, 'creation_timeout', 'eck-other'), inhibiting)).toBe(false);
-  });
-
-  it('inhibits on a failed listing before cluster_unreachable fires, so one cause sends one message', () => {
-    const timeout = alert(2, 'creation_timeout');
-    const plan = planNotifications(result([timeout]), { now: NOW, silences: [], channels, failedListings: [KEY] });
-    expect(plan).toMatchObject({ payloads: [], inhibited: 1 });
-    expect([...plan.inhibitedIds]).toEqual([[2, KEY]]);
-    expect(planNotifications(result([timeout]), { now: NOW, silences: [], channels }).payloads).toHaveLength(1);
   });
 });
