@@ -27,10 +27,11 @@ export type { CallRecord, FcInvoker } from './steps.js';
 export const DEFAULT_ACCESS_KEY_ID = 'sandbox-access-key-id';
 export const DEFAULT_ACCESS_KEY_SECRET = 'sandbox-access-key-secret';
 
-/** The documented per-user limits, calls per second, per action. */
+/** The documented per-user limits, calls per second, per action (the API references). */
 const DEFAULT_RATE_LIMITS: Record<string, number> = {
   CreateClusterNodePool: 10,
   DescribeClusterNodePools: 100,
+  DescribeClusterNodes: 100,
 };
 
 const MAX_BODY_BYTES = 2 * 1024 * 1024;

@@ -127,7 +127,7 @@ function createClusterNodePool(ctx: RpcContext): Json {
     hasPassword: Boolean(password),
     spec: { NodepoolInfo: { Name: name }, ScalingGroup: scalingGroup, ...(k8s ? { KubernetesConfig: k8s } : {}) },
   });
-  return { Nodepool: ensPoolView(world, pool), RequestId: ctx.requestId };
+  return { Nodepool: ensPoolView(world, pool, 'create'), RequestId: ctx.requestId };
 }
 
 function describeClusterNodePools(ctx: RpcContext): Json {
@@ -141,7 +141,7 @@ function describeClusterNodePools(ctx: RpcContext): Json {
   const pools = world.listedPools(clusterId);
   const page = pools.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
   return {
-    NodePools: page.map((p) => ensPoolView(world, p)),
+    NodePools: page.map((p) => ensPoolView(world, p, 'list')),
     Page: { PageNumber: pageNumber, PageSize: pageSize, TotalCount: pools.length },
     RequestId: ctx.requestId,
   };
@@ -155,28 +155,81 @@ function pageParam(params: Record<string, string>, name: string, fallback: numbe
   return n;
 }
 
-function ensPoolView(world: World, pool: Pool): Json {
+/**
+ * One ENS node pool, with exactly the keys of the official ENS SDK's model (see
+ * test/fixtures/ens-2017-11-10.models.json): a value the request did not give is empty. The
+ * create answer also has `Status.FailedNodes`, as the CreateClusterNodePool reference shows;
+ * the listing's model has no such key. Nodes that failed never came up: they count as initial.
+ */
+function ensPoolView(world: World, pool: Pool, answer: 'create' | 'list'): Json {
   const cluster = world.clusters.get(pool.clusterId);
   const s = world.status(pool);
-  const { DesiredSize: _desired, ...scalingGroup } = (pool.spec.ScalingGroup ?? {}) as Json;
+  const sg = (pool.spec.ScalingGroup ?? {}) as Json;
+  const k8s = (pool.spec.KubernetesConfig ?? {}) as Json;
+  const disks = Array.isArray(sg.DataDisks) ? (sg.DataDisks as Json[]) : [];
   return {
     ClusterId: pool.clusterId,
     NodepoolInfo: { Name: pool.name, EnsRegionId: cluster?.regionId ?? '', NodepoolId: pool.id },
-    ScalingGroup: { ...scalingGroup, ...(pool.hasPassword ? { Password: '**********' } : {}) },
-    KubernetesConfig: (pool.spec.KubernetesConfig as Json | undefined) ?? {},
+    ScalingGroup: {
+      DataDisks: disks.map((d) => ({ Category: d.Category ?? '', Size: d.Size ?? 0 })),
+      ImageId: sg.ImageId ?? '',
+      InstanceChargeType: sg.InstanceChargeType ?? '',
+      InstanceTypes: sg.InstanceTypes ?? [],
+      KeyPairName: sg.KeyPairName ?? '',
+      Password: pool.hasPassword ? '**********' : '',
+      SystemDiskCategory: sg.SystemDiskCategory ?? '',
+      SystemDiskSize: sg.SystemDiskSize ?? 0,
+      VswitchIds: sg.VswitchIds ?? [],
+    },
+    KubernetesConfig: { PreUserData: k8s.PreUserData ?? '', UserData: k8s.UserData ?? '' },
     Status: {
       State: s.state === 'removing' ? 'removing_nodes' : s.state,
       TotalNodes: s.total,
       DesiredNodes: s.desired,
       ServingNodes: s.serving,
-      InitialNodes: s.initial,
+      InitialNodes: s.initial + s.failed,
       RemovingNodes: s.removing,
-      FailedNodes: s.failed,
+      ...(answer === 'create' ? { FailedNodes: s.failed } : {}),
     },
+  };
+}
+
+/**
+ * DescribeClusterNodes: the nodes of one node pool, paginated. A node's State is one of the
+ * documented words: `initial` (being created), `running`, `removing` (ENS 2017-11-10 API
+ * reference); the items have exactly the keys of the official SDK's model.
+ */
+function describeClusterNodes(ctx: RpcContext): Json {
+  const { params, world } = ctx;
+  const clusterId = params.ClusterId;
+  if (!clusterId) throw errors.missingParameter('ClusterId');
+  const nodepoolId = params.NodepoolId;
+  if (!nodepoolId) throw errors.missingParameter('NodepoolId');
+  const pageNumber = pageParam(params, 'PageNumber', 1, Number.MAX_SAFE_INTEGER);
+  const pageSize = pageParam(params, 'PageSize', 10, MAX_PAGE_SIZE);
+  const cluster = world.clusters.get(clusterId);
+  if (cluster?.provider !== 'ens') throw errors.ensClusterNotFound(clusterId);
+  const pool = world.listedPools(clusterId).find((p) => p.id === nodepoolId);
+  const sg = (pool?.spec.ScalingGroup ?? {}) as Json;
+  const nodes = pool ? world.nodes(pool) : [];
+  return {
+    Nodes: nodes.slice((pageNumber - 1) * pageSize, pageNumber * pageSize).map((n) => ({
+      ClusterId: clusterId,
+      EnsRegionId: cluster.regionId,
+      ImageId: sg.ImageId ?? '',
+      InstanceId: n.instanceId,
+      IpAddress: [],
+      NodepoolId: nodepoolId,
+      PayType: sg.InstanceChargeType ?? '',
+      State: n.state,
+    })),
+    Page: { PageNumber: pageNumber, PageSize: pageSize, TotalCount: nodes.length },
+    RequestId: ctx.requestId,
   };
 }
 
 export const ensActions: Record<string, (ctx: RpcContext) => Json> = {
   CreateClusterNodePool: createClusterNodePool,
   DescribeClusterNodePools: describeClusterNodePools,
+  DescribeClusterNodes: describeClusterNodes,
 };

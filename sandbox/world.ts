@@ -3,7 +3,7 @@
  * from the pool's age on a speed-up clock, so it needs no background timers and a test can
  * jump through a 10-minute creation by moving an injected clock.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../src/clock.js';
 
 export type Provider = 'ens' | 'ack';
@@ -71,7 +71,7 @@ export interface Timing {
 export const defaultTiming: Timing = { speed: 60, bootMs: 4 * 60_000, rampMs: 6 * 60_000 };
 
 export interface PoolStatus {
-  state: 'active' | 'scaling' | 'removing' | 'updating';
+  state: 'active' | 'scaling' | 'removing' | 'updating' | 'failed';
   desired: number;
   total: number;
   serving: number;
@@ -135,6 +135,19 @@ export class World {
   }
 
   /** The pools a listing shows: those of the cluster that were not deleted behind our back. */
+  /**
+   * The pool's nodes, in a stable order: serving ones `running` (the first `removing` of them
+   * `removing`), the rest `initial`. A node that failed never comes up: it stays `initial`, as
+   * ENS documents no other node state (DescribeClusterNodes: initial, running, removing).
+   */
+  nodes(pool: Pool): Array<{ instanceId: string; state: 'initial' | 'running' | 'removing' }> {
+    const s = this.status(pool);
+    return Array.from({ length: s.total }, (_, i) => ({
+      instanceId: `i-${createHash('sha256').update(`${pool.id}/${i}`).digest('hex').slice(0, 22)}`,
+      state: i < s.removing ? 'removing' : i < s.serving ? 'running' : 'initial',
+    }));
+  }
+
   listedPools(clusterId: string): Pool[] {
     return [...this.pools.values()].filter((p) => p.clusterId === clusterId && !p.faults.deleted);
   }
@@ -160,7 +173,10 @@ export class World {
     const initial = f.creationFails ? d - failed : target - serving;
     const offline = Math.min(f.offlineNodes ?? 0, serving);
     const removing = f.stuck?.state === 'removing' ? Math.min(1, serving) : 0;
-    const state = f.stuck ? f.stuck.state : initial > 0 ? 'scaling' : 'active';
+    // An ACK pool whose creation failed reports `failed` (the state Terraform's alicloud provider
+    // treats as a failed creation); ENS documents no such state word.
+    const failedPool = f.creationFails && elapsed >= bootMs && pool.provider === 'ack';
+    const state = f.stuck ? f.stuck.state : failedPool ? 'failed' : initial > 0 ? 'scaling' : 'active';
 
     let completedAt: number | undefined;
     if (initial === 0 && !f.stuck) {

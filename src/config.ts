@@ -33,6 +33,8 @@ export interface RuleThresholds {
   repeatIntervalMinutes: number;
   /** How long creation_failed / creation_timeout stay firing without a later success. */
   creationAlertHours: number;
+  /** An ENS node still `initial` after this long has failed (its reference: initialization takes 10 to 20 minutes). */
+  ensNodeInitMinutes: number;
 }
 
 export interface Config {
@@ -184,6 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
       unreachableSweeps: r.int('UNREACHABLE_SWEEPS', 3, 1, 1_000),
       repeatIntervalMinutes: r.int('REPEAT_INTERVAL_MINUTES', 240, 1, 10_080),
       creationAlertHours: r.int('CREATION_ALERT_HOURS', 24, 1, 720),
+      ensNodeInitMinutes: r.int('ENS_NODE_INIT_MINUTES', 20, 1, 1440),
     },
     sweepConcurrency: r.int('SWEEP_CONCURRENCY', 16, 1, 256),
     channelTimeoutMs: r.int('CHANNEL_TIMEOUT_MS', 5_000, 100, 60_000),

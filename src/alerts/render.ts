@@ -32,6 +32,7 @@ export function facts(a: NotificationItem): Array<[string, string]> {
     ['pool', l.nodepoolName ? `${l.nodepoolName}${l.nodepoolId ? ` (${l.nodepoolId})` : ''}` : undefined],
     ['cloud state', a.annotations.cloudState as string | undefined],
     ['nodes', counts(a)],
+    ['failed nodes', a.annotations.failedInstances as string | undefined],
     ['since', String(a.annotations.since ?? a.startsAt)],
     ...(a.status === 'resolved' ? [['resolved at', a.endsAt] as [string, string | undefined]] : []),
     // At resolution the description says what holds now; the worst it got while firing is kept beside it.

@@ -64,7 +64,7 @@ export interface EvaluationInput {
 function poolDescription(rule: RuleName, p: NodePool): string {
   switch (rule) {
     case 'nodes_failed':
-      return `${p.failed} of ${p.total} nodes failed`;
+      return `${p.failed ?? 0} of ${p.total} nodes failed`;
     case 'nodes_offline':
       return `${p.offline ?? 0} of ${p.total} nodes offline`;
     case 'under_capacity':
@@ -218,7 +218,15 @@ export function evaluate(input: EvaluationInput): Candidate[] {
       const base = { cloudState: pool.cloudState, nodes: { ...nodeCounts(pool) }, ...link };
       const fire = (rule: RuleName, measure: Candidate['measure'], forMs?: number) =>
         add(rule, labels, { description: poolDescription(rule, pool), ...base }, { ...extra, measure, forMs });
-      if (pool.failed > 0) fire('nodes_failed', { value: pool.failed, worse: 'higher' });
+      if ((pool.failed ?? 0) > 0) {
+        const ids: Annotations = pool.failedInstanceIds?.length ? { failedInstances: pool.failedInstanceIds.join(', ') } : {};
+        add(
+          'nodes_failed',
+          labels,
+          { description: poolDescription('nodes_failed', pool), ...base, ...ids },
+          { ...extra, measure: { value: pool.failed ?? 0, worse: 'higher' } },
+        );
+      }
       if ((pool.offline ?? 0) > 0) fire('nodes_offline', { value: pool.offline ?? 0, worse: 'higher' });
       if (pool.serving < pool.desired) fire('under_capacity', { value: pool.serving, worse: 'lower' }, thresholds.underCapacityMinutes * 60_000);
       if (pool.state === 'scaling' || pool.state === 'removing' || pool.state === 'updating') {

@@ -6,7 +6,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import type { Cluster } from './cluster.js';
 import { CloudError, type CloudErrorKind, isNameTaken } from './errors.js';
-import { fromAck, fromEns, type NodePool } from './nodepool.js';
+import { type EnsNode, fromAck, fromEns, fromEnsNode, type NodePool } from './nodepool.js';
 import { RateLimiter } from './rate-limiter.js';
 import { defaultRetryPolicy, type RetryPolicy, withRetry } from './retry.js';
 import { type ApiSpec, type CredentialSource, defaultTimeouts, OpenApiTransport, type Timeouts } from './transport.js';
@@ -167,31 +167,51 @@ export class CloudClient {
       );
       return (body.nodepools ?? []).map((p) => fromAck(p, ref.clusterId)).filter((p) => !filter.name || p.name === filter.name);
     }
-    const pools: NodePool[] = [];
+    const pools = await this.ensPages(ref, 'DescribeClusterNodePools', { ClusterId: ref.clusterId }, 'NodePools', (raw) => fromEns(raw, ref.clusterId), budget);
+    return filter.name ? pools.filter((p) => p.name === filter.name) : pools;
+  }
+
+  /**
+   * The nodes of one ENS node pool (DescribeClusterNodes, every page). ENS listings carry no
+   * failed count; a node's state is what tells a failure.
+   */
+  async listEnsNodes(ref: Extract<Cluster, { provider: 'ens' }>, nodepoolId: string, budget: Budget): Promise<EnsNode[]> {
+    return this.ensPages(ref, 'DescribeClusterNodes', { ClusterId: ref.clusterId, NodepoolId: nodepoolId }, 'Nodes', fromEnsNode, budget);
+  }
+
+  /** Walks an ENS listing page by page; an item seen on an earlier page (pages shift while items are added) is kept once. */
+  private async ensPages<T extends { id: string }>(
+    ref: Cluster,
+    action: string,
+    query: Record<string, string>,
+    itemsKey: string,
+    map: (raw: unknown) => T,
+    budget: Budget,
+  ): Promise<T[]> {
+    const out: T[] = [];
     const seen = new Set<string>();
     for (let page = 1; page <= 10_000; page++) {
-      const body = await this.retrying(`ens:DescribeClusterNodePools`, budget, () =>
-        this.send<{ NodePools?: unknown[]; Page?: { TotalCount?: number } }>(
+      const body = await this.retrying(`ens:${action}`, budget, () =>
+        this.send<Record<string, unknown> & { Page?: { TotalCount?: number } }>(
           ref,
           'describe',
-          ensRpc('DescribeClusterNodePools'),
-          { query: { ClusterId: ref.clusterId, PageNumber: String(page), PageSize: String(this.pageSize) } },
+          ensRpc(action),
+          { query: { ...query, PageNumber: String(page), PageSize: String(this.pageSize) } },
           budget,
         ),
       );
-      const items = body.NodePools ?? [];
-      // Offset pages shift while pools are created: a pool seen on an earlier page is not listed twice.
-      for (const p of items.map((raw) => fromEns(raw, ref.clusterId))) {
-        if (seen.has(p.id)) continue;
-        seen.add(p.id);
-        pools.push(p);
+      const items = (body[itemsKey] as unknown[] | undefined) ?? [];
+      for (const item of items.map(map)) {
+        if (seen.has(item.id)) continue;
+        seen.add(item.id);
+        out.push(item);
       }
       // TotalCount decides; a server that pages smaller than asked must not end the walk early.
       const total = body.Page?.TotalCount;
       if (items.length === 0) break;
-      if (typeof total === 'number' ? pools.length >= total : items.length < this.pageSize) break;
+      if (typeof total === 'number' ? out.length >= total : items.length < this.pageSize) break;
     }
-    return filter.name ? pools.filter((p) => p.name === filter.name) : pools;
+    return out;
   }
 
   /** The pool with this name, if the cluster has one. */

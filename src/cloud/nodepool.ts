@@ -4,7 +4,11 @@
  */
 export type Provider = 'ens' | 'ack';
 
-type NodePoolState = 'active' | 'scaling' | 'removing' | 'deleting' | 'updating' | 'unknown';
+/**
+ * Normalised pool states. `failed` ends a creation; every state but `active` and `failed` is
+ * pending, `unknown` (a word nobody documents) included: never taken for success.
+ */
+type NodePoolState = 'active' | 'initial' | 'scaling' | 'removing' | 'deleting' | 'updating' | 'failed' | 'unknown';
 
 export interface NodePool {
   provider: Provider;
@@ -20,12 +24,15 @@ export interface NodePool {
   /** ACK only; null for ENS, which does not report it. */
   healthy: number | null;
   initial: number;
-  failed: number;
+  /** ACK reports it; ENS listings do not (null), so ENS failures are read from node states. */
+  failed: number | null;
   /** ACK only; null for ENS, which does not report it. */
   offline: number | null;
   removing: number;
   regionId?: string;
   isDefault?: boolean;
+  /** ENS: the nodes that failed, from their states (set by the sweep when it walked them). */
+  failedInstanceIds?: string[];
 }
 
 /** The node counts both providers report (null where one does not), in one place. */
@@ -44,13 +51,22 @@ export function nodeCounts(p: NodeCounts): NodeCounts {
   };
 }
 
+/**
+ * The words the clouds report. ACK: `active`, `scaling`, `removing`, `deleting`, `updating`
+ * (the status.state documentation of the official CS 2015-12-15 SDK models), and `initial`
+ * and `failed`, which Terraform's alicloud provider waits on (pending and failure of a node
+ * pool's creation). ENS: `active` (its reference's example), and `removing_nodes` as its
+ * listings word it.
+ */
 const STATE_WORDS: Record<string, NodePoolState> = {
   active: 'active',
+  initial: 'initial',
   scaling: 'scaling',
   removing: 'removing',
   removing_nodes: 'removing',
   deleting: 'deleting',
   updating: 'updating',
+  failed: 'failed',
 };
 
 function normaliseState(s: unknown): NodePoolState {
@@ -86,7 +102,8 @@ export function fromEns(raw: unknown, clusterId?: string): NodePool {
     serving: num(st.ServingNodes),
     healthy: numOrNull(st.HealthyNodes),
     initial: num(st.InitialNodes),
-    failed: num(st.FailedNodes),
+    // DescribeClusterNodePools' Status has no FailedNodes (the official ENS SDK models); only the create answer does.
+    failed: numOrNull(st.FailedNodes),
     offline: numOrNull(st.OfflineNodes),
     removing: num(st.RemovingNodes),
     regionId: typeof info.EnsRegionId === 'string' ? info.EnsRegionId : undefined,
@@ -118,4 +135,18 @@ export function fromAck(raw: unknown, clusterId: string): NodePool {
     regionId: typeof info.region_id === 'string' ? info.region_id : undefined,
     isDefault: info.is_default === true,
   };
+}
+
+/** One node of an ENS node pool, from DescribeClusterNodes. */
+export interface EnsNode {
+  /** The instance id. */
+  id: string;
+  nodepoolId: string;
+  /** As ENS words it: `initial`, `running`, `removing` are the documented ones. */
+  state: string;
+}
+
+export function fromEnsNode(raw: unknown): EnsNode {
+  const n = obj(raw);
+  return { id: String(n.InstanceId ?? ''), nodepoolId: String(n.NodepoolId ?? ''), state: String(n.State ?? '') };
 }

@@ -168,6 +168,30 @@ export class AlertStore {
     return new Map(res.rows.map((r) => [r.cluster_key as string, Number(r.consecutive_failures)]));
   }
 
+  /**
+   * Records one walk of a pool's nodes and answers, for each node, since when it has been in
+   * its present state (a node that changed state starts again; nodes no longer listed are forgotten).
+   */
+  async observeNodes(clusterId: string, nodepoolId: string, nodes: Array<{ id: string; state: string }>, now: Date): Promise<Map<string, Date>> {
+    return this.transaction(async (tx) => {
+      await tx.db.query('DELETE FROM node_states WHERE cluster_id = $1 AND nodepool_id = $2 AND NOT (instance_id = ANY($3))', [
+        clusterId,
+        nodepoolId,
+        nodes.map((n) => n.id),
+      ]);
+      if (!nodes.length) return new Map();
+      const res = await tx.db.query<Row>(
+        `INSERT INTO node_states (cluster_id, nodepool_id, instance_id, state, since)
+         SELECT $1, $2, id, st, $5::timestamptz FROM unnest($3::text[], $4::text[]) AS t(id, st)
+         ON CONFLICT (cluster_id, nodepool_id, instance_id) DO UPDATE
+           SET since = CASE WHEN node_states.state = EXCLUDED.state THEN node_states.since ELSE EXCLUDED.since END, state = EXCLUDED.state
+         RETURNING instance_id, since`,
+        [clusterId, nodepoolId, nodes.map((n) => n.id), nodes.map((n) => n.state), now],
+      );
+      return new Map(res.rows.map((r) => [r.instance_id as string, d(r.since)!]));
+    });
+  }
+
   // ------------------------------------------------------------------ conditions
 
   /** Marks a duration condition as holding; returns since when it has held. */

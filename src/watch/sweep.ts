@@ -14,9 +14,12 @@ import type { ClusterListing } from '../cloud/cluster.js';
 import type { Services } from '../pipeline/services.js';
 import { requestLink } from '../requests/ids.js';
 import { fromCursor, listClusters, watchTargets } from './listing.js';
+import { detectEnsNodeFailures } from './nodes.js';
 import { trackRequests } from './track.js';
 
 const SWEEP_LOCK = 'watch-sweep';
+/** Pool state words already logged as unknown, once per process. */
+const UNKNOWN_STATES_LOGGED = new Set<string>();
 
 export interface SweepSummary {
   skipped?: 'locked';
@@ -24,6 +27,8 @@ export interface SweepSummary {
   clustersLeft: number;
   clusterErrors: number;
   pools: number;
+  /** ENS pools whose nodes were walked (DescribeClusterNodes). */
+  nodeWalks: number;
   apiCalls: number;
   throttled: number;
   durationMs: number;
@@ -49,6 +54,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     clustersLeft: 0,
     clusterErrors: 0,
     pools: 0,
+    nodeWalks: 0,
     apiCalls: 0,
     throttled: 0,
     durationMs: 0,
@@ -97,10 +103,22 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       targets.map((t) => t.cluster),
       now(),
     );
+    for (const p of results.flatMap((r) => r.pools ?? [])) {
+      if (p.state !== 'unknown' || UNKNOWN_STATES_LOGGED.has(`${p.provider}:${p.cloudState}`)) continue;
+      UNKNOWN_STATES_LOGGED.add(`${p.provider}:${p.cloudState}`);
+      log.warn('a node pool state nobody documents: treated as pending, never as success', {
+        provider: p.provider,
+        cloudState: p.cloudState,
+        nodepoolId: p.id,
+      });
+    }
     const watchAll = new Set(targets.filter((t) => t.watchAll).map((t) => t.key));
     const listings: ClusterListing[] = results.map((r) => ({ ...r, consecutiveFailures: failures.get(r.key) ?? 0, watchAll: watchAll.has(r.key) }));
     summary.clusterErrors = listings.filter((l) => l.error).length;
     summary.pools = listings.reduce((n, l) => n + (l.pools?.length ?? 0), 0);
+
+    // ENS pools that need it get their nodes walked: ENS tells failures only through node states.
+    summary.nodeWalks = await detectEnsNodeFailures(services, listings, requests, { deadline: options.deadline, stopAt });
 
     // 2. Requests, from the listings.
     const tracked = await trackRequests(services, requests, listings, {

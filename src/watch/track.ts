@@ -202,11 +202,27 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
   }
 
   await store.observe(r.id, observedFrom(pool, now), now);
+  if (pool.failedInstanceIds?.length) {
+    // ENS: nodes that never came up (read from their states); the creation has failed.
+    const err = {
+      code: 'NodesFailed',
+      message: `${pool.failedInstanceIds.length} of ${pool.desired} nodes failed to come up: ${pool.failedInstanceIds.join(', ')}`,
+    };
+    return finish('failed', `creation ended with failed nodes: ${err.code}: ${err.message}`, err);
+  }
+  if (pool.state === 'failed') {
+    // The cloud says the pool failed: its creation task says why, when there is one.
+    const err = (await taskError()) ?? {
+      code: 'NodePoolFailed',
+      message: `node pool ${pool.id} is ${pool.cloudState}: ${pool.serving}/${pool.desired} serving`,
+    };
+    return finish('failed', `the node pool failed: ${err.code}: ${err.message}`, err);
+  }
   const settled = pool.state === 'active' && pool.initial === 0;
   if (settled && pool.serving >= pool.desired) {
     return finish('active', `node pool ${pool.id} is active: ${pool.serving}/${pool.desired} nodes serving`);
   }
-  if (settled && pool.failed > 0) {
+  if (settled && (pool.failed ?? 0) > 0) {
     const err = (await taskError()) ?? { code: 'NodesFailed', message: `${pool.failed} of ${pool.desired} nodes failed; ${pool.serving} serving` };
     return finish('failed', `creation ended with failed nodes: ${err.code}: ${err.message}`, err);
   }

@@ -42,7 +42,7 @@ describe('lifecycle on the speed-up clock', () => {
     const name = uniqueName();
     await client.createNodePool(ENS, ensExample(SEED_ENS_CLUSTER, name), budget());
     const seen = async () => (await client.findNodePool(ENS, name, budget()))!;
-    expect(await seen()).toMatchObject({ state: 'scaling', desired: 3, total: 3, initial: 3, serving: 0, failed: 0, healthy: null, offline: null });
+    expect(await seen()).toMatchObject({ state: 'scaling', desired: 3, total: 3, initial: 3, serving: 0, failed: null, healthy: null, offline: null });
     await clock.advance(8_000); // 8 simulated minutes: two of three nodes are up
     expect(await seen()).toMatchObject({ state: 'scaling', initial: 1, serving: 2 });
     await clock.advance(2_000); // 10 minutes: done

@@ -105,6 +105,8 @@ describe.each(backends)('request lifecycle on $name', (backend) => {
     const r = await t.api('GET', `/v1/nodepool-requests/${post.json.id}`);
     expect(r.json.state).toBe('failed');
     expect(r.json.lastError).toEqual({ code: 'InsufficientStock', message: 'ecs.n4.large is out of stock in the zone' });
+    // the pool itself reported failed (not a timeout waiting for it)
+    expect(r.json.observed.cloudState).toBe('failed');
   });
 
   it('keeps a request accepted when its dispatch fails, and the sweep re-drives it', async () => {

@@ -11,7 +11,14 @@ import type { NodepoolRequest } from '../../src/requests/model.js';
 import type { AlertRecord } from '../../src/store/alerts.js';
 
 const NOW = new Date('2026-11-30T12:00:00Z');
-const thresholds = { underCapacityMinutes: 15, stuckTransitionMinutes: 30, unreachableSweeps: 3, repeatIntervalMinutes: 240, creationAlertHours: 24 };
+const thresholds = {
+  underCapacityMinutes: 15,
+  stuckTransitionMinutes: 30,
+  unreachableSweeps: 3,
+  repeatIntervalMinutes: 240,
+  creationAlertHours: 24,
+  ensNodeInitMinutes: 20,
+};
 const CLUSTER = 'eck-rules001';
 const KEY = `ens//${CLUSTER}`;
 
