@@ -3,6 +3,7 @@
  * DescribeClusterNodePools reference, with the request's values where it gave them.
  */
 import { ACK_NODEPOOL_NAME, ACK_NODEPOOL_NAME_HINT } from '../src/requests/schema.js';
+import { ackModel, shapeAs } from './ack-model.js';
 import { errors } from './errors.js';
 import type { Pool, World } from './world.js';
 
@@ -86,7 +87,7 @@ function listNodePools(ctx: RoaContext, clusterId: string): Json {
   if (cluster?.provider !== 'ack') throw errors.ackClusterNotFound(clusterId);
   const name = ctx.query.NodepoolName;
   const pools = ctx.world.listedPools(clusterId).filter((p) => !name || p.name === name);
-  return { nodepools: pools.map((p) => ackPoolView(ctx.world, p)), request_id: ctx.requestId };
+  return shapeAs(ackModel('DescribeClusterNodePoolsResponseBody'), { nodepools: pools.map((p) => ackPoolView(ctx.world, p)) });
 }
 
 function describeNodePool(ctx: RoaContext, clusterId: string, poolId: string): Json {
@@ -94,14 +95,14 @@ function describeNodePool(ctx: RoaContext, clusterId: string, poolId: string): J
   if (cluster?.provider !== 'ack') throw errors.ackClusterNotFound(clusterId);
   const pool = ctx.world.listedPools(clusterId).find((p) => p.id === poolId);
   if (!pool) throw errors.ackNodePoolNotFound(poolId);
-  return ackPoolView(ctx.world, pool);
+  return shapeAs(ackModel('DescribeClusterNodePoolDetailResponseBody'), ackPoolView(ctx.world, pool));
 }
 
 function describeTask(ctx: RoaContext, taskId: string): Json {
   const task = ctx.world.tasks.get(taskId);
   if (!task) throw errors.ackTaskNotFound(taskId);
   const view = ctx.world.taskView(task);
-  return {
+  return shapeAs(ackModel('DescribeTaskInfoResponseBody'), {
     task_id: task.id,
     cluster_id: task.clusterId,
     task_type: task.type,
@@ -124,7 +125,7 @@ function describeTask(ctx: RoaContext, taskId: string): Json {
     task_result: [{ data: task.poolId, status: view.state }],
     outputs: {},
     ...(view.error ? { error: view.error } : {}),
-  };
+  });
 }
 
 /** One ACK node pool as DescribeClusterNodePools returns it. */
