@@ -65,6 +65,8 @@ export class CloudEmulator {
   readonly clock: OffsetClock;
   fcInvoker?: FcInvoker;
   queueSink?: QueueSink;
+  /** FC async task ids taken so far: a repeated one is refused with 409. */
+  readonly fcTaskIds = new Set<string>();
   private calls: CallRecord[] = [];
   private seq = 0;
   private server?: Server;
@@ -124,6 +126,7 @@ export class CloudEmulator {
     this.flow.limits = { ...DEFAULT_RATE_LIMITS, ...this.options.rateLimits };
     this.world.timing = { ...defaultTiming, ...this.options.timing };
     this.calls = [];
+    this.fcTaskIds.clear();
     this.clock.offset = 0;
     if (options.seedData !== false) seedWorld(this.world, this.clock);
   }

@@ -45,6 +45,11 @@ export const errors = {
   ackInvalidParameter: (why: string) => new ApiError(400, 'InvalidParameter', why),
   ackNameExists: (name: string, clusterId: string) =>
     new ApiError(400, 'InvalidParameter.Name', `nodepool name ${name} is already exist in cluster ${clusterId}.`),
+  /**
+   * FC refuses an async task id it has seen with 409 (its task de-duplication documentation).
+   * FC 3.0 publishes no error code for it; FC 2.0's is used, and our client keys on the 409.
+   */
+  fcTaskExists: (taskId: string) => new ApiError(409, 'StatefulAsyncInvocationAlreadyExists', `The async task ${taskId} already exists.`),
   ackClusterBusy: (state: string) => new ApiError(400, 'InvalidStatus.Forbidden', `cannot operate cluster where state is ${state}`),
 };
 
@@ -73,11 +78,14 @@ class GatewayError extends ApiError {}
 /** An error as the service that was called answers it: RPC keys, ROA keys, or FC 2.0's. */
 export function errorAnswer(
   err: ApiError,
-  style: 'rpc' | 'roa' | 'fc2',
+  style: 'rpc' | 'roa' | 'fc2' | 'fc3',
   product: string,
   requestId: string,
 ): { status: number; body: unknown; headers?: Record<string, string> } {
   if (style === 'fc2') return { status: err.status, body: { ErrorCode: err.code, ErrorMessage: err.message }, headers: { 'x-fc-request-id': requestId } };
+  // FC 3.0's error struct: {Code, Message, RequestId} (its API reference and the fc20230330 SDK's Error model).
+  if (style === 'fc3')
+    return { status: err.status, body: { Code: err.code, Message: err.message, RequestId: requestId }, headers: { 'x-fc-request-id': requestId } };
   const host = product === 'ack' ? 'cs.aliyuncs.com' : product === 'fc' ? 'fc.aliyuncs.com' : undefined;
   return { status: err.status, body: style === 'rpc' || err instanceof GatewayError ? toRpcBody(err, requestId, host) : toRoaBody(err, requestId) };
 }

@@ -13,7 +13,7 @@ import { ENS_VERSION, ensActions } from './ens.js';
 import { errors } from './errors.js';
 import type { World } from './world.js';
 
-type Style = 'rpc' | 'roa' | 'fc2';
+type Style = 'rpc' | 'roa' | 'fc2' | 'fc3';
 type Product = 'ens' | 'ack' | 'fc' | 'unknown';
 
 /** What a function host is handed for one FC InvokeFunction call. */
@@ -104,7 +104,7 @@ export function classify(raw: RawRequest, world: World, requestId: string): Call
     return {
       requestId,
       raw,
-      style: fc2 ? 'fc2' : 'roa',
+      style: fc2 ? 'fc2' : 'fc3',
       product: 'fc',
       action: 'InvokeFunction',
       params: { functionName, invocationType, qualifier: raw.query.qualifier },

@@ -41,6 +41,8 @@ export interface StepContext {
   flow: FlowControl;
   faults: FaultPlan;
   fcInvoker?: FcInvoker;
+  /** FC async task ids already taken (x-fc-async-task-id). */
+  fcTaskIds: Set<string>;
 }
 
 export type Answer =
@@ -97,6 +99,11 @@ const injectedLatency: Step = async (call, _record, ctx) => {
 const carryOut: Step = async (call, record, ctx, state) => {
   if (call.handler.kind === 'fc') {
     if (!ctx.fcInvoker) throw errors.notImplemented('FC InvokeFunction without a function host');
+    const taskId = call.handler.invocation.headers['x-fc-async-task-id'];
+    if (taskId && call.handler.invocation.invocationType === 'Async') {
+      if (ctx.fcTaskIds.has(taskId)) throw errors.fcTaskExists(taskId);
+      ctx.fcTaskIds.add(taskId);
+    }
     const out = await ctx.fcInvoker(call.handler.invocation);
     record.status = out.status;
     const hasBody = out.body.length > 0;

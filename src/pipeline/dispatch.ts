@@ -8,7 +8,7 @@ import { CloudError, toCloudError } from '../cloud/errors.js';
 import { withRetry } from '../cloud/retry.js';
 import { type CredentialSource, OpenApiTransport, type StaticCredentials, type Timeouts } from '../cloud/transport.js';
 import type { Logger } from '../log.js';
-import type { Dispatcher } from './services.js';
+import { asyncTaskId, type Dispatcher } from './services.js';
 
 const DISPATCH_RETRY = { baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 4 };
 const DISPATCH_BUDGET_MS = 5_000;
@@ -26,25 +26,37 @@ export class Fc3Dispatcher implements Dispatcher {
     this.transport = new OpenApiTransport(endpoint, credentials, timeouts);
   }
 
-  async dispatch(requestId: string, log: Logger): Promise<void> {
+  async dispatch(requestId: string, log: Logger, attempt = 0): Promise<'dispatched' | 'already-dispatched'> {
     const body = Buffer.from(JSON.stringify({ requestId }));
-    await withRetry(
-      () =>
-        this.transport.call(
-          {
-            action: 'InvokeFunction',
-            version: '2023-03-30',
-            style: 'ROA',
-            method: 'POST',
-            pathname: `/2023-03-30/functions/${encodeURIComponent(this.functionName)}/invocations`,
-            reqBodyType: 'byte',
-            bodyType: 'string',
-          },
-          { body, headers: { 'x-fc-invocation-type': 'Async', 'content-type': 'application/json' } },
-        ),
-      { clock: this.clock, deadline: this.clock.now() + DISPATCH_BUDGET_MS, policy: DISPATCH_RETRY },
-    );
-    log.info('dispatched provision', { nodepoolRequestId: requestId, function: this.functionName });
+    const taskId = asyncTaskId(requestId, attempt);
+    try {
+      await withRetry(
+        () =>
+          this.transport.call(
+            {
+              action: 'InvokeFunction',
+              version: '2023-03-30',
+              style: 'ROA',
+              method: 'POST',
+              pathname: `/2023-03-30/functions/${encodeURIComponent(this.functionName)}/invocations`,
+              reqBodyType: 'byte',
+              bodyType: 'string',
+            },
+            { body, headers: { 'x-fc-invocation-type': 'Async', 'x-fc-async-task-id': taskId, 'content-type': 'application/json' } },
+          ),
+        { clock: this.clock, deadline: this.clock.now() + DISPATCH_BUDGET_MS, policy: DISPATCH_RETRY },
+      );
+    } catch (err) {
+      // FC refuses an async task id it has seen with 409: this dispatch already went out (the
+      // answer to an earlier try was lost). The status decides; FC 3.0 publishes no code for it.
+      if (err instanceof CloudError && err.statusCode === 409) {
+        log.info('provision was already dispatched for this attempt', { nodepoolRequestId: requestId, asyncTaskId: taskId });
+        return 'already-dispatched';
+      }
+      throw err;
+    }
+    log.info('dispatched provision', { nodepoolRequestId: requestId, function: this.functionName, asyncTaskId: taskId });
+    return 'dispatched';
   }
 }
 
@@ -84,7 +96,7 @@ export class Fc2Dispatcher implements Dispatcher {
     return this.client;
   }
 
-  async dispatch(requestId: string, log: Logger): Promise<void> {
+  async dispatch(requestId: string, log: Logger): Promise<'dispatched' | 'already-dispatched'> {
     const client = await this.load();
     await withRetry(
       async () => {
@@ -97,6 +109,7 @@ export class Fc2Dispatcher implements Dispatcher {
       { clock: this.options.clock, deadline: this.options.clock.now() + DISPATCH_BUDGET_MS, policy: DISPATCH_RETRY },
     );
     log.info('dispatched provision (FC 2.0)', { nodepoolRequestId: requestId, service: this.options.serviceName, function: this.options.functionName });
+    return 'dispatched';
   }
 }
 

@@ -183,6 +183,12 @@ export class RequestStore {
     });
   }
 
+  /** Counts one more dispatch of the request and answers its number (the first re-drive is 1). */
+  async nextDispatch(id: string): Promise<number> {
+    const res = await this.db.query<Row>('UPDATE nodepool_requests SET dispatches = dispatches + 1 WHERE id = $1 RETURNING dispatches', [id]);
+    return Number(res.rows[0]?.dispatches ?? 0);
+  }
+
   /** The latest of our requests that created (or adopted) this pool. */
   async forPool(provider: Provider, clusterId: string, nodepoolId: string): Promise<NodepoolRequest | undefined> {
     const res = await this.db.query<Row>(

@@ -129,7 +129,7 @@ async function redrive(services: Services, graceMs: number, deadline: number): P
   for (const r of due) {
     if (services.clock.now() >= deadline) break;
     try {
-      await services.dispatcher.dispatch(r.id, services.log);
+      await services.dispatcher.dispatch(r.id, services.log, await services.store.nextDispatch(r.id));
       n++;
     } catch (err) {
       services.log.warn('re-dispatch failed; next sweep tries again', { nodepoolRequestId: r.id, error: err });

@@ -25,6 +25,22 @@ describe('dispatch', () => {
     expect(env.emulator.callLog({ product: 'fc' }).at(-1)).toMatchObject({ action: 'InvokeFunction', signature: 'ACS3-HMAC-SHA256', status: 202 });
   });
 
+  it('sends one async task id per dispatch attempt, and a repeated one is refused with 409 and runs once', async () => {
+    const d = new Fc3Dispatcher(env.url, KEYS, 'nodepool-pilot-provision', systemClock);
+    const before = received.length;
+    expect(await d.dispatch('npr_TWICE', silentLogger, 0)).toBe('dispatched');
+    expect(await d.dispatch('npr_TWICE', silentLogger, 0)).toBe('already-dispatched');
+    expect(received.length).toBe(before + 1);
+    expect(env.emulator.callLog({ product: 'fc' }).at(-1)).toMatchObject({
+      action: 'InvokeFunction',
+      status: 409,
+      outcome: 'StatefulAsyncInvocationAlreadyExists',
+    });
+    // the sweep's next re-drive is another attempt, so another task
+    expect(await d.dispatch('npr_TWICE', silentLogger, 1)).toBe('dispatched');
+    expect(received.length).toBe(before + 2);
+  });
+
   it('reports a missing function as a final error', async () => {
     await expect(new Fc3Dispatcher(env.url, KEYS, 'missing', systemClock).dispatch('npr_B', silentLogger)).rejects.toMatchObject({
       code: 'FunctionNotFound',

@@ -67,7 +67,12 @@ describe('request tracking', () => {
       secrets: new SecretBox(Buffer.alloc(32, 1)),
       log: silentLogger,
       cloud,
-      dispatcher: { dispatch: async (id) => void dispatched.push(id) },
+      dispatcher: {
+        dispatch: async (id) => {
+          dispatched.push(id);
+          return 'dispatched';
+        },
+      },
     };
   });
   afterAll(async () => db?.close());
