@@ -264,10 +264,10 @@ async function apiLatency() {
         handlerName: 'index.handler',
         timeoutSeconds: 30,
         memoryMB: 512,
-        handler: async () => ({ statusCode: 202, headers: { 'content-type': 'application/json' }, isBase64Encoded: false, body: '{}' }),
+        instances: [async () => ({ statusCode: 202, headers: { 'content-type': 'application/json' }, isBase64Encoded: false, body: '{}' })],
       },
-      provision: { name: 'p', handlerName: 'index.handler', timeoutSeconds: 30, memoryMB: 512, handler: async () => ({}) },
-      watch: { name: 'w', handlerName: 'index.handler', timeoutSeconds: 30, memoryMB: 512, handler: async () => ({}) },
+      provision: { name: 'p', handlerName: 'index.handler', timeoutSeconds: 30, memoryMB: 512, instances: [async () => ({})] },
+      watch: { name: 'w', handlerName: 'index.handler', timeoutSeconds: 30, memoryMB: 512, instances: [async () => ({})] },
     },
   });
   const noopUrl = await noop.listen(0);

@@ -5,20 +5,21 @@
  * real-shaped context with STS credentials.
  */
 
-import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FcContext, FcHttpEvent, FcHttpResponse } from '../src/fc/types.js';
+import type { FcContext, FcHttpResponse } from '../src/fc/types.js';
 import { readBody } from './body.js';
 import type { CloudEmulator, FcInvoker, QueueSink } from './cloud-emulator.js';
+import { httpTriggerEvent } from './fc-http-event.js';
 import { listenTracked } from './listen.js';
 
 type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;
 
 export interface LocalFunction {
   name: string;
-  handler: FcHandler;
+  /** One handler per instance, each with its own runtime; the host spreads invocations over them. */
+  instances: FcHandler[];
   /** As in s.yaml: `file.export`. */
   handlerName: string;
   timeoutSeconds: number;
@@ -58,6 +59,8 @@ export class LocalFcHost {
   private listener?: { close(): Promise<void> };
   private timer?: NodeJS.Timeout;
   private inflight = new Set<Promise<unknown>>();
+  private busy = new Map<FcHandler, number>();
+  private turns = new Map<string, number>();
   private pendingTimers = new Set<NodeJS.Timeout>();
   private stopped = false;
   private credentials?: { accessKeyId: string; accessKeySecret: string; securityToken?: string; expiresAt: number };
@@ -100,14 +103,32 @@ export class LocalFcHost {
   /** Runs one invocation with the function's timeout, as FC would. */
   async invoke(fn: LocalFunction, event: Buffer, retryCount = 0): Promise<unknown> {
     const context = this.context(fn, retryCount);
+    const handler = this.pickInstance(fn);
+    this.busy.set(handler, (this.busy.get(handler) ?? 0) + 1);
     let timer: NodeJS.Timeout | undefined;
     const run = Promise.race([
-      fn.handler(event, context),
+      handler(event, context),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`Function time out after ${fn.timeoutSeconds} seconds`)), fn.timeoutSeconds * 1000);
       }),
-    ]).finally(() => clearTimeout(timer));
+    ]).finally(() => {
+      clearTimeout(timer);
+      this.busy.set(handler, (this.busy.get(handler) ?? 1) - 1);
+    });
     return this.track(run);
+  }
+
+  /** As FC routes: to an idle instance if there is one (the least busy), taking turns among equals. */
+  private pickInstance(fn: LocalFunction): FcHandler {
+    const turn = (this.turns.get(fn.name) ?? 0) + 1;
+    this.turns.set(fn.name, turn);
+    const n = fn.instances.length;
+    let best = fn.instances[turn % n]!;
+    for (let i = 0; i < n; i++) {
+      const h = fn.instances[(turn + i) % n]!;
+      if ((this.busy.get(h) ?? 0) < (this.busy.get(best) ?? 0)) best = h;
+    }
+    return best;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -308,49 +329,7 @@ export class LocalFcHost {
       return;
     }
     const body = read.body;
-    const url = req.url ?? '/';
-    const [rawPath = '/', rawQuery = ''] = url.split('?', 2);
-    const query: Record<string, string> = {};
-    for (const [k, v] of new URLSearchParams(rawQuery)) query[k] = k in query ? `${query[k]},${v}` : v;
-    const headers: Record<string, string> = {};
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const k = req.rawHeaders[i]!;
-      const v = req.rawHeaders[i + 1]!;
-      headers[k] = k in headers ? `${headers[k]},${v}` : v;
-    }
-    // Text goes into the event as text only when it is text: bytes that are not UTF-8 go as Base64, so nothing is lost in the event.
-    const textual =
-      /^(application\/([a-z0-9.+-]*json|x-www-form-urlencoded|xml)|text\/)/i.test(String(req.headers['content-type'] ?? 'text/plain')) && isUtf8(body);
-    let path: string;
-    try {
-      path = decodeURIComponent(rawPath);
-    } catch {
-      path = rawPath;
-    }
-    const now = new Date();
-    const event: FcHttpEvent = {
-      version: 'v1',
-      rawPath,
-      body: textual ? body.toString('utf8') : body.toString('base64'),
-      isBase64Encoded: !textual,
-      headers,
-      queryParameters: query,
-      requestContext: {
-        accountId: this.accountId,
-        domainName: `127.0.0.1:${port}`,
-        domainPrefix: 'local',
-        http: {
-          method: req.method ?? 'GET',
-          path,
-          protocol: `HTTP/${req.httpVersion}`,
-          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-          userAgent: String(req.headers['user-agent'] ?? ''),
-        },
-        requestId: '',
-        time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        timeEpoch: String(now.getTime()),
-      },
-    };
+    const event = httpTriggerEvent(req, body, { accountId: this.accountId, port });
     try {
       const out = (await this.invoke(this.options.functions.api, Buffer.from(JSON.stringify(event)))) as FcHttpResponse;
       const resBody = out.isBase64Encoded ? Buffer.from(out.body, 'base64') : Buffer.from(out.body ?? '', 'utf8');

@@ -15,6 +15,8 @@ export interface SandboxSettings {
   httpPort: number;
   /** WATCH_INTERVAL_SECONDS: the local watch timer; 0 turns it off. */
   watchIntervalSeconds: number;
+  /** FC_INSTANCES: how many instances of `api` and `provision` the local host runs (2 by default). */
+  fcInstances: number;
   /** SANDBOX_ACCESS_KEY_ID / SANDBOX_ACCESS_KEY_SECRET: the key pair the emulator accepts. */
   accessKey: { accessKeyId: string; accessKeySecret: string };
   /** SANDBOX_SCENARIO: a JSON file of clusters, faults, rate limits and timing to start with. */
@@ -36,6 +38,7 @@ export function loadSandboxSettings(env: Record<string, string | undefined>): Sa
     cloudPort: int('SANDBOX_PORT', 9100, 65_535),
     httpPort: int('HTTP_PORT', 9000, 65_535),
     watchIntervalSeconds: int('WATCH_INTERVAL_SECONDS', 5, 86_400),
+    fcInstances: Math.max(1, int('FC_INSTANCES', 2, 64)),
     accessKey: { accessKeyId: env.SANDBOX_ACCESS_KEY_ID || DEFAULT_ACCESS_KEY_ID, accessKeySecret: env.SANDBOX_ACCESS_KEY_SECRET || DEFAULT_ACCESS_KEY_SECRET },
   };
   if (env.SANDBOX_SPEED) {

@@ -39,7 +39,10 @@ export interface SystemOptions {
 export interface RunningSystem {
   emulator: CloudEmulator;
   host: LocalFcHost;
+  /** The first instance (its store and clock are every instance's in tests and on PGlite). */
   instance: Instance;
+  /** Every instance of `api` and `provision`. */
+  instances: Instance[];
   cloudUrl: string;
   apiUrl: string;
   apiToken: string;
@@ -98,22 +101,41 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       SECRET_KEY: baseEnv.SECRET_KEY || (options.instance?.store ? randomBytes(32).toString('base64') : devSecretKey(dataDir)),
       DATA_DIR: dataDir,
     };
+    // Each function runs as several instances, each with its own runtime (config, clients,
+    // in-memory state and, on PostgreSQL, its own connection pool), as FC runs them. PGlite is
+    // one database in one process: its instances share it.
     const instance = await createInstance(env, { logSink: log, ...options.instance });
-    const provider = async () => instance;
-    const fn = (name: keyof typeof FUNCTION_NAMES, handler: (e: Buffer, c: never) => Promise<unknown>, timeoutSeconds: number) => ({
+    const shareStore = Boolean(options.instance?.store) || !instance.config.databaseUrl;
+    const instances = [instance];
+    for (let i = 1; i < settings.fcInstances; i++) {
+      instances.push(
+        await createInstance(env, { logSink: log, ...options.instance, ...(shareStore ? { store: instance.store, alerts: instance.alerts } : {}) }),
+      );
+    }
+    const fn = (name: keyof typeof FUNCTION_NAMES, handlers: Array<(e: Buffer, c: never) => Promise<unknown>>, timeoutSeconds: number) => ({
       name: FUNCTION_NAMES[name],
-      handler: handler as never,
+      instances: handlers as never[],
       handlerName: `${name}.handler`,
       timeoutSeconds,
       memoryMB: 512,
     });
+    const hooks = options.provisionHooks ?? hooksFromEnv(baseEnv);
     const host = new LocalFcHost({
       emulator,
       credentials: realKeys,
       functions: {
-        api: fn('api', createApiHandler(provider), 30),
-        provision: fn('provision', createProvisionHandler(provider, options.provisionHooks ?? hooksFromEnv(baseEnv)), 120),
-        watch: fn('watch', createWatchHandler(provider), 60),
+        api: fn(
+          'api',
+          instances.map((i) => createApiHandler(async () => i)),
+          30,
+        ),
+        provision: fn(
+          'provision',
+          instances.map((i) => createProvisionHandler(async () => i, hooks)),
+          120,
+        ),
+        // The timer's sweeps take a lock: one instance is enough.
+        watch: fn('watch', [createWatchHandler(async () => instance)], 60),
       },
       log: (entry) => log(JSON.stringify(entry)),
       ...options.hostOptions,
@@ -131,10 +153,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       apiUrl,
       apiToken,
       generatedToken,
+      instances,
       async stop() {
         await host.stop();
         await emulator.stop();
-        await instance.store.db.close();
+        for (const i of shareStore ? [instance] : instances) await i.store.db.close();
       },
     };
   } catch (err) {

@@ -72,6 +72,10 @@ export interface Config {
   thresholds: RuleThresholds;
   /** Clusters listed at once by a sweep. */
   sweepConcurrency: number;
+  /** RATE_LIMIT_SHARED: one rate limit in the store for every instance (true), or one per instance. */
+  sharedRateLimit: boolean;
+  /** PROVISION_MAX_INSTANCES: provision's concurrency cap (s.yaml); a limiter cut off from the store shares the rate among this many and one. */
+  provisionMaxInstances: number;
   /** Timeout of one channel delivery. */
   channelTimeoutMs: number;
 }
@@ -96,6 +100,15 @@ class Reader {
       return fallback;
     }
     return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    this.problems.push(`${name} must be true or false, got "${raw}"`);
+    return fallback;
   }
 
   num(name: string, fallback: number, min: number, max: number): number {
@@ -189,6 +202,8 @@ export function loadConfig(env: Env = process.env): Config {
       ensNodeInitMinutes: r.int('ENS_NODE_INIT_MINUTES', 20, 1, 1440),
     },
     sweepConcurrency: r.int('SWEEP_CONCURRENCY', 16, 1, 256),
+    sharedRateLimit: r.bool('RATE_LIMIT_SHARED', true),
+    provisionMaxInstances: r.int('PROVISION_MAX_INSTANCES', 4, 1, 1000),
     channelTimeoutMs: r.int('CHANNEL_TIMEOUT_MS', 5_000, 100, 60_000),
   };
   // The lease must outlast what a worker does under it, or a second worker could start a create.

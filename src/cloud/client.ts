@@ -7,7 +7,7 @@ import { type Clock, systemClock } from '../clock.js';
 import type { Cluster } from './cluster.js';
 import { CloudError, type CloudErrorKind, isNameTaken } from './errors.js';
 import { type EnsNode, fromAck, fromEns, fromEnsNode, type NodePool } from './nodepool.js';
-import { RateLimiter } from './rate-limiter.js';
+import { type Limiter, type LimiterFactory, RateLimiter } from './rate-limiter.js';
 import { defaultRetryPolicy, type RetryPolicy, withRetry } from './retry.js';
 import { type ApiSpec, type CredentialSource, defaultTimeouts, OpenApiTransport, type Timeouts } from './transport.js';
 
@@ -61,6 +61,8 @@ export interface CloudClientOptions {
   timeouts?: Timeouts;
   /** Calls per second per API; the documented limits are 10 for creates and 100 for listings. */
   rateLimits?: { create?: number; describe?: number };
+  /** Where each API's limiter comes from; by default one in this process (see store/rate-limits.ts for one shared by every instance). */
+  limiters?: LimiterFactory;
   retry?: RetryPolicy;
   ensPageSize?: number;
   clock?: Clock;
@@ -89,7 +91,7 @@ export class CloudClient {
   private readonly clock: Clock;
   private readonly endpoints: typeof defaultEndpoints;
   private readonly transports = new Map<string, OpenApiTransport>();
-  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly limiters = new Map<string, Limiter>();
   private readonly pageSize: number;
 
   constructor(private readonly options: CloudClientOptions) {
@@ -348,11 +350,11 @@ export class CloudClient {
     });
   }
 
-  private limiter(key: string, kind: 'create' | 'describe'): RateLimiter {
+  private limiter(key: string, kind: 'create' | 'describe'): Limiter {
     let l = this.limiters.get(key);
     if (!l) {
       const rate = kind === 'create' ? (this.options.rateLimits?.create ?? 10) : (this.options.rateLimits?.describe ?? 100);
-      l = new RateLimiter(rate, this.clock);
+      l = this.options.limiters ? this.options.limiters(key, rate) : new RateLimiter(rate, this.clock);
       this.limiters.set(key, l);
     }
     return l;

@@ -5,7 +5,21 @@
  */
 import type { Clock } from '../clock.js';
 
-export class RateLimiter {
+/** Admits one call when it may be sent. */
+export interface Limiter {
+  acquire(): Promise<void>;
+}
+
+/** Makes the limiter of one API (`ens:CreateClusterNodePool`, …) at its rate. */
+export type LimiterFactory = (api: string, ratePerSecond: number) => Limiter;
+
+/** The spacing of calls at `ratePerSecond`, in whole milliseconds (rounded up: never faster). */
+export function spacingMs(ratePerSecond: number): number {
+  return ratePerSecond > 0 && Number.isFinite(ratePerSecond) ? Math.ceil(1000 / ratePerSecond) : 0;
+}
+
+/** In this process only: each instance of a function has its own. */
+export class RateLimiter implements Limiter {
   private nextSlot = 0;
   private readonly intervalMs: number;
 
@@ -13,7 +27,7 @@ export class RateLimiter {
     readonly ratePerSecond: number,
     private readonly clock: Clock,
   ) {
-    this.intervalMs = ratePerSecond > 0 && Number.isFinite(ratePerSecond) ? 1000 / ratePerSecond : 0;
+    this.intervalMs = spacingMs(ratePerSecond);
   }
 
   /** Resolves when the caller may send; calls are admitted in arrival order. */

@@ -13,6 +13,7 @@ import type { Dispatcher, Services } from '../pipeline/services.js';
 import { SecretBox } from '../requests/secrets.js';
 import { AlertStore } from '../store/alerts.js';
 import { openStore } from '../store/index.js';
+import { sharedLimiters } from '../store/rate-limits.js';
 import type { RequestStore } from '../store/requests.js';
 import type { FcContext } from './types.js';
 
@@ -92,6 +93,16 @@ export function servicesFor(instance: Instance, context: FcContext): Services {
       rateLimits: config.rateLimits,
       ensPageSize: config.ensPageSize,
       clock,
+      // One rate limit for every instance of every function of the account, kept in the store.
+      limiters: config.sharedRateLimit
+        ? sharedLimiters(
+            instance.store.db,
+            `account:${context.accountId ?? config.fcAccountId ?? 'default'}`,
+            clock,
+            config.provisionMaxInstances + 1,
+            (error) => instance.currentLog?.warn('the shared rate limit cannot be read; this instance waits on its own share', { error }),
+          )
+        : undefined,
       onRetry: (e) => instance.currentLog?.debug('cloud call retried', e),
     });
     instance.cloudClients.set(key, cloud);

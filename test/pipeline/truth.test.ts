@@ -184,7 +184,7 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
     ];
     const direct = (await provision(
       Buffer.from(JSON.stringify(batch)),
-      t.sys.host.context({ name: 'provision', handler: provision as never, handlerName: 'provision.handler', timeoutSeconds: 120, memoryMB: 512 }),
+      t.sys.host.context({ name: 'provision', instances: [provision as never], handlerName: 'provision.handler', timeoutSeconds: 120, memoryMB: 512 }),
     )) as any;
     const name = uniqueName('after-deep');
     await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, {

@@ -20,6 +20,7 @@ describe('sandbox settings', () => {
       cloudPort: 9100,
       httpPort: 9000,
       watchIntervalSeconds: 5,
+      fcInstances: 2,
       accessKey: { accessKeyId: 'sandbox-access-key-id', accessKeySecret: 'sandbox-access-key-secret' },
     });
   });
