@@ -4,11 +4,12 @@
  *
  *   B1   provisioning throughput: N requests through the queue, emulator create limit R/s
  *   B1b  B1 with 20% transient faults (5xx, throttling, timeouts; half the timeouts after the create ran)
+ *   B1m  B1 with 4 provision instances: the shared rate limit, and (for comparison) one limiter per instance
  *   B2   one sweep over C clusters x P pools, emulator describe limit L/s
  *   B3   cold start: each bundle's size and import time, against a bare `node -e ''`
  *   B4   API latency: POST /v1/nodepool-requests through the local FC host, against a no-op handler
  *
- * Flags: --n 500 --rate 50 --clusters 1000 --pools 20 --describe-rate 200 --requests 1000 --only B1,B2
+ * Flags: --n 500 --rate 50 --clusters 1000 --pools 20 --describe-rate 200 --requests 1000 --only B1,B1m,B2
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -68,7 +69,7 @@ const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
 // ------------------------------------------------------------------ B1 / B1b
 
-async function provisioning(label: string, faults: boolean) {
+async function provisioning(label: string, faults: boolean, fleet: { instances?: number; sharedLimiter?: boolean } = {}) {
   const { db } = await openDb();
   const clusters = Array.from({ length: Math.ceil(N / 10) }, (_, i) => `eck-b1${String(i).padStart(6, '0')}`);
   const sys: RunningSystem = await startSystem({
@@ -83,6 +84,8 @@ async function provisioning(label: string, faults: boolean) {
       DISPATCH_GRACE_SECONDS: '2',
       LOG_LEVEL: 'error',
       WATCH_CLUSTERS: '',
+      FC_INSTANCES: String(fleet.instances ?? 2),
+      RATE_LIMIT_SHARED: String(fleet.sharedLimiter ?? true),
     },
     emulator: {
       rateLimits: { CreateClusterNodePool: R, DescribeClusterNodePools: 1000 },
@@ -144,6 +147,7 @@ async function provisioning(label: string, faults: boolean) {
       floorSeconds: floor,
       states,
       cloudCalls: sys.emulator.callLog().length,
+      throttled: sys.emulator.callLog({ action: 'CreateClusterNodePool', outcome: 'Throttling.User' }).length,
     };
   } finally {
     await sys.stop();
@@ -323,6 +327,14 @@ function table(results: Record<string, any>): string {
       '≤ 1.10, 0, 0',
       mark(results.B1.ratio <= 1.1 && results.B1.duplicates === 0 && results.B1.lost === 0),
     ]);
+  if (results.B1m)
+    rows.push([
+      'B1m',
+      `B1 with ${results.B1m.instances} provision instances, emulator create limit = client limit = ${R}/s`,
+      `makespan ÷ (N/R) = ${results.B1m.ratio}; ${results.B1m.throttled} throttled; ${results.B1m.duplicates} duplicates; ${results.B1m.lost} lost. One limiter per instance instead: ${results.B1m.throttledWithoutSharedLimiter} throttled, ratio ${results.B1m.ratioWithoutSharedLimiter}`,
+      '≤ 1.10, 0, 0, 0',
+      mark(results.B1m.ratio <= 1.1 && results.B1m.throttled === 0 && results.B1m.duplicates === 0 && results.B1m.lost === 0),
+    ]);
   if (results.B1b)
     rows.push([
       'B1b',
@@ -381,6 +393,21 @@ async function main() {
   const started = Date.now();
   if (run('B1')) results.B1 = await provisioning('B1', false);
   if (run('B1b')) results.B1b = await provisioning('B1b', true);
+  if (run('B1m')) {
+    // B1 with 4 provision instances, the emulator's create limit at the client's: with the shared
+    // limiter they keep the account under it together; each on its own limiter, they do not.
+    const shared = await provisioning('B1m', false, { instances: 4, sharedLimiter: true });
+    const apart = await provisioning('B1m-apart', false, { instances: 4, sharedLimiter: false });
+    results.B1m = {
+      instances: 4,
+      ratio: shared.ratio,
+      duplicates: shared.duplicates,
+      lost: shared.lost,
+      throttled: shared.throttled,
+      throttledWithoutSharedLimiter: apart.throttled,
+      ratioWithoutSharedLimiter: apart.ratio,
+    };
+  }
   if (run('B2')) results.B2 = await sweepScale();
   if (run('B3')) results.B3 = await coldStart();
   if (run('B4')) results.B4 = await apiLatency();
