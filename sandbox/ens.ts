@@ -159,7 +159,7 @@ function pageParam(params: Record<string, string>, name: string, fallback: numbe
  * One ENS node pool, with exactly the keys of the official ENS SDK's model (see
  * test/fixtures/ens-2017-11-10.models.json): a value the request did not give is empty. The
  * create answer also has `Status.FailedNodes`, as the CreateClusterNodePool reference shows;
- * the listing's model has no such key. Nodes that failed never came up: they count as initial.
+ * the listing's model has no such key.
  */
 function ensPoolView(world: World, pool: Pool, answer: 'create' | 'list'): Json {
   const cluster = world.clusters.get(pool.clusterId);
@@ -187,7 +187,8 @@ function ensPoolView(world: World, pool: Pool, answer: 'create' | 'list'): Json 
       TotalNodes: s.total,
       DesiredNodes: s.desired,
       ServingNodes: s.serving,
-      InitialNodes: s.initial + s.failed,
+      // Nodes that failed are still initial until their boot time has passed (see World.nodes).
+      InitialNodes: s.initial + (world.simElapsed(pool) >= world.timing.bootMs ? 0 : s.failed),
       RemovingNodes: s.removing,
       ...(answer === 'create' ? { FailedNodes: s.failed } : {}),
     },
@@ -195,9 +196,9 @@ function ensPoolView(world: World, pool: Pool, answer: 'create' | 'list'): Json 
 }
 
 /**
- * DescribeClusterNodes: the nodes of one node pool, paginated. A node's State is one of the
- * documented words: `initial` (being created), `running`, `removing` (ENS 2017-11-10 API
- * reference); the items have exactly the keys of the official SDK's model.
+ * DescribeClusterNodes: the nodes of one node pool, paginated. A node's State is `initial`
+ * (being created), `running` or `removing` (its API reference), or `failed` (the state its
+ * DeleteClusterNodes reference names); the items have exactly the keys of the official SDK's model.
  */
 function describeClusterNodes(ctx: RpcContext): Json {
   const { params, world } = ctx;

@@ -137,14 +137,16 @@ export class World {
   /** The pools a listing shows: those of the cluster that were not deleted behind our back. */
   /**
    * The pool's nodes, in a stable order: serving ones `running` (the first `removing` of them
-   * `removing`), the rest `initial`. A node that failed never comes up: it stays `initial`, as
-   * ENS documents no other node state (DescribeClusterNodes: initial, running, removing).
+   * `removing`), the ones still coming up `initial` (DescribeClusterNodes documents these three),
+   * and the ones that failed `failed` once their boot time has passed (ENS's DeleteClusterNodes
+   * reference speaks of nodes "in the failed state"; before that they are still `initial`).
    */
-  nodes(pool: Pool): Array<{ instanceId: string; state: 'initial' | 'running' | 'removing' }> {
+  nodes(pool: Pool): Array<{ instanceId: string; state: 'initial' | 'running' | 'removing' | 'failed' }> {
     const s = this.status(pool);
+    const booted = this.simElapsed(pool) >= this.timing.bootMs;
     return Array.from({ length: s.total }, (_, i) => ({
       instanceId: `i-${createHash('sha256').update(`${pool.id}/${i}`).digest('hex').slice(0, 22)}`,
-      state: i < s.removing ? 'removing' : i < s.serving ? 'running' : 'initial',
+      state: i < s.removing ? 'removing' : i < s.serving ? 'running' : i < s.serving + s.initial || !booted ? 'initial' : 'failed',
     }));
   }
 

@@ -42,7 +42,9 @@ export async function applyCandidates(
   const { now } = options;
   const active: Candidate[] = [];
   const held: string[] = [];
+  const holds = new Set(candidates.filter((c) => c.hold).map((c) => c.fingerprint));
   for (const c of candidates) {
+    if (c.hold) continue;
     if (c.forMs <= 0) {
       active.push(c);
       continue;
@@ -83,6 +85,10 @@ export async function applyCandidates(
   }
   for (const a of firing.values()) {
     if (activeFps.has(a.fingerprint)) continue;
+    if (holds.has(a.fingerprint)) {
+      result.firing.push(a);
+      continue;
+    }
     // Only what this sweep could see may resolve: creation alerts always, cluster and pool alerts when the cluster was listed.
     const poolOrCluster = RULES[a.rule as keyof typeof RULES]?.pool || a.rule === 'cluster_unreachable';
     if (poolOrCluster && !options.listedClusters.has(clusterKey(a.labels))) {

@@ -45,6 +45,8 @@ export interface Candidate {
   clusterKey: string;
   /** The rule's measure now, so that the worst value while it fires can be kept. */
   measure?: { value: number; worse: 'higher' | 'lower' };
+  /** Cannot be told this sweep (an ENS pool whose nodes were not read): a firing alert stays as it is. */
+  hold?: boolean;
 }
 
 export function fingerprintOf(rule: string, provider: string, clusterId: string, pool: string): string {
@@ -119,7 +121,7 @@ export function evaluate(input: EvaluationInput): Candidate[] {
     rule: RuleName,
     labels: Omit<AlertLabels, 'rule' | 'severity'>,
     annotations: Annotations,
-    extra: { nodepoolRequestId?: string; forMs?: number; clusterKey: string; severity?: Severity; measure?: Candidate['measure'] },
+    extra: { nodepoolRequestId?: string; forMs?: number; clusterKey: string; severity?: Severity; measure?: Candidate['measure']; hold?: boolean },
   ) => {
     const severity = extra.severity ?? RULES[rule].severity;
     out.push({
@@ -139,6 +141,7 @@ export function evaluate(input: EvaluationInput): Candidate[] {
       forMs: extra.forMs ?? 0,
       clusterKey: extra.clusterKey,
       measure: extra.measure,
+      ...(extra.hold ? { hold: true } : {}),
     });
   };
 
@@ -226,6 +229,9 @@ export function evaluate(input: EvaluationInput): Candidate[] {
           { description: poolDescription('nodes_failed', pool), ...base, ...ids },
           { ...extra, measure: { value: pool.failed ?? 0, worse: 'higher' } },
         );
+      } else if (pool.failed === null && pool.serving < pool.desired) {
+        // ENS, nodes not read this sweep: whether nodes failed is unknown, so nodes_failed neither fires nor resolves.
+        add('nodes_failed', labels, {}, { ...extra, hold: true });
       }
       if ((pool.offline ?? 0) > 0) fire('nodes_offline', { value: pool.offline ?? 0, worse: 'higher' });
       if (pool.serving < pool.desired) fire('under_capacity', { value: pool.serving, worse: 'lower' }, thresholds.underCapacityMinutes * 60_000);

@@ -192,6 +192,16 @@ export class AlertStore {
     });
   }
 
+  /** Forgets the node history of the listed clusters' pools that this sweep did not walk. */
+  async forgetNodes(clusterIds: string[], walked: Array<{ clusterId: string; nodepoolId: string }>): Promise<void> {
+    if (!clusterIds.length) return;
+    await this.db.query(
+      `DELETE FROM node_states WHERE cluster_id = ANY($1)
+          AND (cluster_id, nodepool_id) NOT IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+      [clusterIds, walked.map((w) => w.clusterId), walked.map((w) => w.nodepoolId)],
+    );
+  }
+
   // ------------------------------------------------------------------ conditions
 
   /** Marks a duration condition as holding; returns since when it has held. */

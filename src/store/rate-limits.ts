@@ -1,29 +1,38 @@
 /**
  * A rate limit shared by every instance of every function: the spacing of calls (as the
- * in-process limiter does it) kept in one row per principal and API. Taking a slot is one
- * statement: the row moves to max(its slot, now) + spacing, and the caller sends at the slot
- * it took. Function Compute may run many instances; together they stay under the limit.
+ * in-process limiter does it) kept in one row per principal and API, on the database's clock.
+ * Taking a slot is one statement: the row moves to max(its slot, now) + spacing, and the
+ * caller waits until the slot it took. Function Compute may run many instances; together they
+ * stay under the limit.
  *
  * When the store cannot answer, the limiter fails safe: it falls back to an in-process
  * limiter at the rate divided among the instances that may run at once, so that it waits
- * longer, never less.
+ * longer, never less (and says so once, until the store answers again).
  */
 import type { Clock } from '../clock.js';
 import { type Limiter, type LimiterFactory, RateLimiter, spacingMs } from '../cloud/rate-limiter.js';
 import type { Queryable } from './db.js';
 
+/** The longest a slot may lie ahead: a row pushed further (a clock that jumped) heals to this. */
+const MAX_AHEAD_MS = 60_000;
+/** Milliseconds on the database's clock: one clock for every instance, whatever theirs say. */
+const DB_NOW_MS = '(extract(epoch FROM statement_timestamp()) * 1000)::bigint';
+
 export class SharedRateLimiter implements Limiter {
   private readonly intervalMs: number;
   private readonly fallback: Limiter;
+  private fellBack = false;
 
   constructor(
     private readonly db: Queryable,
     private readonly key: string,
     ratePerSecond: number,
-    private readonly clock: Clock,
+    clock: Clock,
     /** How many instances may call at once: the fallback gives each its share of the rate. */
     instances: number,
     private readonly onFallback?: (error: unknown) => void,
+    /** Waits in real time: the slots are on the database's clock. */
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {
     this.intervalMs = spacingMs(ratePerSecond);
     this.fallback = new RateLimiter(ratePerSecond / Math.max(1, instances), clock);
@@ -31,22 +40,23 @@ export class SharedRateLimiter implements Limiter {
 
   async acquire(): Promise<void> {
     if (this.intervalMs === 0) return;
-    const now = this.clock.now();
-    let next: number;
+    let waitMs: number;
     try {
-      const res = await this.db.query<{ next_at_ms: string | number }>(
-        `INSERT INTO rate_slots (key, next_at_ms) VALUES ($1, $2::bigint + $3::bigint)
-         ON CONFLICT (key) DO UPDATE SET next_at_ms = GREATEST(rate_slots.next_at_ms, $2::bigint) + $3::bigint
-         RETURNING next_at_ms`,
-        [this.key, now, this.intervalMs],
+      const res = await this.db.query<{ wait_ms: string | number }>(
+        `INSERT INTO rate_slots (key, next_at_ms) VALUES ($1, ${DB_NOW_MS} + $2::bigint)
+         ON CONFLICT (key) DO UPDATE
+           SET next_at_ms = GREATEST(LEAST(rate_slots.next_at_ms, ${DB_NOW_MS} + $3::bigint), ${DB_NOW_MS}) + $2::bigint
+         RETURNING next_at_ms - $2::bigint - ${DB_NOW_MS} AS wait_ms`,
+        [this.key, this.intervalMs, MAX_AHEAD_MS],
       );
-      next = Number(res.rows[0]!.next_at_ms);
+      waitMs = Number(res.rows[0]!.wait_ms);
+      this.fellBack = false;
     } catch (err) {
-      this.onFallback?.(err);
+      if (!this.fellBack) this.onFallback?.(err);
+      this.fellBack = true;
       return this.fallback.acquire();
     }
-    const slot = next - this.intervalMs;
-    if (slot > now) await this.clock.sleep(slot - now);
+    if (waitMs > 0) await this.sleep(waitMs);
   }
 }
 

@@ -183,9 +183,12 @@ export class RequestStore {
     });
   }
 
-  /** Counts one more dispatch of the request and answers its number (the first re-drive is 1). */
-  async nextDispatch(id: string): Promise<number> {
-    const res = await this.db.query<Row>('UPDATE nodepool_requests SET dispatches = dispatches + 1 WHERE id = $1 RETURNING dispatches', [id]);
+  /** Counts one more dispatch of the request, at `now`, and answers its number (the first re-drive is 1). */
+  async nextDispatch(id: string, now: Date): Promise<number> {
+    const res = await this.db.query<Row>('UPDATE nodepool_requests SET dispatches = dispatches + 1, dispatched_at = $2 WHERE id = $1 RETURNING dispatches', [
+      id,
+      now,
+    ]);
     return Number(res.rows[0]?.dispatches ?? 0);
   }
 
@@ -326,7 +329,9 @@ export class RequestStore {
 
   /**
    * Requests a sweep must drive on: accepted or deferred ones whose time has come and that
-   * no worker holds, oldest first. Accepted ones get `graceMs` for their dispatch to arrive.
+   * no worker holds, oldest first. Accepted ones get `graceMs` for their dispatch to arrive,
+   * and a request the sweep re-drove waits `graceMs` × 2^re-drives (at most ×1024) before the
+   * next, so that invocations queued behind provision's concurrency cap are not multiplied.
    */
   async dueForDispatch(now: Date, graceMs: number, limit: number): Promise<NodepoolRequest[]> {
     const res = await this.db.query<Row>(
@@ -335,8 +340,9 @@ export class RequestStore {
           AND (lease_expires_at IS NULL OR lease_expires_at < $1)
           AND (next_attempt_at IS NOT NULL AND next_attempt_at <= $1
                OR next_attempt_at IS NULL AND updated_at <= $2)
+          AND (dispatched_at IS NULL OR dispatched_at + ($5::double precision * power(2, LEAST(dispatches, 10))) * interval '1 millisecond' <= $1)
         ORDER BY id LIMIT $3`,
-      [now, new Date(now.getTime() - graceMs), limit, PRE_CREATE_STATES],
+      [now, new Date(now.getTime() - graceMs), limit, PRE_CREATE_STATES, graceMs],
     );
     return res.rows.map(toRequest);
   }

@@ -1,10 +1,11 @@
 /**
- * ENS failure detection from node states. ENS listings carry no failed count, and a node's
- * documented states are only `initial`, `running` and `removing` (DescribeClusterNodes), so a
- * node has failed when it stays `initial` longer than ENS_NODE_INIT_MINUTES, or reports a word
- * nobody documents. The sweep walks the nodes only of the ENS pools that need it: those a
- * request is still creating, and watched ones serving below desired. A healthy fleet costs no
- * call. The pools' `failed` and `failedInstanceIds` are set from what the walk found.
+ * ENS failure detection from node states. ENS listings carry no failed count, so the sweep
+ * reads the nodes (DescribeClusterNodes) of the ENS pools that need it: those a request is
+ * still creating (first), and watched ones serving below desired. A healthy fleet costs no
+ * call. A node has failed when it reports `failed` (the state ENS's DeleteClusterNodes
+ * reference names), or stays `initial` longer than ENS_NODE_INIT_MINUTES. A word nobody
+ * documents is logged once and read as pending. The pools' `failed` and `failedInstanceIds`
+ * are set from what the walk found; a pool that was not walked keeps `failed` null (unknown).
  */
 import type { ClusterListing } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
@@ -12,21 +13,25 @@ import type { EnsNode, NodePool } from '../cloud/nodepool.js';
 import type { Services } from '../pipeline/services.js';
 import type { NodepoolRequest } from '../requests/model.js';
 
-const DOCUMENTED_NODE_STATES = new Set(['initial', 'running', 'removing']);
+/** DescribeClusterNodes documents initial, running and removing; DeleteClusterNodes, failed. */
+const KNOWN_NODE_STATES = new Set(['initial', 'running', 'removing', 'failed']);
+const UNKNOWN_LOGGED = new Set<string>();
 
-/** The ENS pools whose nodes this sweep should walk: creating ones not yet up, and watched ones below desired. */
+/** The ENS pools whose nodes this sweep should walk, creating ones first. */
 function poolsToWalk(listings: ClusterListing[], requests: NodepoolRequest[]): Array<{ listing: ClusterListing; pool: NodePool }> {
   const creating = new Set(requests.filter((r) => r.provider === 'ens' && r.state === 'creating' && r.nodepoolId).map((r) => r.nodepoolId!));
   const watched = new Set(requests.filter((r) => r.provider === 'ens' && r.state === 'active' && r.nodepoolId).map((r) => r.nodepoolId!));
-  const out: Array<{ listing: ClusterListing; pool: NodePool }> = [];
+  const first: Array<{ listing: ClusterListing; pool: NodePool }> = [];
+  const then: Array<{ listing: ClusterListing; pool: NodePool }> = [];
   for (const listing of listings) {
     if (listing.cluster.provider !== 'ens') continue;
     for (const pool of listing.pools ?? []) {
       const below = pool.serving < pool.desired;
-      if ((creating.has(pool.id) && (below || pool.initial > 0)) || (below && (watched.has(pool.id) || listing.watchAll))) out.push({ listing, pool });
+      if (creating.has(pool.id) && (below || pool.initial > 0)) first.push({ listing, pool });
+      else if (below && (watched.has(pool.id) || listing.watchAll)) then.push({ listing, pool });
     }
   }
-  return out;
+  return [...first, ...then];
 }
 
 /** Walks the nodes of the pools that need it (one walk each), until `stopAt`; returns how many walks it made. */
@@ -38,6 +43,7 @@ export async function detectEnsNodeFailures(
 ): Promise<number> {
   const initMs = services.config.thresholds.ensNodeInitMinutes * 60_000;
   let walks = 0;
+  const walked: Array<{ clusterId: string; nodepoolId: string }> = [];
   for (const { listing, pool } of poolsToWalk(listings, requests)) {
     if (services.clock.now() >= options.stopAt || listing.cluster.provider !== 'ens') break;
     let nodes: EnsNode[];
@@ -55,11 +61,20 @@ export async function detectEnsNodeFailures(
       continue;
     }
     walks++;
+    walked.push({ clusterId: listing.cluster.clusterId, nodepoolId: pool.id });
+    for (const n of nodes) {
+      if (KNOWN_NODE_STATES.has(n.state) || UNKNOWN_LOGGED.has(n.state)) continue;
+      UNKNOWN_LOGGED.add(n.state);
+      services.log.warn('an ENS node state nobody documents: read as pending', { state: n.state, instanceId: n.id });
+    }
     const now = services.clock.now();
     const since = await services.alerts.observeNodes(listing.cluster.clusterId, pool.id, nodes, new Date(now));
-    const failed = nodes.filter((n) => !DOCUMENTED_NODE_STATES.has(n.state) || (n.state === 'initial' && now - (since.get(n.id)?.getTime() ?? now) >= initMs));
+    const failed = nodes.filter((n) => n.state === 'failed' || (n.state === 'initial' && now - (since.get(n.id)?.getTime() ?? now) >= initMs));
     pool.failed = failed.length;
     pool.failedInstanceIds = failed.map((n) => n.id);
   }
+  // What is not walked now is healthy again, or gone: its node history no longer counts.
+  const listedEns = listings.filter((l) => l.cluster.provider === 'ens' && l.pools).map((l) => l.cluster.clusterId);
+  await services.alerts.forgetNodes(listedEns, walked);
   return walks;
 }

@@ -129,7 +129,7 @@ async function redrive(services: Services, graceMs: number, deadline: number): P
   for (const r of due) {
     if (services.clock.now() >= deadline) break;
     try {
-      await services.dispatcher.dispatch(r.id, services.log, await services.store.nextDispatch(r.id));
+      await services.dispatcher.dispatch(r.id, services.log, await services.store.nextDispatch(r.id, new Date(services.clock.now())));
       n++;
     } catch (err) {
       services.log.warn('re-dispatch failed; next sweep tries again', { nodepoolRequestId: r.id, error: err });
@@ -202,14 +202,6 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
   }
 
   await store.observe(r.id, observedFrom(pool, now), now);
-  if (pool.failedInstanceIds?.length) {
-    // ENS: nodes that never came up (read from their states); the creation has failed.
-    const err = {
-      code: 'NodesFailed',
-      message: `${pool.failedInstanceIds.length} of ${pool.desired} nodes failed to come up: ${pool.failedInstanceIds.join(', ')}`,
-    };
-    return finish('failed', `creation ended with failed nodes: ${err.code}: ${err.message}`, err);
-  }
   if (pool.state === 'failed') {
     // The cloud says the pool failed: its creation task says why, when there is one.
     const err = (await taskError()) ?? {
@@ -222,6 +214,14 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
   if (settled && pool.serving >= pool.desired) {
     return finish('active', `node pool ${pool.id} is active: ${pool.serving}/${pool.desired} nodes serving`);
   }
+  if (pool.failedInstanceIds?.length) {
+    // ENS: nodes that failed or never came up (read from their states), and the pool is not serving in full.
+    const err = {
+      code: 'NodesFailed',
+      message: `${pool.failedInstanceIds.length} of ${pool.desired} nodes failed to come up: ${pool.failedInstanceIds.join(', ')}`,
+    };
+    return finish('failed', `creation ended with failed nodes: ${err.code}: ${err.message}`, err);
+  }
   if (settled && (pool.failed ?? 0) > 0) {
     const err = (await taskError()) ?? { code: 'NodesFailed', message: `${pool.failed} of ${pool.desired} nodes failed; ${pool.serving} serving` };
     return finish('failed', `creation ended with failed nodes: ${err.code}: ${err.message}`, err);
@@ -231,7 +231,7 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
     const task = await taskStatus(services, r, sweepDeadline);
     return finish('timed_out', `deadline passed with the pool ${pool.cloudState}, ${pool.serving}/${pool.desired} serving`, {
       code: 'DeadlineExceeded',
-      message: `node pool ${pool.id} was still ${pool.cloudState} at ${r.deadlineAt.toISOString()}: ${pool.serving}/${pool.desired} serving, ${pool.initial} initial, ${pool.failed} failed${task ? `; ${task}` : ''}`,
+      message: `node pool ${pool.id} was still ${pool.cloudState} at ${r.deadlineAt.toISOString()}: ${pool.serving}/${pool.desired} serving, ${pool.initial} initial, ${pool.failed ?? 'unknown'} failed${task ? `; ${task}` : ''}`,
     });
   }
   return undefined;

@@ -49,6 +49,21 @@ describe.each(backends)('ENS node states on $name', (backend) => {
     expect(pool.status).toMatchObject({ serving: 2, failed: 1 });
   });
 
+  it('fails a creation whose nodes stay initial past ENS_NODE_INIT_MINUTES, naming them', async () => {
+    const name = uniqueName('stuck');
+    const post = await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample(NEW, name) });
+    await t.idle();
+    // the pool never gets past its first moment: its nodes report initial and nothing else
+    await t.admin('PATCH', `/clusters/${NEW}/nodepools/${name}`, { faults: { stuck: 'scaling' } });
+    await t.sweep();
+    expect((await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json.state).toBe('creating');
+    t.advanceTime(61_000);
+    await t.sweep();
+    const r = (await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json;
+    expect(r).toMatchObject({ state: 'failed', lastError: { code: 'NodesFailed' } });
+    expect(r.lastError.message).toMatch(/^3 of 3 nodes failed to come up: i-[0-9a-f]{22}, i-[0-9a-f]{22}, i-[0-9a-f]{22}$/);
+  });
+
   it('lists a healthy ENS cluster once a sweep and walks none of its nodes', async () => {
     t.advanceCloud(11_000);
     await t.sweep();

@@ -143,6 +143,18 @@ describe('request tracking', () => {
     expect(await store.get(r.id)).toMatchObject({ state: 'active', observed: { cloudState: 'active', serving: 2, desired: 2 } });
   });
 
+  it('takes a pool serving in full as success even with a node still failing (success is checked first)', async () => {
+    const r = await request('edge-s', 'creating', { nodepoolId: 'np-s' });
+    await track([listed([pool('np-s', 'edge-s', { total: 3, failed: 1, failedInstanceIds: ['i-extra'] })])], [r.id]);
+    expect((await store.get(r.id))!.state).toBe('active');
+  });
+
+  it('fails a creating ENS request whose nodes failed, naming them, while it is not serving in full', async () => {
+    const r = await request('edge-t', 'creating', { nodepoolId: 'np-t' });
+    await track([listed([pool('np-t', 'edge-t', { serving: 1, initial: 0, failed: 1, failedInstanceIds: ['i-0123'] })])], [r.id]);
+    expect(await store.get(r.id)).toMatchObject({ state: 'failed', lastError: { code: 'NodesFailed', message: '1 of 2 nodes failed to come up: i-0123' } });
+  });
+
   it('fails a creating request whose pool settled with failed nodes, saying how many', async () => {
     const r = await request('edge-b', 'creating', { nodepoolId: 'np-b' });
     await track([listed([pool('np-b', 'edge-b', { serving: 1, failed: 1 })])], [r.id]);
