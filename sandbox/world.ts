@@ -188,13 +188,17 @@ export class World {
     return { state, desired: d, total: d, serving, healthy: serving - offline, initial, failed, offline, removing, completedAt };
   }
 
-  /** ACK: a cluster accepts one node-pool operation at a time. */
+  /**
+   * ACK: a cluster accepts one node-pool operation at a time. A pool whose creation has ended,
+   * even in `failed`, holds no operation (an assumption: ACK's docs describe the refusal only
+   * while an operation runs).
+   */
   busyState(clusterId: string): string | undefined {
     const cluster = this.clusters.get(clusterId);
     if (cluster?.faults.busy) return 'updating';
     for (const pool of this.listedPools(clusterId)) {
       const s = this.status(pool).state;
-      if (s !== 'active') return s;
+      if (s !== 'active' && s !== 'failed') return s;
     }
     return undefined;
   }

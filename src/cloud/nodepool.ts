@@ -35,6 +35,11 @@ export interface NodePool {
   failedInstanceIds?: string[];
 }
 
+/** Up: active, nothing still coming up, and serving what was asked for. */
+export function isUp(p: Pick<NodePool, 'state' | 'initial' | 'serving' | 'desired'>): boolean {
+  return p.state === 'active' && p.initial === 0 && p.serving >= p.desired;
+}
+
 /** The node counts both providers report (null where one does not), in one place. */
 export type NodeCounts = Pick<NodePool, 'desired' | 'total' | 'serving' | 'healthy' | 'initial' | 'failed' | 'offline' | 'removing'>;
 

@@ -10,13 +10,15 @@
  */
 
 import type { CreateOutcome } from '../cloud/client.js';
-import { clusterOf } from '../cloud/cluster.js';
+import { type Cluster, clusterOf } from '../cloud/cluster.js';
 import { CloudError, isNameTaken } from '../cloud/errors.js';
-import type { NodePool } from '../cloud/nodepool.js';
+import { isUp, type NodePool, nodeCounts } from '../cloud/nodepool.js';
 import { backoffDelay } from '../cloud/retry.js';
 import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
 import { restoreSecrets } from '../requests/secrets.js';
 import { PRE_CREATE_STATES } from '../requests/state.js';
+import { StaleUpdateError } from '../store/errors.js';
+import { wakeNextOnCluster } from './schedule.js';
 import type { Services } from './services.js';
 
 export type ProvisionOutcome = 'created' | 'adopted' | 'deferred' | 'failed' | 'timed_out' | 'skipped' | 'in-progress';
@@ -33,6 +35,9 @@ export interface ProvisionOptions {
 }
 
 const DEFER_POLICY = { baseDelayMs: 10_000, maxDelayMs: 5 * 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
+const BUSY_POLICY = { baseDelayMs: 2_000, maxDelayMs: 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
+/** How long a request waiting its turn on an ACK cluster waits if nothing wakes it. */
+const WAIT_FALLBACK_MS = 5 * 60_000;
 
 function failure(e: CloudError): CloudFailure {
   return { code: e.code, message: e.message, ...(e.requestId ? { requestId: e.requestId } : {}) };
@@ -115,6 +120,26 @@ async function drive(
     return { outcome: 'timed_out', request };
   }
 
+  // ACK takes one node-pool operation per cluster at a time, and our requests go in order:
+  // while one is ahead of this one, wait, spending no call. Its end wakes this one.
+  if (rec.provider === 'ack' && !rec.createStartedAt) {
+    const ahead = await store.aheadOnCluster(rec);
+    if (ahead) {
+      const next = new Date(Math.min(clock.now() + WAIT_FALLBACK_MS, rec.deadlineAt.getTime()));
+      const request = await store.transition(rec.id, {
+        from: PRE_CREATE_STATES,
+        to: 'submitting',
+        owner,
+        at: now(),
+        releaseLease: true,
+        note: `waiting for request ${ahead.id} (${ahead.state}) on the cluster: ACK takes one node-pool operation at a time`,
+        patch: { nextAttemptAt: next },
+      });
+      log.info('waiting for its turn on the cluster', { ahead: ahead.id });
+      return { outcome: 'deferred', request };
+    }
+  }
+
   const ref = clusterOf(rec);
   const deadline = Math.min(clock.now() + options.budgetMs, rec.deadlineAt.getTime());
   const budget = { deadline };
@@ -122,7 +147,11 @@ async function drive(
   const onCloudError = async (err: unknown, stage: string): Promise<{ outcome: ProvisionOutcome; request: NodepoolRequest }> => {
     if (!(err instanceof CloudError)) throw err;
     if (err.retryable) {
-      const delay = Math.max(1_000, backoffDelay(rec.attempts + 1, DEFER_POLICY) + 5_000);
+      // A busy cluster (someone else operating it) is retried soon and woken when it frees up.
+      const delay =
+        err.kind === 'busy'
+          ? backoffDelay(Math.max(1, rec.attempts), BUSY_POLICY) + 1_000
+          : Math.max(1_000, backoffDelay(rec.attempts + 1, DEFER_POLICY) + 5_000);
       const next = new Date(Math.min(clock.now() + delay, rec.deadlineAt.getTime()));
       const request = await store.transition(rec.id, {
         from: PRE_CREATE_STATES,
@@ -241,5 +270,60 @@ async function drive(
     patch: { nodepoolId: out.nodepoolId, taskId: out.taskId, createStartedAt: null, lastError: null, sealedSecrets: null },
   });
   log.info(out.adopted ? 'adopted' : 'created', { nodepoolId: out.nodepoolId, taskId: out.taskId, cloudRequestId: out.requestId });
+  if (ref.provider === 'ack' && out.taskId && services.config.taskFollowSeconds > 0) {
+    await followTask(services, request, ref, out.taskId, Math.min(deadline, clock.now() + services.config.taskFollowSeconds * 1000), log);
+  }
   return { outcome: out.adopted ? 'adopted' : 'created', request };
+}
+
+/**
+ * Follows the ACK task this invocation started, within its budget, backing off (1 s, 2 s, …).
+ * When the task ends, the request becomes active (or failed, with the task's error) at once
+ * and the next request for the cluster goes; otherwise the sweep carries on.
+ */
+async function followTask(
+  services: Services,
+  rec: NodepoolRequest,
+  ref: Extract<Cluster, { provider: 'ack' }>,
+  taskId: string,
+  until: number,
+  log: Services['log'],
+): Promise<void> {
+  const { clock, cloud, store } = services;
+  let wait = 1_000;
+  while (clock.now() + wait < until) {
+    await clock.sleep(wait);
+    wait = Math.min(wait * 2, 15_000);
+    const budget = { deadline: until, maxAttempts: 1 };
+    const task = await cloud.describeTask(ref, taskId, budget).catch(() => undefined);
+    if (!task || task.state === 'running') continue;
+    try {
+      if (task.state === 'success') {
+        const pool = (await cloud.listNodePools(ref, budget).catch(() => [])).find((p) => p.id === rec.nodepoolId);
+        if (!pool || !isUp(pool)) return; // the sweep sees it through
+        await store.transition(rec.id, {
+          from: 'creating',
+          to: 'active',
+          at: new Date(clock.now()),
+          note: `node pool ${pool.id} is active: ${pool.serving}/${pool.desired} nodes serving (its task ${taskId} is done)`,
+          patch: { observed: { cloudState: pool.cloudState, ...nodeCounts(pool), at: new Date(clock.now()).toISOString() }, sealedSecrets: null },
+        });
+      } else {
+        const error = { code: task.error?.code || 'TaskFailed', message: task.error?.message || `task ${taskId} failed` };
+        await store.transition(rec.id, {
+          from: 'creating',
+          to: 'failed',
+          at: new Date(clock.now()),
+          note: `the creation task ${taskId} failed: ${error.code}: ${error.message}`,
+          patch: { lastError: error, sealedSecrets: null },
+        });
+      }
+    } catch (err) {
+      if (err instanceof StaleUpdateError) return; // the sweep got there first
+      throw err;
+    }
+    log.info('the creation task ended; the cluster goes to the next request', { taskId, state: task.state });
+    await wakeNextOnCluster(services, ref);
+    return;
+  }
 }

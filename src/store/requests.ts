@@ -8,48 +8,10 @@ import type { HistoryEntry, NodepoolRequest, ObservedStatus } from '../requests/
 import { ALERTABLE_FINAL_STATES, LIVE_STATES, PRE_CREATE_STATES, type RequestState, sourcesOf, WATCHED_STATES } from '../requests/state.js';
 import type { Db, Queryable } from './db.js';
 import { StaleUpdateError } from './errors.js';
-import { COLUMNS, date, JSON_COLUMNS, type RequestPatch, type Row, toRequest } from './rows.js';
+import { COLUMNS, date, type InsertOutcome, JSON_COLUMNS, type ListFilter, type NewRequest, type RequestPatch, type Row, toRequest } from './rows.js';
 
-export interface NewRequest {
-  id: string;
-  /** Absent only on a rejected message that named no valid pool. */
-  provider?: Provider;
-  regionId?: string;
-  clusterId?: string;
-  nodepoolName?: string;
-  state: 'accepted' | 'rejected';
-  /** The create parameters with secrets lifted out; for a rejected message, what it held (redacted). */
-  createParams: Record<string, unknown>;
-  sealedSecrets?: string;
-  idempotencyKey?: string;
-  bodyHash: string;
-  source: 'http' | 'queue';
-  deadlineAt: Date;
-  rejectReasons?: Array<{ path: string; message: string }>;
-  createdAt: Date;
-  note: string;
-}
+export type { InsertOutcome, ListFilter, NewRequest } from './rows.js';
 
-export type InsertOutcome =
-  | { kind: 'created'; request: NodepoolRequest }
-  /** Same idempotency key and same body: the earlier request. */
-  | { kind: 'replayed'; request: NodepoolRequest }
-  /** Same idempotency key, different body. */
-  | { kind: 'key-conflict'; request: NodepoolRequest }
-  /** Another live request for the same pool. */
-  | { kind: 'pool-conflict'; request: NodepoolRequest }
-  /** The cluster's last listing has a pool of that name; `request` is ours that created it, if any. */
-  | { kind: 'name-taken'; nodepoolId: string; seenAt: Date; request?: NodepoolRequest };
-
-export interface ListFilter {
-  state?: RequestState;
-  clusterId?: string;
-  limit: number;
-  /** The id of the last item of the previous page. */
-  cursor?: string;
-}
-
-/** Fields a transition may set besides the state. `null` clears a field. */
 class VanishedConflictError extends Error {
   constructor(id: string) {
     super(`insert of request ${id} conflicted with nothing that can be found`);
@@ -181,6 +143,35 @@ export class RequestStore {
         [pools.map((p) => p.provider), pools.map((p) => p.clusterId), pools.map((p) => p.id), pools.map((p) => p.name), now],
       );
     });
+  }
+
+  /**
+   * ACK runs one node-pool operation per cluster at a time, and our requests for a cluster go in
+   * order: the request this one must wait for, if any. That is one of ours being created there,
+   * or an older one not yet created.
+   */
+  async aheadOnCluster(r: Pick<NodepoolRequest, 'id' | 'provider' | 'clusterId'>): Promise<NodepoolRequest | undefined> {
+    const res = await this.db.query<Row>(
+      `SELECT * FROM nodepool_requests
+        WHERE provider = $1 AND cluster_id = $2 AND id <> $3
+          AND (state = $4 OR (state = ANY($5) AND id < $3))
+        ORDER BY (state = $4) DESC, id LIMIT 1`,
+      [r.provider, r.clusterId, r.id, 'creating', PRE_CREATE_STATES],
+    );
+    return res.rows[0] ? toRequest(res.rows[0]) : undefined;
+  }
+
+  /** The oldest of our requests waiting to be created on a cluster, made due now; undefined when none waits. */
+  async wakeNextOnCluster(provider: Provider, clusterId: string, now: Date): Promise<NodepoolRequest | undefined> {
+    const res = await this.db.query<Row>(
+      `UPDATE nodepool_requests SET next_attempt_at = $3, dispatched_at = NULL
+        WHERE id = (SELECT id FROM nodepool_requests
+                     WHERE provider = $1 AND cluster_id = $2 AND state = ANY($4) AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+                     ORDER BY id LIMIT 1)
+        RETURNING *`,
+      [provider, clusterId, now, PRE_CREATE_STATES],
+    );
+    return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }
 
   /** Counts one more dispatch of the request, at `now`, and answers its number (the first re-drive is 1). */

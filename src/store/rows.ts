@@ -69,3 +69,42 @@ export function toRequest(r: Row): NodepoolRequest {
     updatedAt: date(r.updated_at)!,
   };
 }
+
+export interface NewRequest {
+  id: string;
+  /** Absent only on a rejected message that named no valid pool. */
+  provider?: Provider;
+  regionId?: string;
+  clusterId?: string;
+  nodepoolName?: string;
+  state: 'accepted' | 'rejected';
+  /** The create parameters with secrets lifted out; for a rejected message, what it held (redacted). */
+  createParams: Record<string, unknown>;
+  sealedSecrets?: string;
+  idempotencyKey?: string;
+  bodyHash: string;
+  source: 'http' | 'queue';
+  deadlineAt: Date;
+  rejectReasons?: Array<{ path: string; message: string }>;
+  createdAt: Date;
+  note: string;
+}
+
+export type InsertOutcome =
+  | { kind: 'created'; request: NodepoolRequest }
+  /** Same idempotency key and same body: the earlier request. */
+  | { kind: 'replayed'; request: NodepoolRequest }
+  /** Same idempotency key, different body. */
+  | { kind: 'key-conflict'; request: NodepoolRequest }
+  /** Another live request for the same pool. */
+  | { kind: 'pool-conflict'; request: NodepoolRequest }
+  /** The cluster's last listing has a pool of that name; `request` is ours that created it, if any. */
+  | { kind: 'name-taken'; nodepoolId: string; seenAt: Date; request?: NodepoolRequest };
+
+export interface ListFilter {
+  state?: RequestState;
+  clusterId?: string;
+  limit: number;
+  /** The id of the last item of the previous page. */
+  cursor?: string;
+}

@@ -10,6 +10,7 @@ import type { NodePool } from '../cloud/nodepool.js';
 import type { Config } from '../config.js';
 import type { Services } from '../pipeline/services.js';
 import type { NodepoolRequest } from '../requests/model.js';
+import { PRE_CREATE_STATES } from '../requests/state.js';
 import type { AlertRecord } from '../store/alerts.js';
 
 export interface WatchTarget {
@@ -41,7 +42,9 @@ export function watchTargets(config: Pick<Config, 'watchClusters'>, requests: No
   };
   for (const c of config.watchClusters) add(c, true);
   for (const r of requests) {
-    if (r.state === 'creating' || r.state === 'active' || isRecoverable(r)) add(clusterOf(r), false);
+    // ACK requests waiting their turn keep their cluster listed too, so that its end wakes them.
+    if (r.state === 'creating' || r.state === 'active' || isRecoverable(r) || (r.provider === 'ack' && PRE_CREATE_STATES.includes(r.state)))
+      add(clusterOf(r), false);
   }
   for (const a of firing) {
     if (a.rule === 'cluster_unreachable' || RULES[a.rule as RuleName]?.pool) add(clusterOf(a.labels), false);

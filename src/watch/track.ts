@@ -9,6 +9,7 @@ import { type Cluster, type ClusterListing, clusterKey, clusterOf } from '../clo
 import { CloudError } from '../cloud/errors.js';
 import { type NodePool, nodeCounts } from '../cloud/nodepool.js';
 import { provisionRequest } from '../pipeline/provision.js';
+import { wakeNextOnCluster } from '../pipeline/schedule.js';
 import type { Services } from '../pipeline/services.js';
 import type { CloudFailure, NodepoolRequest, ObservedStatus } from '../requests/model.js';
 import { PRE_CREATE_STATES } from '../requests/state.js';
@@ -51,8 +52,29 @@ export async function trackRequests(
       if (!(err instanceof StaleUpdateError)) throw err; // someone else moved it: fine
     }
   }
+  await wakeFreeClusters(services, requests, byKey, now);
   count('timed_out', await timeOutStale(services, requests, options.owner, options.deadline));
   return { transitions, redriven: await redrive(services, options.dispatchGraceMs, options.deadline) };
+}
+
+/**
+ * ACK clusters whose listing shows no operation under way, and where none of ours is being
+ * created, hand the cluster to their oldest waiting request at once (dispatched now, not at
+ * the end of its backoff).
+ */
+async function wakeFreeClusters(services: Services, requests: NodepoolRequest[], byKey: Listings, now: Date): Promise<void> {
+  const oldestWaiting = new Map<string, NodepoolRequest>();
+  for (const r of [...requests].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const key = clusterKey(clusterOf(r));
+    if (r.provider === 'ack' && PRE_CREATE_STATES.includes(r.state) && !oldestWaiting.has(key)) oldestWaiting.set(key, r);
+  }
+  for (const [key, r] of oldestWaiting) {
+    const pools = byKey.get(key)?.pools;
+    if (!pools || pools.some((p) => p.state !== 'active' && p.state !== 'failed')) continue;
+    if (r.nextAttemptAt && r.nextAttemptAt.getTime() <= now.getTime()) continue; // due already: re-driven below
+    if (await services.store.aheadOnCluster(r)) continue;
+    await wakeNextOnCluster(services, clusterOf(r));
+  }
 }
 
 /** Active requests show what this sweep saw of their pool (one statement for all of them). */

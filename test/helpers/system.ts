@@ -37,7 +37,8 @@ export function useSystem(backend: Backend, optionsOrFactory: Partial<SystemOpti
       cloudPort: 0,
       httpPort: 0,
       watchIntervalSeconds: 0,
-      env: { API_TOKENS: TEST_TOKEN, DISPATCH_GRACE_SECONDS: '0', LOG_LEVEL: 'debug', ...options.env },
+      // provision does not follow its ACK tasks here unless a test asks (TASK_FOLLOW_SECONDS): the sweeps drive them
+      env: { API_TOKENS: TEST_TOKEN, DISPATCH_GRACE_SECONDS: '0', LOG_LEVEL: 'debug', TASK_FOLLOW_SECONDS: '0', ...options.env },
       instance: { store: new RequestStore(db), clock, ...options.instance },
       hostOptions: { asyncBackoffMs: 50, queueBackoffMs: 50, ...options.hostOptions },
       log: (line) => h.logs.push(line),

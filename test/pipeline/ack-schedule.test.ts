@@ -1,0 +1,89 @@
+/**
+ * ACK runs one node-pool operation per cluster at a time. Our requests for a cluster go in
+ * order; one waiting its turn spends no call; and the next goes the moment the one ahead is
+ * done, whether provision sees its task end or the sweep does. No create is refused as busy.
+ */
+import { describe, expect, it } from 'vitest';
+import { ackExample, uniqueName } from '../helpers/cloud.js';
+import { backends } from '../helpers/db.js';
+import { useSystem } from '../helpers/system.js';
+
+describe.each(backends)('ACK scheduling on $name', (backend) => {
+  describe('driven by the sweep', () => {
+    const t = useSystem(backend, { env: { WATCH_CLUSTERS: '' } });
+
+    it('creates the second pool of a cluster only after the first is active, with no busy refusal and no call while it waits', async () => {
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const post = (name: string) =>
+        t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(name) });
+      const first = await post(uniqueName('first'));
+      await t.idle();
+      const second = await post(uniqueName('second'));
+      await t.idle();
+      const waiting = (await t.api('GET', `/v1/nodepool-requests/${second.json.id}`)).json;
+      const creates = () => t.sys.emulator.callLog({ clusterId: cluster.id, action: 'CreateClusterNodePool' }).map((c) => c.outcome);
+      expect(waiting).toMatchObject({ state: 'submitting', lastError: null });
+      expect(waiting.history.at(-1).note).toContain(`waiting for request ${first.json.id}`);
+      expect(creates()).toEqual(['OK']);
+      // the first pool comes up; one sweep makes it active and hands the cluster on at once
+      t.advanceCloud(11_000);
+      await t.sweep();
+      await t.idle();
+      expect((await t.api('GET', `/v1/nodepool-requests/${first.json.id}`)).json.state).toBe('active');
+      expect((await t.api('GET', `/v1/nodepool-requests/${second.json.id}`)).json.state).toBe('creating');
+      expect(creates()).toEqual(['OK', 'OK']);
+    });
+
+    it('hands the cluster on when the request ahead fails, and the failure keeps its task error', async () => {
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const post = (name: string) =>
+        t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(name) });
+      const doomed = uniqueName('doomed');
+      const first = await post(doomed);
+      await t.idle();
+      const second = await post(uniqueName('after'));
+      await t.idle();
+      await t.admin('PATCH', `/clusters/${cluster.id}/nodepools/${doomed}`, {
+        faults: { creationFails: { code: 'InsufficientStock', message: 'out of stock in the zone' } },
+      });
+      t.advanceCloud(11_000);
+      await t.sweep();
+      await t.idle();
+      const a = (await t.api('GET', `/v1/nodepool-requests/${first.json.id}`)).json;
+      expect(a).toMatchObject({ state: 'failed', lastError: { code: 'InsufficientStock' } });
+      expect((await t.api('GET', `/v1/nodepool-requests/${second.json.id}`)).json.state).toBe('creating');
+      const creates = t.sys.emulator.callLog({ clusterId: cluster.id, action: 'CreateClusterNodePool' }).map((c) => c.outcome);
+      expect(creates).toEqual(['OK', 'OK']);
+    });
+  });
+
+  describe('driven by provision following its own task', () => {
+    const t = useSystem(backend, { env: { WATCH_CLUSTERS: '', TASK_FOLLOW_SECONDS: '20' }, emulator: { timing: { speed: 1200 } } });
+
+    it('runs three requests for one cluster back to back, each as soon as the one before is done, with no sweep', async () => {
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const ids: string[] = [];
+      for (const name of ['a', 'b', 'c'].map((n) => uniqueName(n))) {
+        ids.push(
+          (
+            await t.api('POST', '/v1/nodepool-requests', {
+              provider: 'ack',
+              regionId: 'cn-beijing',
+              clusterId: cluster.id,
+              request: ackExample(name, { desired_size: 1 }),
+            })
+          ).json.id,
+        );
+      }
+      await t.idle();
+      const states = await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/nodepool-requests/${id}`)).json.state));
+      expect(states).toEqual(['active', 'active', 'active']);
+      const creates = t.sys.emulator.callLog({ clusterId: cluster.id, action: 'CreateClusterNodePool' });
+      expect(creates.map((c) => c.outcome)).toEqual(['OK', 'OK', 'OK']);
+      // in the order they were asked for
+      expect(creates.map((c) => (c.params as any).body.nodepool_info.name)).toEqual(
+        await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/nodepool-requests/${id}`)).json.nodepoolName)),
+      );
+    });
+  });
+});
