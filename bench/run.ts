@@ -3,13 +3,15 @@
  * run (these machines are shared and noisy). Writes bench/results.md and bench/results.json.
  *
  *   B1   provisioning throughput: N requests through the queue, emulator create limit R/s
+ *   B1ack ACK requests over clusters that take one operation at a time, to the last pool active, beside a Terraform-style loop
  *   B1b  B1 with 20% transient faults (5xx, throttling, timeouts; half the timeouts after the create ran)
  *   B1m  B1 with 4 provision instances: the shared rate limit, and (for comparison) one limiter per instance
  *   B2   one sweep over C clusters x P pools, emulator describe limit L/s
  *   B3   cold start: each bundle's size and import time, against a bare `node -e ''`
  *   B4   API latency: POST /v1/nodepool-requests through the local FC host, against a no-op handler
  *
- * Flags: --n 500 --rate 50 --clusters 1000 --pools 20 --describe-rate 200 --requests 1000 --only B1,B1m,B2
+ * Flags: --n 500 --rate 50 --clusters 1000 --pools 20 --describe-rate 200 --requests 1000
+ *        --ack-requests 50 --ack-clusters 10 --ack-speed 60 --only B1,B1ack,B1m,B2
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -20,7 +22,9 @@ import { ensReferenceRequest } from '../sandbox/examples.js';
 import { LocalFcHost } from '../sandbox/fc-host.js';
 import { type RunningSystem, startSystem } from '../sandbox/start.js';
 import { buildAll, FUNCTIONS } from '../scripts/build.js';
-import { type Db, migrate, openPglite, openPostgres, RequestStore } from '../src/store/index.js';
+import { RequestStore } from '../src/store/index.js';
+import { ackBenchmark } from './ack.js';
+import { openDb, progress, round, sleep, TOKEN } from './common.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -36,36 +40,17 @@ const C = num('clusters', 1000);
 const P = num('pools', 20);
 const L = num('describe-rate', 200);
 const REQUESTS = num('requests', 1000);
+const ACK_N = num('ack-requests', 50);
+const ACK_C = num('ack-clusters', 10);
+const ACK_SPEED = num('ack-speed', 60);
 const only = args.get('only')?.split(',');
 const OUT = args.get('out') ?? 'bench';
 const run = (b: string) => !only || only.includes(b);
-const TOKEN = 'bench-token-0123456789abcdef';
-const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
-
-async function openDb(): Promise<{ db: Db; url?: string }> {
-  if (!process.env.DATABASE_URL) {
-    const db = await openPglite();
-    await migrate(db);
-    return { db };
-  }
-  const admin = await openPostgres(process.env.DATABASE_URL, 1);
-  const schema = `bench_${Date.now().toString(36)}`;
-  await admin.exec(`CREATE SCHEMA ${schema}`);
-  await admin.close();
-  const u = new URL(process.env.DATABASE_URL);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  const db = await openPostgres(u.toString(), 8);
-  await migrate(db);
-  return { db, url: u.toString() };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 const median = (xs: number[]) => quantile(xs, 0.5);
-const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
 // ------------------------------------------------------------------ B1 / B1b
 
@@ -327,6 +312,16 @@ function table(results: Record<string, any>): string {
       '≤ 1.10, 0, 0',
       mark(results.B1.ratio <= 1.1 && results.B1.duplicates === 0 && results.B1.lost === 0),
     ]);
+  if (results.B1ack) {
+    const a = results.B1ack;
+    rows.push([
+      'B1ack',
+      `${ACK_N} ACK requests over ${ACK_C} clusters (one operation per cluster at a time), first request to last pool active, emulator speed ${ACK_SPEED}`,
+      `makespan ${a.makespanSeconds} s ÷ floor ${a.floorSeconds} s (${a.floorFormula}) = ${a.ratio}; ${a.busyRefusals} busy refusals; ${a.duplicates} duplicates; ${a.lost} lost; ${a.calls} calls, ${a.throttled} throttled. Terraform-style loop: ${a.baselineSeconds} s, ${a.baseline.calls} calls, ${a.baseline.throttled} throttled`,
+      '≤ 1.2, < loop, 0, 0',
+      mark(a.ratio <= 1.2 && a.makespanSeconds < a.baselineSeconds && a.duplicates === 0 && a.lost === 0),
+    ]);
+  }
   if (results.B1m)
     rows.push([
       'B1m',
@@ -392,6 +387,7 @@ async function main() {
   const results: Record<string, unknown> = { date: new Date().toISOString().slice(0, 10), cores: cpus().length };
   const started = Date.now();
   if (run('B1')) results.B1 = await provisioning('B1', false);
+  if (run('B1ack')) results.B1ack = await ackBenchmark({ requests: ACK_N, clusters: ACK_C, speed: ACK_SPEED });
   if (run('B1b')) results.B1b = await provisioning('B1b', true);
   if (run('B1m')) {
     // B1 with 4 provision instances, the emulator's create limit at the client's: with the shared

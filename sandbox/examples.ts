@@ -20,3 +20,21 @@ export function ensReferenceRequest(clusterId: string, name: string, scalingGrou
     KubernetesConfig: { PreUserData: 'ZWNobyBvawo=', UserData: 'ZWNobyBvawo=' },
   };
 }
+
+/** An ACK CreateClusterNodePool body with the fields the API reference's example fills, signed in with a key pair. */
+export function ackReferenceRequest(name: string, scalingGroup: Record<string, unknown> = {}) {
+  return {
+    nodepool_info: { name, type: 'ess' },
+    scaling_group: {
+      vswitch_ids: ['vsw-2ze3ds0mdip0hdz8i0001'],
+      instance_types: ['ecs.g7.large'],
+      instance_charge_type: 'PostPaid',
+      system_disk_category: 'cloud_essd',
+      system_disk_size: 120,
+      desired_size: 2,
+      key_pair: 'ops-keypair',
+      ...scalingGroup,
+    },
+    kubernetes_config: { runtime: 'containerd', runtime_version: '1.6.38' },
+  };
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 describe('npm run bench', () => {
-  it('runs all four benchmarks and writes the table and the JSON', async () => {
+  it('runs every benchmark and writes the table and the JSON', async () => {
     const out = mkdtempSync(join(tmpdir(), 'npp-bench-'));
     const code = await new Promise<number | null>((resolve) => {
       const child = spawn(
@@ -31,6 +31,12 @@ describe('npm run bench', () => {
           '500',
           '--requests',
           '20',
+          '--ack-requests',
+          '6',
+          '--ack-clusters',
+          '3',
+          '--ack-speed',
+          '600',
           '--out',
           out,
         ],
@@ -42,6 +48,9 @@ describe('npm run bench', () => {
     const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(r).toMatchObject({ cores: expect.any(Number), date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
     expect(r.B1).toMatchObject({ duplicates: 0, lost: 0, ratio: expect.any(Number) });
+    // ACK: one operation per cluster at a time, handed on in order, never refused as busy
+    expect(r.B1ack).toMatchObject({ duplicates: 0, lost: 0, busyRefusals: 0, floorSeconds: 2, baseline: { duplicates: 0 } });
+    expect(r.B1ack.callsByAction.CreateClusterNodePool).toBe(6);
     expect(r.B1b).toMatchObject({ duplicates: 0, lost: 0 });
     expect(r.B2).toMatchObject({ callsPerCluster: 1, ratio: expect.any(Number), peakRssMB: expect.any(Number) });
     expect(Object.keys(r.B3.bundles).sort()).toEqual(['api', 'provision', 'watch']);

@@ -1,0 +1,152 @@
+/**
+ * B1ack: requests spread over ACK clusters, which take one node-pool operation at a time,
+ * timed from the first request to the last pool active, beside what a user would otherwise
+ * run against the same emulator and limits: a Terraform-style loop that, per cluster, creates
+ * one pool, polls the listing every 5 s (scaled by the emulator's speed) until it is active,
+ * then creates the next, all clusters in parallel.
+ *
+ * Floor: the busiest cluster's requests × one creation task (boot + ramp ÷ speed).
+ */
+import { CloudEmulator, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from '../sandbox/cloud-emulator.js';
+import { ackReferenceRequest } from '../sandbox/examples.js';
+import { startSystem } from '../sandbox/start.js';
+import { defaultTiming } from '../sandbox/world.js';
+import { CloudClient } from '../src/cloud/index.js';
+import { RequestStore } from '../src/store/index.js';
+import { openDb, progress, round, sleep, TOKEN } from './common.js';
+
+const REGION = 'cn-beijing';
+
+interface Plan {
+  requests: number;
+  clusters: number;
+  speed: number;
+}
+
+const clusterIds = (plan: Plan) => Array.from({ length: plan.clusters }, (_, i) => `c${String(i + 1).padStart(32, '0')}`);
+const emulatorOptions = (plan: Plan) => ({
+  timing: { speed: plan.speed },
+  seed: 11,
+  scenario: { clusters: clusterIds(plan).map((id) => ({ id, provider: 'ack' as const, regionId: REGION })) },
+});
+/** Request i goes to cluster i mod C: the busiest cluster gets ⌈N/C⌉. */
+const assignment = (plan: Plan, label: string) =>
+  Array.from({ length: plan.requests }, (_, i) => ({ name: `${label}-${i}`, clusterId: clusterIds(plan)[i % plan.clusters]! }));
+
+/** What the emulator's log says about a run. */
+function tally(emulator: CloudEmulator) {
+  const byName = new Map<string, number>();
+  for (const p of emulator.world.pools.values()) byName.set(p.name, (byName.get(p.name) ?? 0) + 1);
+  const log = emulator.callLog({ product: 'ack' });
+  return {
+    duplicates: [...byName.values()].reduce((n, c) => n + Math.max(0, c - 1), 0),
+    calls: log.length,
+    byAction: Object.fromEntries([...new Set(log.map((c) => c.action))].map((a) => [a, log.filter((c) => c.action === a).length])),
+    creates: log.filter((c) => c.action === 'CreateClusterNodePool').length,
+    busyRefusals: log.filter((c) => c.outcome === 'InvalidStatus.Forbidden').length,
+    throttled: log.filter((c) => c.outcome === 'Throttling.User').length,
+  };
+}
+
+async function ours(plan: Plan) {
+  const { db } = await openDb();
+  const sys = await startSystem({
+    cloudPort: 0,
+    httpPort: 0,
+    watchIntervalSeconds: 5,
+    env: { API_TOKENS: TOKEN, LOG_LEVEL: 'error', WATCH_CLUSTERS: '', FC_INSTANCES: '2', TASK_FOLLOW_SECONDS: '60' },
+    emulator: emulatorOptions(plan),
+    instance: { store: new RequestStore(db) },
+    hostOptions: { asyncBackoffMs: 200, queueBackoffMs: 200 },
+    log: () => {},
+  });
+  try {
+    const t0 = Date.now();
+    for (const { name, clusterId } of assignment(plan, 'ours')) {
+      const body = JSON.stringify({ provider: 'ack', regionId: REGION, clusterId, request: ackReferenceRequest(name) });
+      const res = await fetch(`${sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, { method: 'POST', body });
+      if (res.status !== 201) throw new Error(`queue refused a message: ${res.status}`);
+    }
+    const limit = t0 + 4 * floorSeconds(plan) * 1000 + 60_000;
+    let active = 0;
+    let lastActive = t0;
+    for (;;) {
+      const rows = await db.query<{ n: number | string; last: Date | null }>(
+        `SELECT count(*)::int AS n, max(updated_at) AS last FROM nodepool_requests WHERE state = 'active'`,
+      );
+      active = Number(rows.rows[0]!.n);
+      lastActive = rows.rows[0]!.last ? new Date(rows.rows[0]!.last).getTime() : t0;
+      if (active >= plan.requests || Date.now() > limit) break;
+      progress(`B1ack: ${active}/${plan.requests} active after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      await sleep(1000);
+    }
+    return { makespanSeconds: (lastActive - t0) / 1000, lost: plan.requests - active, ...tally(sys.emulator) };
+  } finally {
+    await sys.stop();
+  }
+}
+
+async function baseline(plan: Plan) {
+  const emulator = new CloudEmulator({
+    accessKeys: [{ accessKeyId: DEFAULT_ACCESS_KEY_ID, accessKeySecret: DEFAULT_ACCESS_KEY_SECRET }],
+    ...emulatorOptions(plan),
+  });
+  const url = await emulator.start(0);
+  const client = new CloudClient({
+    credentials: { accessKeyId: DEFAULT_ACCESS_KEY_ID, accessKeySecret: DEFAULT_ACCESS_KEY_SECRET },
+    endpoints: { ack: url },
+  });
+  const pollMs = 5_000 / plan.speed;
+  const budget = () => ({ deadline: Date.now() + 600_000 });
+  try {
+    const t0 = Date.now();
+    const byCluster = new Map<string, string[]>();
+    for (const { name, clusterId } of assignment(plan, 'loop')) byCluster.set(clusterId, [...(byCluster.get(clusterId) ?? []), name]);
+    const done = await Promise.all(
+      [...byCluster].map(async ([clusterId, names]) => {
+        const ref = { provider: 'ack' as const, regionId: REGION, clusterId };
+        let last = t0;
+        for (const name of names) {
+          const { nodepoolId } = await client.createNodePool(ref, ackReferenceRequest(name), budget());
+          for (;;) {
+            await sleep(pollMs);
+            const pool = (await client.listNodePools(ref, budget())).find((p) => p.id === nodepoolId);
+            if (pool?.state === 'active') break;
+          }
+          last = Date.now();
+        }
+        return last;
+      }),
+    );
+    return { makespanSeconds: (Math.max(...done) - t0) / 1000, ...tally(emulator) };
+  } finally {
+    await emulator.stop();
+  }
+}
+
+function floorSeconds(plan: Plan): number {
+  const task = (defaultTiming.bootMs + defaultTiming.rampMs) / plan.speed / 1000;
+  return Math.ceil(plan.requests / plan.clusters) * task;
+}
+
+export async function ackBenchmark(plan: Plan) {
+  const floor = floorSeconds(plan);
+  progress(`B1ack: ${plan.requests} requests over ${plan.clusters} ACK clusters, floor ${floor} s; ours first, then the loop`);
+  const a = await ours(plan);
+  const b = await baseline(plan);
+  progress(`B1ack: ours ${a.makespanSeconds.toFixed(1)} s, loop ${b.makespanSeconds.toFixed(1)} s`);
+  return {
+    ratio: round(a.makespanSeconds / floor),
+    makespanSeconds: round(a.makespanSeconds, 2),
+    floorSeconds: round(floor, 2),
+    floorFormula: `⌈N/C⌉ × (boot + ramp) ÷ speed = ${Math.ceil(plan.requests / plan.clusters)} × ${(defaultTiming.bootMs + defaultTiming.rampMs) / 1000} s ÷ ${plan.speed}`,
+    baselineSeconds: round(b.makespanSeconds, 2),
+    busyRefusals: a.busyRefusals,
+    duplicates: a.duplicates,
+    lost: a.lost,
+    calls: a.calls,
+    callsByAction: a.byAction,
+    throttled: a.throttled,
+    baseline: { calls: b.calls, callsByAction: b.byAction, throttled: b.throttled, busyRefusals: b.busyRefusals, duplicates: b.duplicates },
+  };
+}
