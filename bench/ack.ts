@@ -13,7 +13,7 @@ import { startSystem } from '../sandbox/start.js';
 import { defaultTiming } from '../sandbox/world.js';
 import { CloudClient } from '../src/cloud/index.js';
 import { RequestStore } from '../src/store/index.js';
-import { openDb, progress, round, sleep, TOKEN } from './common.js';
+import { meter, openDb, progress, round, sleep, TOKEN } from './common.js';
 
 const REGION = 'cn-beijing';
 
@@ -70,14 +70,15 @@ async function ours(plan: Plan) {
     const limit = t0 + 4 * floorSeconds(plan) * 1000 + 60_000;
     let active = 0;
     let lastActive = t0;
+    const show = meter('B1ack', plan.requests);
     for (;;) {
       const rows = await db.query<{ n: number | string; last: Date | null }>(
         `SELECT count(*)::int AS n, max(updated_at) AS last FROM nodepool_requests WHERE state = 'active'`,
       );
       active = Number(rows.rows[0]!.n);
       lastActive = rows.rows[0]!.last ? new Date(rows.rows[0]!.last).getTime() : t0;
+      show(active);
       if (active >= plan.requests || Date.now() > limit) break;
-      progress(`B1ack: ${active}/${plan.requests} active after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       await sleep(1000);
     }
     return { makespanSeconds: (lastActive - t0) / 1000, lost: plan.requests - active, ...tally(sys.emulator) };

@@ -2,7 +2,34 @@
 import { type Db, migrate, openPglite, openPostgres } from '../src/store/index.js';
 
 export const TOKEN = 'bench-token-0123456789abcdef';
-export const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+export const progress = (msg: string) => {
+  if (barOpen) process.stderr.write('\n');
+  barOpen = false;
+  process.stderr.write(`[bench] ${msg}\n`);
+};
+let barOpen = false;
+
+/**
+ * How far a benchmark has got: on a terminal one bar redrawn in place (name, done/total, an
+ * ETA from the rate so far); otherwise a plain line, at most one every 5 s.
+ */
+export function meter(name: string, total: number, stream: NodeJS.WriteStream = process.stderr) {
+  const started = Date.now();
+  let lastLine = 0;
+  return (done: number) => {
+    const elapsed = (Date.now() - started) / 1000;
+    const eta = done > 0 && done < total ? ` ETA ${Math.ceil((elapsed * (total - done)) / done)} s` : '';
+    if (stream.isTTY) {
+      const width = 24;
+      const full = Math.round((width * Math.min(done, total)) / total);
+      stream.write(`\r[bench] ${name} ${'#'.repeat(full)}${'.'.repeat(width - full)} ${done}/${total} ${elapsed.toFixed(0)} s${eta}\x1b[K`);
+      barOpen = true;
+    } else if (Date.now() - lastLine >= 5_000 || done >= total) {
+      lastLine = Date.now();
+      stream.write(`[bench] ${name}: ${done}/${total} after ${elapsed.toFixed(1)} s${eta}\n`);
+    }
+  };
+}
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 

@@ -24,7 +24,7 @@ import { type RunningSystem, startSystem } from '../sandbox/start.js';
 import { buildAll, FUNCTIONS } from '../scripts/build.js';
 import { RequestStore } from '../src/store/index.js';
 import { ackBenchmark } from './ack.js';
-import { openDb, progress, round, sleep, TOKEN } from './common.js';
+import { meter, openDb, progress, round, sleep, TOKEN } from './common.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -104,11 +104,12 @@ async function provisioning(label: string, faults: boolean, fleet: { instances?:
     }
     const limit = t0 + Math.max(120_000, (N / R) * 10_000);
     let created = 0;
+    const show = meter(label, N);
     for (;;) {
       const rows = await db.query<{ n: number | string }>(`SELECT count(*)::int AS n FROM nodepool_requests WHERE state IN ('creating','active')`);
       created = Number(rows.rows[0]!.n);
+      show(created);
       if (created >= N || Date.now() > limit) break;
-      progress(`${label}: ${created}/${N} created after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       await sleep(faults ? 1000 : 500);
     }
     const okCreates = sys.emulator.callLog({ action: 'CreateClusterNodePool' }).filter((c) => c.outcome === 'OK' || c.fault === 'timeout:after');
@@ -264,6 +265,7 @@ async function apiLatency() {
     const measure = async (base: string, label: string) => {
       const times: number[] = [];
       let errors = 0;
+      const show = meter(`B4 ${label}`, REQUESTS);
       for (let i = 0; i < REQUESTS; i++) {
         const body = JSON.stringify({ provider: 'ens', request: ensReferenceRequest('eck-d2666c5f', `b4-${label}-${i}`) });
         const t = process.hrtime.bigint();
@@ -275,7 +277,7 @@ async function apiLatency() {
         await res.arrayBuffer();
         times.push(Number(process.hrtime.bigint() - t) / 1e6);
         if (res.status !== 202) errors++;
-        if ((i + 1) % 250 === 0) progress(`B4: ${label} ${i + 1}/${REQUESTS}`);
+        if ((i + 1) % 50 === 0 || i + 1 === REQUESTS) show(i + 1);
       }
       return { times, errors };
     };
