@@ -64,7 +64,12 @@ export interface Config {
   publicBaseUrl?: string;
   /** Seconds left in an invocation that provision keeps for itself after the cloud call. */
   provisionBudgetSeconds: number;
-  /** TASK_FOLLOW_SECONDS: how long provision follows the ACK task it started, to hand the cluster to the next request the moment it is done (0: leave it to the sweep). */
+  /**
+   * TASK_FOLLOW_SECONDS: how long provision follows the ACK task it started, to hand the
+   * cluster to the next request the moment it is done. 0 (the default) leaves it to the sweep:
+   * FC 3.0's built-in runtimes run one invocation per instance, so a following invocation
+   * holds one of provision's reserved instances.
+   */
   taskFollowSeconds: number;
   /** How long an accepted request waits for its dispatch before the sweep re-drives it. */
   dispatchGraceSeconds: number;
@@ -191,7 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     region: r.str('FC_REGION') ?? r.str('ALIBABA_CLOUD_REGION_ID') ?? 'cn-hangzhou',
     publicBaseUrl: r.str('PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
     provisionBudgetSeconds: r.int('PROVISION_BUDGET_SECONDS', 60, 5, 86_400),
-    taskFollowSeconds: r.int('TASK_FOLLOW_SECONDS', 45, 0, 86_400),
+    taskFollowSeconds: r.int('TASK_FOLLOW_SECONDS', 0, 0, 86_400),
     dispatchGraceSeconds: r.int('DISPATCH_GRACE_SECONDS', 60, 0, 86_400),
     logLevel,
     alertChannels: [],

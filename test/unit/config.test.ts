@@ -14,7 +14,10 @@ describe('configuration', () => {
       defaultDeadlineMinutes: 30,
       maxBodyBytes: 65536,
       provisionFunction: 'nodepool-pilot-provision',
+      // on FC a following invocation would hold a reserved provision instance: off unless asked
+      taskFollowSeconds: 0,
     });
+    expect(loadConfig({ TASK_FOLLOW_SECONDS: '60' }).taskFollowSeconds).toBe(60);
   });
 
   it('names every bad variable at once', () => {
