@@ -56,7 +56,10 @@ export async function provisionRequest(
     return { outcome: 'skipped' };
   }
   try {
-    return await drive(services, leased, options, log);
+    const result = await drive(services, leased, options, log);
+    // An ACK request that ended before its create no longer holds its cluster's turn.
+    if (leased.provider === 'ack' && (result.outcome === 'failed' || result.outcome === 'timed_out')) await wakeNextOnCluster(services, clusterOf(leased));
+    return result;
   } catch (err) {
     // Store trouble: let the lease expire naturally if we cannot even release it.
     await store.releaseLease(id, options.owner).catch(() => undefined);
@@ -278,8 +281,8 @@ async function drive(
 
 /**
  * Follows the ACK task this invocation started, within its budget. It asks again after a
- * twentieth of the time the task has run so far (at least 200 ms, at most 15 s), so the cluster
- * sits idle for about 5% of a task at most, and a task of minutes costs a few dozen calls.
+ * fortieth of the time the task has run so far (at least 100 ms, at most 15 s), so the cluster
+ * sits idle for about 2.5% of a task at most, and a task of minutes costs a few dozen calls.
  * When the task ends, the request becomes active (or failed, with the task's error) at once
  * and the next request for the cluster goes; otherwise the sweep carries on.
  */

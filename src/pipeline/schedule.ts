@@ -11,7 +11,7 @@ import type { Services } from './services.js';
 export async function wakeNextOnCluster(services: Services, cluster: Cluster): Promise<string | undefined> {
   if (cluster.provider !== 'ack') return undefined;
   const now = new Date(services.clock.now());
-  const next = await services.store.wakeNextOnCluster(cluster.provider, cluster.clusterId, now);
+  const next = await services.store.wakeNextOnCluster(cluster, now);
   if (!next) return undefined;
   try {
     await services.dispatcher.dispatch(next.id, services.log, await services.store.nextDispatch(next.id, now));

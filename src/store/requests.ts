@@ -150,26 +150,30 @@ export class RequestStore {
    * order: the request this one must wait for, if any. That is one of ours being created there,
    * or an older one not yet created.
    */
-  async aheadOnCluster(r: Pick<NodepoolRequest, 'id' | 'provider' | 'clusterId'>): Promise<NodepoolRequest | undefined> {
+  async aheadOnCluster(r: Pick<NodepoolRequest, 'id' | 'provider' | 'regionId' | 'clusterId'>): Promise<NodepoolRequest | undefined> {
     const res = await this.db.query<Row>(
       `SELECT * FROM nodepool_requests
-        WHERE provider = $1 AND cluster_id = $2 AND id <> $3
+        WHERE provider = $1 AND region_id IS NOT DISTINCT FROM $6 AND cluster_id = $2 AND id <> $3
           AND (state = $4 OR (state = ANY($5) AND id < $3))
         ORDER BY (state = $4) DESC, id LIMIT 1`,
-      [r.provider, r.clusterId, r.id, 'creating', PRE_CREATE_STATES],
+      [r.provider, r.clusterId, r.id, 'creating', PRE_CREATE_STATES, r.regionId ?? null],
     );
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }
 
-  /** The oldest of our requests waiting to be created on a cluster, made due now; undefined when none waits. */
-  async wakeNextOnCluster(provider: Provider, clusterId: string, now: Date): Promise<NodepoolRequest | undefined> {
+  /**
+   * The oldest of our requests waiting to be created on a cluster, made due now; undefined when
+   * none waits, or when the oldest is held by a worker (which then sees its turn itself).
+   */
+  async wakeNextOnCluster(cluster: { provider: Provider; regionId?: string; clusterId: string }, now: Date): Promise<NodepoolRequest | undefined> {
     const res = await this.db.query<Row>(
       `UPDATE nodepool_requests SET next_attempt_at = $3, dispatched_at = NULL
         WHERE id = (SELECT id FROM nodepool_requests
-                     WHERE provider = $1 AND cluster_id = $2 AND state = ANY($4) AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+                     WHERE provider = $1 AND region_id IS NOT DISTINCT FROM $5 AND cluster_id = $2 AND state = ANY($4)
                      ORDER BY id LIMIT 1)
+          AND (lease_expires_at IS NULL OR lease_expires_at < $3)
         RETURNING *`,
-      [provider, clusterId, now, PRE_CREATE_STATES],
+      [cluster.provider, cluster.clusterId, now, PRE_CREATE_STATES, cluster.regionId ?? null],
     );
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }

@@ -22,6 +22,8 @@ function observedFrom(pool: NodePool, at: Date): ObservedStatus {
 
 /** Listings by cluster key, for looking a request's cluster up. */
 type Listings = Map<string, ClusterListing>;
+/** Our code for a pool whose creation finished and which is no longer listed. */
+const GONE = 'NodePoolNotFound';
 const listingOf = (listings: Listings, r: NodepoolRequest) => listings.get(clusterKey(clusterOf(r)));
 
 /**
@@ -52,17 +54,17 @@ export async function trackRequests(
       if (!(err instanceof StaleUpdateError)) throw err; // someone else moved it: fine
     }
   }
-  await wakeFreeClusters(services, requests, byKey, now);
+  await wakeFreeClusters(services, requests, byKey);
   count('timed_out', await timeOutStale(services, requests, options.owner, options.deadline));
   return { transitions, redriven: await redrive(services, options.dispatchGraceMs, options.deadline) };
 }
 
 /**
  * ACK clusters whose listing shows no operation under way, and where none of ours is being
- * created, hand the cluster to their oldest waiting request at once (dispatched now, not at
- * the end of its backoff).
+ * created, hand the cluster to their oldest waiting request at once: dispatched now, not at
+ * the end of its backoff or of the re-drive grace, which grows with each re-drive.
  */
-async function wakeFreeClusters(services: Services, requests: NodepoolRequest[], byKey: Listings, now: Date): Promise<void> {
+async function wakeFreeClusters(services: Services, requests: NodepoolRequest[], byKey: Listings): Promise<void> {
   const oldestWaiting = new Map<string, NodepoolRequest>();
   for (const r of [...requests].sort((a, b) => (a.id < b.id ? -1 : 1))) {
     const key = clusterKey(clusterOf(r));
@@ -71,7 +73,6 @@ async function wakeFreeClusters(services: Services, requests: NodepoolRequest[],
   for (const [key, r] of oldestWaiting) {
     const pools = byKey.get(key)?.pools;
     if (!pools || pools.some((p) => p.state !== 'active' && p.state !== 'failed')) continue;
-    if (r.nextAttemptAt && r.nextAttemptAt.getTime() <= now.getTime()) continue; // due already: re-driven below
     if (await services.store.aheadOnCluster(r)) continue;
     await wakeNextOnCluster(services, clusterOf(r));
   }
@@ -198,12 +199,16 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
     return undefined;
   }
 
-  const taskError = async (): Promise<CloudFailure | undefined> => {
+  const taskError = async (poolMissing = false): Promise<CloudFailure | undefined> => {
     if (r.provider !== 'ack' || !r.taskId) return undefined;
     try {
       const task = await services.cloud.describeTask(clusterOf(r) as Extract<Cluster, { provider: 'ack' }>, r.taskId, { deadline: sweepDeadline });
       if (task.state === 'fail' || task.state === 'failed') {
         return { code: task.error?.code || 'TaskFailed', message: task.error?.message || `task ${task.id} failed` };
+      }
+      // Its task is done, yet the pool is not listed: it was deleted, and will not come up.
+      if (poolMissing && task.state === 'success') {
+        return { code: GONE, message: `the creation task ${task.id} finished, but node pool ${r.nodepoolId} is no longer listed in cluster ${r.clusterId}` };
       }
     } catch (err) {
       if (!(err instanceof CloudError)) throw err;
@@ -212,7 +217,8 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
   };
 
   if (!pool) {
-    const err = await taskError();
+    const err = await taskError(true);
+    if (err?.code === GONE) return finish('failed', err.message, err);
     if (err) return finish('failed', `the creation task ${r.taskId} failed: ${err.code}: ${err.message}`, err);
     if (pastDeadline) {
       return finish('timed_out', `deadline passed and node pool ${r.nodepoolId} is not listed`, {

@@ -57,6 +57,51 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
     });
   });
 
+  describe('with a long re-drive grace', () => {
+    const t = useSystem(backend, { env: { WATCH_CLUSTERS: '', DISPATCH_GRACE_SECONDS: '600' } });
+    const post = (clusterId: string, name: string) =>
+      t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId, request: ackExample(name), deadlineMinutes: 240 });
+    const state = async (id: string) => (await t.api('GET', `/v1/nodepool-requests/${id}`)).json;
+
+    it('hands the cluster on at the sweep that sees it free, however long the waiter has waited', async () => {
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const first = await post(cluster.id, uniqueName('slow'));
+      await t.idle();
+      const second = await post(cluster.id, uniqueName('patient'));
+      await t.idle();
+      // the waiter passes its fallback time twice while the first is still creating: its
+      // re-drive grace has grown past the next sweeps
+      for (let i = 0; i < 2; i++) {
+        t.advanceTime(6 * 60_000);
+        await t.sweep();
+        await t.idle();
+      }
+      expect(await state(second.json.id)).toMatchObject({ state: 'submitting' });
+      t.advanceCloud(11_000);
+      await t.sweep();
+      await t.idle();
+      expect(await state(first.json.id)).toMatchObject({ state: 'active' });
+      expect(await state(second.json.id)).toMatchObject({ state: 'creating' });
+    });
+
+    it('ends a creation whose task finished and whose pool is gone, and hands the cluster on', async () => {
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const name = uniqueName('vanished');
+      const first = await post(cluster.id, name);
+      await t.idle();
+      const second = await post(cluster.id, uniqueName('next'));
+      await t.idle();
+      t.advanceCloud(11_000);
+      await t.admin('PATCH', `/clusters/${cluster.id}/nodepools/${name}`, { faults: { deleted: true } });
+      await t.sweep();
+      await t.idle();
+      const a = await state(first.json.id);
+      expect(a).toMatchObject({ state: 'failed', lastError: { code: 'NodePoolNotFound' } });
+      expect(a.lastError.message).toContain('no longer listed');
+      expect(await state(second.json.id)).toMatchObject({ state: 'creating' });
+    });
+  });
+
   describe('driven by provision following its own task', () => {
     const t = useSystem(backend, { env: { WATCH_CLUSTERS: '', TASK_FOLLOW_SECONDS: '20' }, emulator: { timing: { speed: 1200 } } });
 
