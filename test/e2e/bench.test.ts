@@ -55,6 +55,8 @@ describe('npm run bench', () => {
     expect(r.B2).toMatchObject({ callsPerCluster: 1, ratio: expect.any(Number), peakRssMB: expect.any(Number) });
     expect(Object.keys(r.B3.bundles).sort()).toEqual(['api', 'provision', 'watch']);
     expect(r.B4).toMatchObject({ errors: 0, p50Ratio: expect.any(Number), p99Ratio: expect.any(Number) });
+    // a POST is a transaction: at least its BEGIN, one statement and its COMMIT
+    expect(r.B4.roundTrips).toBeGreaterThanOrEqual(3);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('| B2 |');
   }, 180_000);
 });
