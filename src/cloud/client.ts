@@ -82,8 +82,13 @@ export interface CloudMetrics {
 const MIN_CALL_MS = 250;
 
 /** ENS actions are RPC POSTs with every parameter in the query, as the generated SDK sends them. */
-function ensRpc(action: string): ApiSpec {
+export function ensRpc(action: string): ApiSpec {
   return { action, version: ENS_VERSION, style: 'RPC', method: 'POST', pathname: '/', reqBodyType: 'formData', bodyType: 'json' };
+}
+
+/** A create answer without the pool's id, reported as a fault of the cloud's. */
+function missingPoolId(field: string, requestId?: string): CloudError {
+  return new CloudError({ code: 'InvalidResponse', message: `CreateClusterNodePool answered without a ${field}`, kind: 'server', requestId });
 }
 
 export class CloudClient {
@@ -264,13 +269,7 @@ export class CloudClient {
       if (r.KubernetesConfig) query.KubernetesConfig = JSON.stringify(r.KubernetesConfig);
       const body = await this.send<{ RequestId?: string; Nodepool?: unknown }>(ref, 'create', ensRpc('CreateClusterNodePool'), { query }, budget);
       const pool = fromEns(body.Nodepool, ref.clusterId);
-      if (!pool.id)
-        throw new CloudError({
-          code: 'InvalidResponse',
-          message: 'CreateClusterNodePool answered without a NodepoolId',
-          kind: 'server',
-          requestId: body.RequestId,
-        });
+      if (!pool.id) throw missingPoolId('NodepoolId', body.RequestId);
       return { nodepoolId: pool.id, requestId: body.RequestId, adopted: false, attempts: 1 };
     }
     const body = await this.send<{ nodepool_id?: string; request_id?: string; task_id?: string }>(
@@ -288,13 +287,7 @@ export class CloudClient {
       { body: request },
       budget,
     );
-    if (!body.nodepool_id)
-      throw new CloudError({
-        code: 'InvalidResponse',
-        message: 'CreateClusterNodePool answered without a nodepool_id',
-        kind: 'server',
-        requestId: body.request_id,
-      });
+    if (!body.nodepool_id) throw missingPoolId('nodepool_id', body.request_id);
     return { nodepoolId: body.nodepool_id, requestId: body.request_id, taskId: body.task_id, adopted: false, attempts: 1 };
   }
 

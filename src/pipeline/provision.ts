@@ -12,13 +12,13 @@
 import type { CreateOutcome } from '../cloud/client.js';
 import { type Cluster, clusterOf } from '../cloud/cluster.js';
 import { CloudError, isNameTaken } from '../cloud/errors.js';
-import { isUp, type NodePool, nodeCounts } from '../cloud/nodepool.js';
+import { isUp, type NodePool } from '../cloud/nodepool.js';
 import { backoffDelay } from '../cloud/retry.js';
 import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
 import { restoreSecrets } from '../requests/secrets.js';
 import { PRE_CREATE_STATES } from '../requests/state.js';
 import { StaleUpdateError } from '../store/errors.js';
-import { wakeNextOnCluster } from './schedule.js';
+import { endCreation, taskFailure, wakeNextOnCluster } from './schedule.js';
 import type { Services } from './services.js';
 
 export type ProvisionOutcome = 'created' | 'adopted' | 'deferred' | 'failed' | 'timed_out' | 'skipped' | 'in-progress';
@@ -123,21 +123,31 @@ async function drive(
     return { outcome: 'timed_out', request };
   }
 
+  /** Back to `submitting`, lease released, due again after `delayMs` (never past the deadline). */
+  const defer = async (delayMs: number, note: (next: Date) => string, err?: CloudError) => {
+    const next = new Date(Math.min(clock.now() + delayMs, rec.deadlineAt.getTime()));
+    const request = await store.transition(rec.id, {
+      from: PRE_CREATE_STATES,
+      to: 'submitting',
+      owner,
+      at: now(),
+      releaseLease: true,
+      note: note(next),
+      cloudRequestId: err?.requestId,
+      patch: { nextAttemptAt: next, ...(err ? { lastError: failure(err) } : {}) },
+    });
+    return { request, next };
+  };
+
   // ACK takes one node-pool operation per cluster at a time, and our requests go in order:
   // while one is ahead of this one, wait, spending no call. Its end wakes this one.
   if (rec.provider === 'ack' && !rec.createStartedAt) {
     const ahead = await store.aheadOnCluster(rec);
     if (ahead) {
-      const next = new Date(Math.min(clock.now() + WAIT_FALLBACK_MS, rec.deadlineAt.getTime()));
-      const request = await store.transition(rec.id, {
-        from: PRE_CREATE_STATES,
-        to: 'submitting',
-        owner,
-        at: now(),
-        releaseLease: true,
-        note: `waiting for request ${ahead.id} (${ahead.state}) on the cluster: ACK takes one node-pool operation at a time`,
-        patch: { nextAttemptAt: next },
-      });
+      const { request } = await defer(
+        WAIT_FALLBACK_MS,
+        () => `waiting for request ${ahead.id} (${ahead.state}) on the cluster: ACK takes one node-pool operation at a time`,
+      );
       log.info('waiting for its turn on the cluster', { ahead: ahead.id });
       return { outcome: 'deferred', request };
     }
@@ -155,17 +165,7 @@ async function drive(
         err.kind === 'busy'
           ? backoffDelay(Math.max(1, rec.attempts), BUSY_POLICY) + 1_000
           : Math.max(1_000, backoffDelay(rec.attempts + 1, DEFER_POLICY) + 5_000);
-      const next = new Date(Math.min(clock.now() + delay, rec.deadlineAt.getTime()));
-      const request = await store.transition(rec.id, {
-        from: PRE_CREATE_STATES,
-        to: 'submitting',
-        owner,
-        at: now(),
-        releaseLease: true,
-        note: `${stage} failed (${err.code}: ${err.message}); next attempt at ${next.toISOString()}`,
-        cloudRequestId: err.requestId,
-        patch: { nextAttemptAt: next, lastError: failure(err) },
-      });
+      const { request, next } = await defer(delay, (at) => `${stage} failed (${err.code}: ${err.message}); next attempt at ${at.toISOString()}`, err);
       log.warn('deferred', { stage, code: err.code, kind: err.kind, nextAttemptAt: next.toISOString(), cloudRequestId: err.requestId });
       return { outcome: 'deferred', request };
     }
@@ -294,7 +294,7 @@ async function followTask(
   until: number,
   log: Services['log'],
 ): Promise<void> {
-  const { clock, cloud, store } = services;
+  const { clock, cloud } = services;
   const started = clock.now();
   for (;;) {
     const wait = Math.min(15_000, Math.max(100, (clock.now() - started) / 40));
@@ -304,25 +304,23 @@ async function followTask(
     const task = await cloud.describeTask(ref, taskId, budget).catch(() => undefined);
     if (!task || task.state === 'running') continue;
     try {
+      const at = new Date(clock.now());
       if (task.state === 'success') {
         const pool = (await cloud.listNodePools(ref, budget).catch(() => [])).find((p) => p.id === rec.nodepoolId);
         if (!pool || !isUp(pool)) return; // the sweep sees it through
-        await store.transition(rec.id, {
-          from: 'creating',
-          to: 'active',
-          at: new Date(clock.now()),
-          note: `node pool ${pool.id} is active: ${pool.serving}/${pool.desired} nodes serving (its task ${taskId} is done)`,
-          patch: { observed: { cloudState: pool.cloudState, ...nodeCounts(pool), at: new Date(clock.now()).toISOString() }, sealedSecrets: null },
-        });
+        await endCreation(
+          services,
+          rec,
+          'active',
+          `node pool ${pool.id} is active: ${pool.serving}/${pool.desired} nodes serving (its task ${taskId} is done)`,
+          {
+            at,
+            pool,
+          },
+        );
       } else {
-        const error = { code: task.error?.code || 'TaskFailed', message: task.error?.message || `task ${taskId} failed` };
-        await store.transition(rec.id, {
-          from: 'creating',
-          to: 'failed',
-          at: new Date(clock.now()),
-          note: `the creation task ${taskId} failed: ${error.code}: ${error.message}`,
-          patch: { lastError: error, sealedSecrets: null },
-        });
+        const error = taskFailure(task);
+        await endCreation(services, rec, 'failed', `the creation task ${taskId} failed: ${error.code}: ${error.message}`, { at, lastError: error });
       }
     } catch (err) {
       if (err instanceof StaleUpdateError) return; // the sweep got there first

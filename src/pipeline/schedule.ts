@@ -5,8 +5,46 @@
  * it, polling within its budget, or the sweep), the next request is made due and dispatched at
  * once, instead of waiting out a backoff.
  */
+import type { AckTask } from '../cloud/client.js';
 import type { Cluster } from '../cloud/cluster.js';
+import { type NodePool, nodeCounts } from '../cloud/nodepool.js';
+import type { CloudFailure, NodepoolRequest, ObservedStatus } from '../requests/model.js';
 import type { Services } from './services.js';
+
+export function observedFrom(pool: NodePool, at: Date): ObservedStatus {
+  return { cloudState: pool.cloudState, ...nodeCounts(pool), at: at.toISOString() };
+}
+
+/** Why an ACK creation task failed, as the task says it (or that it did, when it says nothing). */
+export function taskFailure(task: Pick<AckTask, 'id' | 'error'>): CloudFailure {
+  return { code: task.error?.code || 'TaskFailed', message: task.error?.message || `task ${task.id} failed` };
+}
+
+/**
+ * Ends a creation: `creating` to `to`, with what was seen of the pool and why it failed, and
+ * the sealed secrets dropped (no create can need them again). The sweep and provision both end
+ * creations here; a StaleUpdateError means the other got there first.
+ */
+export async function endCreation(
+  services: Services,
+  r: NodepoolRequest,
+  to: 'active' | 'failed' | 'timed_out',
+  note: string,
+  seen: { at: Date; pool?: NodePool; lastError?: CloudFailure },
+): Promise<void> {
+  await services.store.transition(r.id, {
+    from: 'creating',
+    to,
+    at: seen.at,
+    note,
+    patch: {
+      ...(seen.pool ? { observed: observedFrom(seen.pool, seen.at) } : {}),
+      ...(seen.lastError ? { lastError: seen.lastError } : {}),
+      sealedSecrets: null,
+    },
+  });
+  services.log.info(`request ${to}`, { nodepoolRequestId: r.id, nodepoolId: r.nodepoolId, note });
+}
 
 export async function wakeNextOnCluster(services: Services, cluster: Cluster): Promise<string | undefined> {
   if (cluster.provider !== 'ack') return undefined;

@@ -7,18 +7,13 @@
  */
 import { type Cluster, type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
-import { type NodePool, nodeCounts } from '../cloud/nodepool.js';
 import { provisionRequest } from '../pipeline/provision.js';
-import { wakeNextOnCluster } from '../pipeline/schedule.js';
+import { endCreation, observedFrom, taskFailure, wakeNextOnCluster } from '../pipeline/schedule.js';
 import type { Services } from '../pipeline/services.js';
 import type { CloudFailure, NodepoolRequest, ObservedStatus } from '../requests/model.js';
 import { PRE_CREATE_STATES } from '../requests/state.js';
 import { StaleUpdateError } from '../store/errors.js';
 import { isRecoverable } from './listing.js';
-
-function observedFrom(pool: NodePool, at: Date): ObservedStatus {
-  return { cloudState: pool.cloudState, ...nodeCounts(pool), at: at.toISOString() };
-}
 
 /** Listings by cluster key, for looking a request's cluster up. */
 type Listings = Map<string, ClusterListing>;
@@ -178,14 +173,7 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
   const pastDeadline = now.getTime() >= r.deadlineAt.getTime();
   const pool = result.pools?.find((p) => p.id === r.nodepoolId);
   const finish = async (to: 'active' | 'failed' | 'timed_out', note: string, lastError?: CloudFailure) => {
-    await store.transition(r.id, {
-      from: 'creating',
-      to,
-      at: now,
-      note,
-      patch: { ...(pool ? { observed: observedFrom(pool, now) } : {}), ...(lastError ? { lastError } : {}), sealedSecrets: null },
-    });
-    services.log.info(`request ${to}`, { nodepoolRequestId: r.id, nodepoolId: r.nodepoolId, note });
+    await endCreation(services, r, to, note, { at: now, pool, lastError });
     return to;
   };
 
@@ -204,7 +192,7 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
     try {
       const task = await services.cloud.describeTask(clusterOf(r) as Extract<Cluster, { provider: 'ack' }>, r.taskId, { deadline: sweepDeadline });
       if (task.state === 'fail' || task.state === 'failed') {
-        return { code: task.error?.code || 'TaskFailed', message: task.error?.message || `task ${task.id} failed` };
+        return taskFailure(task);
       }
       // Its task is done, yet the pool is not listed: it was deleted, and will not come up.
       if (poolMissing && task.state === 'success') {

@@ -10,22 +10,14 @@ import * as openapi from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { describe, expect, it } from 'vitest';
 import { SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
-import { type ApiSpec, CloudError, OpenApiClient, OpenApiTransport, type StaticCredentials } from '../../src/cloud/index.js';
+import { type ApiSpec, CloudError, ensRpc, OpenApiClient, OpenApiTransport, type StaticCredentials } from '../../src/cloud/index.js';
 import { ensExample, KEYS, uniqueName, useEmulator } from '../helpers/cloud.js';
 
 // Protocol tests send many creates quickly; flow control has its own tests.
 const env = useEmulator({ rateLimits: { CreateClusterNodePool: 10_000, DescribeClusterNodePools: 10_000 } });
 
-const CREATE: ApiSpec = {
-  action: 'CreateClusterNodePool',
-  version: '2017-11-10',
-  style: 'RPC',
-  method: 'POST',
-  pathname: '/',
-  reqBodyType: 'formData',
-  bodyType: 'json',
-};
-const DESCRIBE: ApiSpec = { ...CREATE, action: 'DescribeClusterNodePools' };
+const CREATE = ensRpc('CreateClusterNodePool');
+const DESCRIBE = ensRpc('DescribeClusterNodePools');
 
 /** Sends raw parameters the way the generated SDK does: nested objects as JSON strings. */
 function toQuery(params: Record<string, unknown>): Record<string, string> {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as cs from '@alicloud/cs20151215';
 import { describe, expect, it } from 'vitest';
 import type { ApiSpec } from '../../src/cloud/index.js';
-import { OpenApiTransport } from '../../src/cloud/index.js';
+import { ensRpc, OpenApiTransport } from '../../src/cloud/index.js';
 import { ackExample, ensExample, KEYS, uniqueName, useEmulator } from '../helpers/cloud.js';
 
 type Tree = 'scalar' | 'any' | Tree[] | { [key: string]: Tree };
@@ -60,15 +60,6 @@ function differences(answer: unknown, tree: Tree, path = ''): string[] {
   ];
 }
 
-const rpc = (action: string): ApiSpec => ({
-  action,
-  version: '2017-11-10',
-  style: 'RPC',
-  method: 'POST',
-  pathname: '/',
-  reqBodyType: 'formData',
-  bodyType: 'json',
-});
 const roa = (action: string, method: ApiSpec['method'], pathname: string): ApiSpec => ({
   action,
   version: '2015-12-15',
@@ -88,8 +79,8 @@ async function call(spec: ApiSpec, request: { query?: Record<string, string>; bo
 describe('parity with the official SDK models', () => {
   it('ENS: CreateClusterNodePool, DescribeClusterNodePools and DescribeClusterNodes answer with exactly the model keys', async () => {
     const cluster = env.emulator.addCluster({ provider: 'ens', id: 'eck-parity01' });
-    const withPassword = await call(rpc('CreateClusterNodePool'), { query: toQuery(ensExample(cluster.id, uniqueName('p'))) });
-    const minimal = await call(rpc('CreateClusterNodePool'), {
+    const withPassword = await call(ensRpc('CreateClusterNodePool'), { query: toQuery(ensExample(cluster.id, uniqueName('p'))) });
+    const minimal = await call(ensRpc('CreateClusterNodePool'), {
       query: toQuery({
         ClusterId: cluster.id,
         NodepoolInfo: { Name: uniqueName('m') },
@@ -97,8 +88,8 @@ describe('parity with the official SDK models', () => {
       }),
     });
     const nodepoolId = (minimal.Nodepool as { NodepoolInfo: { NodepoolId: string } }).NodepoolInfo.NodepoolId;
-    const list = await call(rpc('DescribeClusterNodePools'), { query: { ClusterId: cluster.id, PageNumber: '1', PageSize: '10' } });
-    const nodes = await call(rpc('DescribeClusterNodes'), { query: { ClusterId: cluster.id, NodepoolId: nodepoolId, PageNumber: '1', PageSize: '10' } });
+    const list = await call(ensRpc('DescribeClusterNodePools'), { query: { ClusterId: cluster.id, PageNumber: '1', PageSize: '10' } });
+    const nodes = await call(ensRpc('DescribeClusterNodes'), { query: { ClusterId: cluster.id, NodepoolId: nodepoolId, PageNumber: '1', PageSize: '10' } });
     expect(differences(withPassword, ENS_MODELS.CreateClusterNodePool!).join('\n')).toBe('');
     expect(differences(minimal, ENS_MODELS.CreateClusterNodePool!).join('\n')).toBe('');
     expect(differences(list, ENS_MODELS.DescribeClusterNodePools!).join('\n')).toBe('');

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate, resolutionAnnotations } from '../../src/alerts/rules.js';
 import type { ClusterListing } from '../../src/cloud/cluster.js';
 import { CloudError } from '../../src/cloud/errors.js';
-import type { NodePool } from '../../src/cloud/nodepool.js';
+import { type NodePool, nodeCounts } from '../../src/cloud/nodepool.js';
 import type { NodepoolRequest } from '../../src/requests/model.js';
 import type { AlertRecord } from '../../src/store/alerts.js';
 
@@ -139,18 +139,7 @@ describe('resolution', () => {
       requests: [
         request('npr_01', {
           nodepoolId: 'np-1',
-          observed: {
-            cloudState: 'active',
-            desired: 3,
-            total: 3,
-            serving: 3,
-            healthy: null,
-            initial: 0,
-            failed: 0,
-            offline: null,
-            removing: 0,
-            at: NOW.toISOString(),
-          },
+          observed: { cloudState: 'active', ...nodeCounts(pool('np-1')), at: NOW.toISOString() },
         }),
       ],
     });
