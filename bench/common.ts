@@ -50,3 +50,8 @@ export async function openDb(): Promise<{ db: Db; url?: string }> {
   await migrate(db);
   return { db, url: u.toString() };
 }
+export const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+export const median = (xs: number[]) => quantile(xs, 0.5);
