@@ -1,27 +1,49 @@
 /**
  * B1, B1b and B1m: ENS requests through the queue against the emulator's create limit, with
- * and without transient faults, with one or several provision instances.
+ * and without transient faults, with one or several provision instances, timed from the first
+ * request to the last request `active` (as the sweep, every minute of cloud time, sees it).
+ *
+ * Floor: the emulator's bucket starts full (R creates at once, then R a second), so the last
+ * create can go at (N − R)/R at best, and its pool is up (boot + ramp) ÷ speed after that.
  */
+
+import { CloudEmulator, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from '../sandbox/cloud-emulator.js';
 import { ensReferenceRequest } from '../sandbox/examples.js';
 import { type RunningSystem, startSystem } from '../sandbox/start.js';
+import { defaultTiming } from '../sandbox/world.js';
 import { RequestStore } from '../src/store/index.js';
 import { meter, openDb, progress, round, sleep, TOKEN } from './common.js';
+import { terraformLoop } from './loop.js';
+
+const bootSeconds = (plan: B1Plan) => (defaultTiming.bootMs + defaultTiming.rampMs) / plan.speed / 1000;
+const clustersFor = (n: number) => Array.from({ length: Math.ceil(n / 10) }, (_, i) => `eck-b1${String(i).padStart(6, '0')}`);
+
+function floorOf(plan: B1Plan) {
+  const seconds = Math.max(0, plan.n - plan.rate) / plan.rate + bootSeconds(plan);
+  return {
+    seconds,
+    formula: `(N − R)/R + (boot + ramp) ÷ speed = (${plan.n} − ${plan.rate})/${plan.rate} + ${(defaultTiming.bootMs + defaultTiming.rampMs) / 1000} s ÷ ${plan.speed}`,
+  };
+}
 
 export interface B1Plan {
   /** requests */
   n: number;
   /** the emulator's create limit, per second */
   rate: number;
+  /** the emulator's speed (simulated ms per real ms) */
+  speed: number;
 }
 
 export async function provisioning(plan: B1Plan, label: string, faults: boolean, fleet: { instances?: number; sharedLimiter?: boolean } = {}) {
   const { n: N, rate: R } = plan;
   const { db } = await openDb();
-  const clusters = Array.from({ length: Math.ceil(N / 10) }, (_, i) => `eck-b1${String(i).padStart(6, '0')}`);
+  const clusters = clustersFor(N);
   const sys: RunningSystem = await startSystem({
     cloudPort: 0,
     httpPort: 0,
-    watchIntervalSeconds: faults ? 1 : 0,
+    // FC's timer runs the sweep every minute: a second at the emulator's speed
+    watchIntervalSeconds: 60 / plan.speed,
     env: {
       API_TOKENS: TOKEN,
       CREATE_RATE_LIMIT: String(R),
@@ -34,6 +56,7 @@ export async function provisioning(plan: B1Plan, label: string, faults: boolean,
       RATE_LIMIT_SHARED: String(fleet.sharedLimiter ?? true),
     },
     emulator: {
+      timing: { speed: plan.speed },
       rateLimits: { CreateClusterNodePool: R, DescribeClusterNodePools: 1000 },
       timeoutHoldMs: 3_000,
       seed: 7,
@@ -63,40 +86,93 @@ export async function provisioning(plan: B1Plan, label: string, faults: boolean,
         }),
       );
     }
-    const limit = t0 + Math.max(120_000, (N / R) * 10_000);
-    let created = 0;
+    const floor = floorOf(plan);
+    const limit = t0 + Math.max(120_000, floor.seconds * 10_000);
+    let active = 0;
+    let lastActive = t0;
     const show = meter(label, N);
     for (;;) {
-      const rows = await db.query<{ n: number | string }>(`SELECT count(*)::int AS n FROM nodepool_requests WHERE state IN ('creating','active')`);
-      created = Number(rows.rows[0]!.n);
-      show(created);
-      if (created >= N || Date.now() > limit) break;
-      await sleep(faults ? 1000 : 500);
+      const rows = await db.query<{ n: number | string; last: Date | null }>(
+        `SELECT count(*)::int AS n, max(updated_at) AS last FROM nodepool_requests WHERE state = 'active'`,
+      );
+      active = Number(rows.rows[0]!.n);
+      lastActive = rows.rows[0]!.last ? new Date(rows.rows[0]!.last).getTime() : t0;
+      show(active);
+      if (active >= N || Date.now() > limit) break;
+      await sleep(250);
     }
-    const okCreates = sys.emulator.callLog({ action: 'CreateClusterNodePool' }).filter((c) => c.outcome === 'OK' || c.fault === 'timeout:after');
-    const lastCreate = Math.max(...okCreates.map((c) => Date.parse(c.at)));
-    const makespan = (lastCreate - t0) / 1000;
+    const makespan = (lastActive - t0) / 1000;
     const byName = new Map<string, number>();
     for (const p of sys.emulator.world.pools.values()) byName.set(p.name, (byName.get(p.name) ?? 0) + 1);
     const duplicates = [...byName.values()].reduce((n, c) => n + Math.max(0, c - 1), 0);
     const all = await db.query<{ state: string; n: number | string }>(`SELECT state, count(*)::int AS n FROM nodepool_requests GROUP BY state`);
     const states = Object.fromEntries(all.rows.map((r) => [r.state, Number(r.n)]));
-    const lost = N - created;
-    const floor = N / R;
+    const lost = N - active;
     progress(
-      `${label}: makespan ${makespan.toFixed(2)} s, floor ${floor.toFixed(2)} s, ${duplicates} duplicates, ${lost} lost, states ${JSON.stringify(states)}`,
+      `${label}: to the last pool active ${makespan.toFixed(2)} s, floor ${floor.seconds.toFixed(2)} s, ${duplicates} duplicates, ${lost} lost, states ${JSON.stringify(states)}`,
     );
+    const log = sys.emulator.callLog();
+    // Where the time went: the last create, and how long after a pool came up its request was seen active.
+    const creates = log.filter((c) => c.action === 'CreateClusterNodePool' && (c.outcome === 'OK' || c.fault === 'timeout:after'));
+    const lastCreate = (Math.max(...creates.map((c) => Date.parse(c.at))) - t0) / 1000;
+    const seen = await db.query<{ nodepool_id: string; updated_at: Date }>(`SELECT nodepool_id, updated_at FROM nodepool_requests WHERE state = 'active'`);
+    const lags = seen.rows.flatMap((r) => {
+      const pool = sys.emulator.world.pools.get(r.nodepool_id);
+      const up = pool && sys.emulator.world.status(pool).completedAt;
+      return up ? [new Date(r.updated_at).getTime() - up] : [];
+    });
     return {
-      ratio: round(makespan / floor),
+      ratio: round(makespan / floor.seconds),
+      lastCreateSeconds: round(lastCreate, 2),
+      seenActiveAfterMs: { mean: round(lags.reduce((a, b) => a + b, 0) / Math.max(1, lags.length), 0), max: Math.max(0, ...lags) },
       duplicates,
       lost,
       makespanSeconds: round(makespan, 2),
-      floorSeconds: floor,
+      floorSeconds: round(floor.seconds, 2),
+      floorFormula: floor.formula,
       states,
-      cloudCalls: sys.emulator.callLog().length,
-      throttled: sys.emulator.callLog({ action: 'CreateClusterNodePool', outcome: 'Throttling.User' }).length,
+      calls: log.length,
+      callsByAction: Object.fromEntries([...new Set(log.map((c) => c.action))].map((a) => [a, log.filter((c) => c.action === a).length])),
+      throttled: log.filter((c) => c.outcome === 'Throttling.User').length,
     };
   } finally {
     await sys.stop();
+  }
+}
+
+/** B1's loop: the same requests, per cluster one at a time, against a fresh emulator with the same limits. */
+export async function ensLoop(plan: B1Plan) {
+  const clusters = clustersFor(plan.n);
+  const emulator = new CloudEmulator({
+    accessKeys: [{ accessKeyId: DEFAULT_ACCESS_KEY_ID, accessKeySecret: DEFAULT_ACCESS_KEY_SECRET }],
+    timing: { speed: plan.speed },
+    rateLimits: { CreateClusterNodePool: plan.rate, DescribeClusterNodePools: 1000 },
+    seed: 7,
+    scenario: { clusters: clusters.map((id) => ({ id, provider: 'ens' as const })) },
+  });
+  const url = await emulator.start(0);
+  const show = meter('B1 loop', plan.n);
+  let active = 0;
+  try {
+    const t0 = Date.now();
+    const done = await terraformLoop({
+      url,
+      pollMs: 5_000 / plan.speed,
+      rateLimits: { create: plan.rate, describe: 1000 },
+      creates: Array.from({ length: plan.n }, (_, i) => {
+        const clusterId = clusters[i % clusters.length]!;
+        return { ref: { provider: 'ens' as const, clusterId }, body: ensReferenceRequest(clusterId, `b1-loop-${i}`) };
+      }),
+      onActive: () => show(++active),
+    });
+    const log = emulator.callLog();
+    return {
+      makespanSeconds: round((Math.max(...done) - t0) / 1000, 2),
+      calls: log.length,
+      callsByAction: Object.fromEntries([...new Set(log.map((c) => c.action))].map((a) => [a, log.filter((c) => c.action === a).length])),
+      throttled: log.filter((c) => c.outcome === 'Throttling.User').length,
+    };
+  } finally {
+    await emulator.stop();
   }
 }

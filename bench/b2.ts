@@ -1,12 +1,20 @@
 /**
- * B2: one sweep over many clusters, in a process of its own (bench/sweep-worker.ts) so that
- * its peak RSS is the sweep's.
+ * B2: one sweep over many clusters, on a store seeded like a busy month (bench/b2-seed.ts), in
+ * a process of its own (bench/sweep-worker.ts) so that its peak RSS is the sweep's.
+ *
+ * With DATABASE_URL it runs on PostgreSQL (`B2`) and on the embedded PGlite (`B2.pglite`);
+ * without, on PGlite only (`B2`). On PGlite a first child initialises a fresh database
+ * (reported as `firstInit`), a second only reopens the seeded one (`idleRssMB`, the floor),
+ * and the third sweeps. `B2.growth` repeats the sweep for C/10, 3C/10 and C clusters on the
+ * run's default store, with the store seeded at the same density.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudEmulator } from '../sandbox/cloud-emulator.js';
+import { type Db, migrate, openPglite, openPostgres } from '../src/store/index.js';
+import { type SeedCluster, seedStore } from './b2-seed.js';
 import { openDb, progress, round } from './common.js';
 
 export interface B2Plan {
@@ -16,58 +24,138 @@ export interface B2Plan {
   describeRate: number;
 }
 
-export async function sweepScale(plan: B2Plan) {
-  const { clusters: C, pools: P, describeRate: L } = plan;
-  const { db, url } = await openDb();
-  const emulator = new CloudEmulator({ rateLimits: { DescribeClusterNodePools: L, CreateClusterNodePool: 10 }, seedData: false });
-  const ids = Array.from({ length: C }, (_, i) => `eck-b2${String(i).padStart(6, '0')}`);
-  for (const id of ids) emulator.addCluster({ id, provider: 'ens', pools: Array.from({ length: P }, (_, j) => ({ name: `p${j}`, desired: 2 })) });
-  const cloudUrl = await emulator.start(0);
-  const dataDir = mkdtempSync(join(tmpdir(), 'npp-b2-'));
-  await db.close();
-  try {
-    progress(`B2: one sweep over ${C} clusters x ${P} pools at ${L} listings/s (floor ${(C / L).toFixed(1)} s)`);
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/sweep-worker.ts'], {
-        env: {
-          ...process.env,
-          DATABASE_URL: url ?? '',
-          DATA_DIR: dataDir,
-          SECRET_KEY: Buffer.alloc(32, 9).toString('base64'),
-          ENS_ENDPOINT: cloudUrl,
-          ACK_ENDPOINT: cloudUrl,
-          FC_ENDPOINT: cloudUrl,
-          DESCRIBE_RATE_LIMIT: String(L),
-          SWEEP_CONCURRENCY: '32',
-          WATCH_CLUSTERS: ids.map((id) => `ens/${id}`).join(','),
-          LOG_LEVEL: 'error',
-          BENCH_CREDENTIALS: JSON.stringify(emulator.issueSts('bench')),
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let text = '';
-      child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`the sweep worker failed (${code}): ${text}`))));
+type Store = 'postgres' | 'pglite';
+
+interface Child {
+  summary?: { durationMs: number; pools: number; clusters: number; alertsFired: number; alertsResolved: number; transitions: Record<string, number> };
+  openMs: number;
+  maxRssMB: number;
+}
+
+function runChild(env: Record<string, string>): Promise<Child> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/sweep-worker.ts'], {
+      env: { ...process.env, LOG_LEVEL: 'error', SECRET_KEY: Buffer.alloc(32, 9).toString('base64'), ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const line = out
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .pop()!;
-    const { summary, maxRssMB } = JSON.parse(line);
-    const calls = emulator.callLog({ action: 'DescribeClusterNodePools' }).length;
-    const ratio = summary.durationMs / 1000 / (C / L);
-    progress(`B2: ${calls} calls for ${C} clusters, ${summary.durationMs} ms, peak RSS ${maxRssMB.toFixed(0)} MB`);
-    return {
-      callsPerCluster: round(calls / C),
-      ratio: round(ratio),
-      peakRssMB: Math.round(maxRssMB),
-      sweepMs: summary.durationMs,
-      floorMs: (C / L) * 1000,
-      pools: summary.pools,
-      store: url ? 'postgres' : 'pglite',
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+    child.on('exit', (code) => {
+      const line = text
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop();
+      if (code === 0 && line) resolve(JSON.parse(line));
+      else reject(new Error(`the sweep worker failed (${code}): ${text}`));
+    });
+  });
+}
+
+/** A PGlite data directory (DATA_DIR) whose database a first child initialised and migrated. */
+async function pgliteTemplate(): Promise<{ dir: string; firstInit: { rssMB: number; ms: number } }> {
+  const dir = mkdtempSync(join(tmpdir(), 'npp-b2-'));
+  const init = await runChild({ BENCH_MODE: 'open', DATABASE_URL: '', DATA_DIR: dir });
+  progress(`B2: a first-time PGlite initialisation took ${init.openMs} ms, peak RSS ${init.maxRssMB.toFixed(0)} MB`);
+  return { dir, firstInit: { rssMB: Math.round(init.maxRssMB), ms: init.openMs } };
+}
+
+/** One sweep over C clusters on a freshly seeded store; on PGlite also the floor, when asked. */
+async function measure(plan: B2Plan, store: Store, template: string | undefined, options: { floor: boolean }) {
+  const { clusters: C, pools: P, describeRate: L } = plan;
+  const emulator = new CloudEmulator({ rateLimits: { DescribeClusterNodePools: L, CreateClusterNodePool: 10 }, seedData: false });
+  const seedClusters: SeedCluster[] = [];
+  for (let i = 0; i < C; i++) {
+    const id = `eck-b2${String(i).padStart(6, '0')}`;
+    emulator.addCluster({ id, provider: 'ens', pools: Array.from({ length: P }, (_, j) => ({ name: `p${j}`, desired: 2 })) });
+    seedClusters.push({ id, pools: emulator.world.listedPools(id).map((p) => ({ id: p.id, name: p.name })) });
+  }
+  const cloudUrl = await emulator.start(0);
+  // The store: a fresh schema of DATABASE_URL, or a copy of the initialised PGlite directory.
+  let url = '';
+  let dataDir = '';
+  let db: Db;
+  if (store === 'postgres') {
+    const opened = await openDb();
+    db = opened.db;
+    url = opened.url!;
+  } else {
+    dataDir = mkdtempSync(join(tmpdir(), 'npp-b2-'));
+    cpSync(template!, dataDir, { recursive: true });
+    db = await openPglite(join(dataDir, 'pglite'));
+    await migrate(db);
+  }
+  try {
+    const seeded = await seedStore(db, seedClusters, Date.now());
+    await db.close();
+    progress(`B2 (${store}): seeded ${seeded.requests} requests, ${seeded.history} history rows, ${seeded.firingAlerts} firing alerts in ${seeded.seedMs} ms`);
+    const env = {
+      DATABASE_URL: url,
+      DATA_DIR: dataDir,
+      ENS_ENDPOINT: cloudUrl,
+      ACK_ENDPOINT: cloudUrl,
+      FC_ENDPOINT: cloudUrl,
+      DESCRIBE_RATE_LIMIT: String(L),
+      SWEEP_CONCURRENCY: '32',
+      WATCH_CLUSTERS: seedClusters.map((c) => `ens/${c.id}`).join(','),
+      BENCH_CREDENTIALS: JSON.stringify(emulator.issueSts('bench')),
     };
+    const idle = options.floor ? await runChild({ ...env, BENCH_MODE: 'open' }) : undefined;
+    emulator.handling.clear();
+    progress(`B2 (${store}): one sweep over ${C} clusters x ${P} pools at ${L} listings/s (floor ${(C / L).toFixed(1)} s)`);
+    const { summary, maxRssMB } = await runChild(env);
+    const calls = emulator.callLog({ action: 'DescribeClusterNodePools' }).length;
+    const handled = emulator.handling.get('DescribeClusterNodePools');
+    const out = {
+      store,
+      clusters: C,
+      callsPerCluster: round(calls / C),
+      ratio: round(summary!.durationMs / 1000 / (C / L)),
+      peakRssMB: Math.round(maxRssMB),
+      ...(idle ? { idleRssMB: Math.round(idle.maxRssMB), sweepOverIdleMB: Math.round(maxRssMB - idle.maxRssMB), reopenMs: idle.openMs } : {}),
+      sweepMs: summary!.durationMs,
+      floorMs: (C / L) * 1000,
+      pools: summary!.pools,
+      emulatorMsPerDescribe: handled ? round(handled.totalMs / handled.calls) : null,
+      emulatorMaxMsPerDescribe: handled ? round(handled.maxMs) : null,
+      seeded,
+      sweep: { alertsFired: summary!.alertsFired, alertsResolved: summary!.alertsResolved, transitions: summary!.transitions },
+    };
+    progress(
+      `B2 (${store}): ${calls} calls for ${C} clusters, ${out.sweepMs} ms (ratio ${out.ratio}), peak RSS ${out.peakRssMB} MB` +
+        `${idle ? ` (idle ${out.idleRssMB} MB)` : ''}; the emulator ${out.emulatorMsPerDescribe} ms per describe`,
+    );
+    return out;
   } finally {
     await emulator.stop();
+    if (store === 'postgres') {
+      const admin = await openPostgres(url, 1);
+      const schema = (await admin.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s;
+      if (schema.startsWith('bench_')) await admin.exec(`DROP SCHEMA "${schema}" CASCADE`);
+      await admin.close();
+    } else rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Sizes of the growth rows: a tenth, three tenths and all of C. */
+const growthSizes = (C: number) => [Math.max(1, Math.round(C / 10)), Math.max(1, Math.round((3 * C) / 10)), C];
+
+export async function sweepScale(plan: B2Plan): Promise<Record<string, unknown>> {
+  const main: Store = process.env.DATABASE_URL ? 'postgres' : 'pglite';
+  const { dir, firstInit } = await pgliteTemplate();
+  try {
+    const out: Record<string, unknown> = {};
+    const primary = await measure(plan, main, dir, { floor: true });
+    out.B2 = main === 'pglite' ? { ...primary, firstInit } : primary;
+    if (main === 'postgres') out['B2.pglite'] = { ...(await measure(plan, 'pglite', dir, { floor: true })), firstInit };
+    const growth = [];
+    for (const c of growthSizes(plan.clusters)) {
+      const row = c === plan.clusters ? primary : await measure({ ...plan, clusters: c }, main, dir, { floor: false });
+      growth.push({ clusters: c, store: main, sweepMs: row.sweepMs, ratio: row.ratio, peakRssMB: row.peakRssMB, callsPerCluster: row.callsPerCluster });
+    }
+    out['B2.growth'] = growth;
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -2,16 +2,16 @@
 import { ensReferenceRequest } from '../sandbox/examples.js';
 import { LocalFcHost } from '../sandbox/fc-host.js';
 import { startSystem } from '../sandbox/start.js';
-import { type Db, type Queryable, RequestStore } from '../src/store/index.js';
+import { type Db, type Queryable, type QueryOptions, RequestStore } from '../src/store/index.js';
 import { median, meter, openDb, quantile, round, TOKEN } from './common.js';
 
 /** Counts the store's round trips: each statement, plus BEGIN and COMMIT for a transaction. */
 function counting(db: Db): { db: Db; roundTrips: () => number } {
   let n = 0;
   const wrap = (q: Queryable): Queryable => ({
-    query: <R>(sql: string, params?: unknown[]) => {
+    query: <R>(sql: string, params?: unknown[], options?: QueryOptions) => {
       n++;
-      return q.query<R>(sql, params);
+      return q.query<R>(sql, params, options);
     },
     exec: (sql: string) => {
       n++;

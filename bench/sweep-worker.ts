@@ -2,15 +2,21 @@
  * B2's sweep, in a process of its own so that its peak RSS is the sweep's: one watch
  * invocation's work (open the store, list every cluster, run the rules) against the
  * emulator the parent runs. Prints one JSON line.
+ *
+ * With BENCH_MODE=open it only builds the instance (which opens the store: a first-time
+ * initialisation on an empty PGlite directory, a reopening otherwise) and closes it again:
+ * the floor the sweep's own memory is measured from.
  */
 
 import { createInstance, servicesFor } from '../src/fc/runtime.js';
 import { sweep } from '../src/watch/sweep.js';
 
+const started = Date.now();
 const credentials = JSON.parse(process.env.BENCH_CREDENTIALS ?? '{}');
 const instance = await createInstance(process.env);
+const openMs = Date.now() - started;
 const context = { requestId: 'bench-sweep', credentials, function: { name: 'nodepool-pilot-watch', timeout: 300 }, region: 'cn-hangzhou', accountId: '1' };
-const services = servicesFor(instance, context);
-const summary = await sweep(services, [], { owner: 'bench-sweep', deadline: Date.now() + 240_000 });
+const summary =
+  process.env.BENCH_MODE === 'open' ? undefined : await sweep(servicesFor(instance, context), [], { owner: 'bench-sweep', deadline: Date.now() + 240_000 });
 await instance.store.db.close();
-console.log(JSON.stringify({ summary, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+console.log(JSON.stringify({ summary, openMs, maxRssMB: process.resourceUsage().maxRSS / 1024 }));

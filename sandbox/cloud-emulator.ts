@@ -67,6 +67,11 @@ export class CloudEmulator {
   queueSink?: QueueSink;
   /** FC async task ids taken so far: a repeated one is refused with 409. */
   readonly fcTaskIds = new Set<string>();
+  /**
+   * The emulator's own time per action, from a call's whole body to its answer written (injected
+   * latency and an FC function's run included): a benchmark tells it apart from the client's.
+   */
+  readonly handling = new Map<string, { calls: number; totalMs: number; maxMs: number }>();
   private calls: CallRecord[] = [];
   private seq = 0;
   private server?: Server;
@@ -126,6 +131,7 @@ export class CloudEmulator {
     this.flow.limits = { ...DEFAULT_RATE_LIMITS, ...this.options.rateLimits };
     this.world.timing = { ...defaultTiming, ...this.options.timing };
     this.calls = [];
+    this.handling.clear();
     this.fcTaskIds.clear();
     this.clock.offset = 0;
     if (options.seedData !== false) seedWorld(this.world, this.clock);
@@ -178,6 +184,7 @@ export class CloudEmulator {
     }
 
     // 2. Classify; 3. run the steps; 4. shape errors; 5. log.
+    const handled = performance.now();
     const method = (req.method ?? 'GET').toUpperCase();
     const query = Object.fromEntries(parseRawQuery(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''));
     const form = String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
@@ -208,18 +215,32 @@ export class CloudEmulator {
       record.outcome = e.code;
       this.finish(record, started);
       const shaped = errorAnswer(e, call.style, call.product, requestId);
-      return sendJson(res, shaped.status, shaped.body, shaped.headers ? undefined : requestId, shaped.headers);
+      sendJson(res, shaped.status, shaped.body, shaped.headers ? undefined : requestId, shaped.headers);
+      return this.tally(call.action, handled);
     }
     if (answer.kind === 'hold') {
       record.status = 0;
       record.outcome = 'Timeout';
       this.finish(record, started);
+      this.tally(call.action, handled);
       return this.hold(res);
     }
     this.finish(record, started);
-    if (answer.kind === 'json') return sendJson(res, answer.status, answer.body, requestId);
-    res.writeHead(answer.status, answer.headers ?? {});
-    res.end(answer.body);
+    if (answer.kind === 'json') sendJson(res, answer.status, answer.body, requestId);
+    else {
+      res.writeHead(answer.status, answer.headers ?? {});
+      res.end(answer.body);
+    }
+    this.tally(call.action, handled);
+  }
+
+  private tally(action: string, since: number): void {
+    const ms = performance.now() - since;
+    const h = this.handling.get(action) ?? { calls: 0, totalMs: 0, maxMs: 0 };
+    h.calls++;
+    h.totalMs += ms;
+    h.maxMs = Math.max(h.maxMs, ms);
+    this.handling.set(action, h);
   }
 
   /** A `timeout` fault: keep the connection open without answering, then drop it. */

@@ -97,6 +97,8 @@ export class World {
   readonly clusters = new Map<string, Cluster>();
   readonly pools = new Map<string, Pool>();
   readonly tasks = new Map<string, Task>();
+  /** Each cluster's pools in the order they were added: a listing reads its cluster's alone. */
+  private readonly poolsByCluster = new Map<string, Map<string, Pool>>();
 
   constructor(
     private readonly clock: Clock,
@@ -125,7 +127,12 @@ export class World {
       createdAt: input.createdAt ?? this.clock.now(),
       faults: {},
     };
+    const replaced = this.pools.get(pool.id);
+    if (replaced && replaced.clusterId !== pool.clusterId) this.poolsByCluster.get(replaced.clusterId)?.delete(pool.id);
     this.pools.set(pool.id, pool);
+    const own = this.poolsByCluster.get(pool.clusterId) ?? new Map<string, Pool>();
+    own.set(pool.id, pool);
+    this.poolsByCluster.set(pool.clusterId, own);
     if (pool.provider === 'ack' && !pool.isDefault) {
       const task: Task = { id: newId('T-', 24), clusterId: pool.clusterId, poolId: pool.id, type: 'nodepool_create', createdAt: pool.createdAt };
       this.tasks.set(task.id, task);
@@ -134,7 +141,6 @@ export class World {
     return pool;
   }
 
-  /** The pools a listing shows: those of the cluster that were not deleted behind our back. */
   /**
    * The pool's nodes, in a stable order: serving ones `running` (the first `removing` of them
    * `removing`), the ones still coming up `initial` (DescribeClusterNodes documents these three),
@@ -150,8 +156,9 @@ export class World {
     }));
   }
 
+  /** The pools a listing shows: those of the cluster that were not deleted behind our back. */
   listedPools(clusterId: string): Pool[] {
-    return [...this.pools.values()].filter((p) => p.clusterId === clusterId && !p.faults.deleted);
+    return [...(this.poolsByCluster.get(clusterId)?.values() ?? [])].filter((p) => !p.faults.deleted);
   }
 
   simElapsed(pool: Pool): number {
@@ -233,6 +240,7 @@ export class World {
   reset(): void {
     this.clusters.clear();
     this.pools.clear();
+    this.poolsByCluster.clear();
     this.tasks.clear();
   }
 }

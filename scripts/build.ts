@@ -1,11 +1,16 @@
 /**
- * `npm run build`: one bundle per function under dist/<function>/index.js (CommonJS, as FC's
- * nodejs20 runtime loads `index.handler`), minified, with a source map, for Node 20.
+ * `npm run build`: one code package per function under dist/<function>/: the bundle (bundle.js,
+ * CommonJS, minified, for Node 20) with its source map and V8 code cache, and index.js, the
+ * loader FC's nodejs20 runtime loads `index.handler` from (scripts/fc-loader.cjs). Code that no
+ * path needs at start sits beside it in files loaded on first use (sdk-extras.js, fc2.js).
  * PGlite stays out (FC uses PostgreSQL); the SQL migrations are inlined.
  */
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { EXTRAS_FILE, extrasEntry, lazyModules } from './lazy-modules.js';
 
 export const FUNCTIONS = ['api', 'provision', 'watch'] as const;
 
@@ -34,18 +39,44 @@ const lazyFc2: Plugin = {
   },
 };
 
+/** What sdk-extras.js carries, and no index.js (see scripts/lazy-modules.ts). */
+const EXTRAS_ONLY = /node_modules\/(lodash|moment|ws|socks|xml2js|xmlbuilder|undici)\//;
+
 /** Modules a function must not carry (checked after the build). */
 const FORBIDDEN: Record<string, RegExp[]> = {
-  api: [/src\/alerts\/channels\//, /@electric-sql\/pglite/, /sandbox\//, /ali-oss/],
-  provision: [/src\/http\/app\.ts/, /src\/alerts\/channels\//, /@electric-sql\/pglite/, /sandbox\//, /ali-oss/],
-  watch: [/src\/http\/app\.ts/, /@electric-sql\/pglite/, /sandbox\//, /ali-oss/],
+  api: [/src\/alerts\/channels\//, /@electric-sql\/pglite/, /sandbox\//, /ali-oss/, EXTRAS_ONLY],
+  provision: [/src\/http\/app\.ts/, /src\/alerts\/channels\//, /@electric-sql\/pglite/, /sandbox\//, /ali-oss/, EXTRAS_ONLY],
+  watch: [/src\/http\/app\.ts/, /@electric-sql\/pglite/, /sandbox\//, /ali-oss/, EXTRAS_ONLY],
 };
+
+/**
+ * V8's code cache of a bundle, made by this Node after loading it (its module code compiled),
+ * the way fc-loader.cjs compiles it. V8 uses it only under the same V8 build and flags.
+ */
+const MAKE_CODE_CACHE = `const fs = require('node:fs'), vm = require('node:vm'), path = require('node:path'), { wrap } = require('node:module');
+const file = path.resolve('bundle.js');
+const script = new vm.Script(wrap(fs.readFileSync(file, 'utf8')), { filename: 'bundle.js' });
+const m = { exports: {} };
+script.runInThisContext().call(m.exports, m.exports, require, m, file, path.dirname(file));
+fs.writeFileSync(file + '.cache', script.createCachedData());`;
+
+/** A map's sources relative to the project (`src/fc/runtime.ts`), as stack traces show them, wherever the build went. */
+function projectRelativeSources(mapFile: string): void {
+  const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[] };
+  map.sources = map.sources.map((s) => relative(process.cwd(), resolve(dirname(mapFile), s)));
+  writeFileSync(mapFile, JSON.stringify(map));
+}
+
+function writeCodeCache(dir: string): void {
+  const r = spawnSync(process.execPath, ['-e', MAKE_CODE_CACHE], { cwd: dir, env: { PATH: process.env.PATH }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot make the code cache in ${dir}: ${r.stderr}`);
+}
 
 export async function buildAll(outdir = 'dist', log: (line: string) => void = console.log): Promise<Record<string, { bytes: number; file: string }>> {
   rmSync(outdir, { recursive: true, force: true });
   const out: Record<string, { bytes: number; file: string }> = {};
   for (const fn of FUNCTIONS) {
-    const file = join(outdir, fn, 'index.js');
+    const file = join(outdir, fn, 'bundle.js');
     const result = await build({
       entryPoints: [join('functions', `${fn}.ts`)],
       outfile: file,
@@ -55,11 +86,15 @@ export async function buildAll(outdir = 'dist', log: (line: string) => void = co
       format: 'cjs',
       minify: true,
       sourcemap: true,
+      // Stack traces need the mappings, not a copy of every source file.
+      sourcesContent: false,
       metafile: true,
       legalComments: 'none',
+      // import() of fc2.js and node builtins as require(): index.js runs the bundle as a vm.Script, which has no ESM loader.
+      supported: { 'dynamic-import': false },
       // pg's optional native binding, urllib's optional proxy agent and the embedded store are not part of a function.
       external: ['pg-native', '@electric-sql/pglite', 'proxy-agent'],
-      plugins: [inlineMigrations, lazyFc2],
+      plugins: [inlineMigrations, lazyFc2, lazyModules],
       logLevel: 'warning',
     });
     const inputs = Object.keys((result.metafile as Metafile).inputs);
@@ -68,6 +103,20 @@ export async function buildAll(outdir = 'dist', log: (line: string) => void = co
       if (hit) throw new Error(`the ${fn} bundle must not contain ${hit}`);
     }
     out[fn] = { bytes: statSync(file).size, file };
+    projectRelativeSources(`${file}.map`);
+    copyFileSync(fileURLToPath(new URL('./fc-loader.cjs', import.meta.url)), join(outdir, fn, 'index.js'));
+    writeCodeCache(join(outdir, fn));
+    await build({
+      stdin: { contents: extrasEntry(), resolveDir: '.', loader: 'js' },
+      outfile: join(outdir, fn, EXTRAS_FILE),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'warning',
+    });
     if (fn !== 'provision') {
       await build({
         stdin: { contents: "module.exports = require('@alicloud/fc2');", resolveDir: '.', loader: 'js' },

@@ -58,11 +58,12 @@ export async function applyCandidates(
   const result: LifecycleResult = { fired: [], repeated: [], resolved: [], unsent: [], firing: [] };
   const firing = new Map((await store.firing()).map((a) => [a.fingerprint, a]));
   const activeFps = new Set(active.map((c) => c.fingerprint));
+  const refreshed: Array<{ id: number; annotations: Annotations; nodepoolRequestId?: string }> = [];
   for (const c of active) {
     const existing = firing.get(c.fingerprint);
     if (existing) {
       const annotations = { ...withPeak(c, existing.annotations), since: c.annotations.since ?? existing.annotations.since ?? existing.startsAt.toISOString() };
-      await store.refresh(existing.id, annotations, now, c.nodepoolRequestId);
+      refreshed.push({ id: existing.id, annotations, nodepoolRequestId: c.nodepoolRequestId });
       const current = { ...existing, annotations };
       if (!existing.lastNotifiedAt) result.unsent.push(current);
       else if (now.getTime() - existing.lastNotifiedAt.getTime() >= options.repeatMs) result.repeated.push(current);
@@ -83,6 +84,8 @@ export async function applyCandidates(
       result.firing.push(created);
     }
   }
+  await store.refresh(refreshed, now);
+  const resolving: Array<{ id: number; annotations?: Annotations }> = [];
   for (const a of firing.values()) {
     if (activeFps.has(a.fingerprint)) continue;
     if (holds.has(a.fingerprint)) {
@@ -96,8 +99,8 @@ export async function applyCandidates(
       continue;
     }
     const current = options.resolution?.(a);
-    const resolved = await store.resolve(a.id, now, current ? { ...a.annotations, ...current } : undefined);
-    if (resolved) result.resolved.push(resolved);
+    resolving.push({ id: a.id, annotations: current ? { ...a.annotations, ...current } : undefined });
   }
+  result.resolved.push(...(await store.resolve(resolving, now)));
   return result;
 }

@@ -46,6 +46,8 @@ export interface AckTask {
   type?: string;
   error?: { code: string; message: string };
   requestId?: string;
+  /** How long the task ran by the cloud's own clock (`updated` − `created`), once it has ended. */
+  durationMs?: number;
 }
 
 export interface Budget {
@@ -247,9 +249,12 @@ export class CloudClient {
       ),
     );
     const error = body.error as { code?: unknown; message?: unknown } | undefined;
+    const state = String(body.state ?? '');
+    const ran = Date.parse(String(body.updated ?? '')) - Date.parse(String(body.created ?? ''));
     return {
       id: String(body.task_id ?? taskId),
-      state: String(body.state ?? ''),
+      state,
+      durationMs: state !== 'running' && ran >= 0 ? ran : undefined,
       type: typeof body.task_type === 'string' ? body.task_type : undefined,
       error: error && (error.code || error.message) ? { code: String(error.code ?? ''), message: String(error.message ?? '') } : undefined,
     };

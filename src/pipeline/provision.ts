@@ -18,7 +18,7 @@ import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
 import { restoreSecrets } from '../requests/secrets.js';
 import { PRE_CREATE_STATES } from '../requests/state.js';
 import { StaleUpdateError } from '../store/errors.js';
-import { endCreation, taskFailure, wakeNextOnCluster } from './schedule.js';
+import { endCreation, nextTaskPoll, taskDurations, taskFailure, wakeNextOnCluster } from './schedule.js';
 import type { Services } from './services.js';
 
 export type ProvisionOutcome = 'created' | 'adopted' | 'deferred' | 'failed' | 'timed_out' | 'skipped' | 'in-progress';
@@ -212,12 +212,16 @@ async function drive(
     return { outcome: 'failed', request };
   };
 
-  // Look before leaping: is there already a pool with this name?
+  // Look before leaping: is there already a pool with this name? ENS would create a second
+  // pool of the same name, so always. ACK refuses a taken name itself, so only when an earlier
+  // create of this request may have run and its pool is ours to adopt.
   let existing: NodePool | undefined;
-  try {
-    existing = await cloud.findNodePool(ref, rec.nodepoolName, budget);
-  } catch (err) {
-    return onCloudError(err, 'looking the pool up by name');
+  if (ref.provider === 'ens' || rec.createStartedAt) {
+    try {
+      existing = await cloud.findNodePool(ref, rec.nodepoolName, budget);
+    } catch (err) {
+      return onCloudError(err, 'looking the pool up by name');
+    }
   }
   if (existing) {
     if (rec.createStartedAt) {
@@ -280,11 +284,11 @@ async function drive(
 }
 
 /**
- * Follows the ACK task this invocation started, within its budget. It asks again after a
- * fortieth of the time the task has run so far (at least 100 ms, at most 15 s), so the cluster
- * sits idle for about 2.5% of a task at most, and a task of minutes costs a few dozen calls.
- * When the task ends, the request becomes active (or failed, with the task's error) at once
- * and the next request for the cluster goes; otherwise the sweep carries on.
+ * Follows the ACK task this invocation started, within its budget, asking again as
+ * nextTaskPoll says: tightly around the time the region's recent tasks took (by the cloud's
+ * clock), sparsely otherwise. When the task ends, the request becomes active (or failed, with
+ * the task's error) at once and the next request for the cluster goes; otherwise the sweep
+ * carries on.
  */
 async function followTask(
   services: Services,
@@ -296,13 +300,16 @@ async function followTask(
 ): Promise<void> {
   const { clock, cloud } = services;
   const started = clock.now();
+  const kind = `ack/${ref.regionId}`;
   for (;;) {
-    const wait = Math.min(15_000, Math.max(100, (clock.now() - started) / 40));
+    // read each time: a task of another request that ends meanwhile teaches what they take
+    const wait = nextTaskPoll(clock.now() - started, taskDurations.expected(kind));
     if (clock.now() + wait >= until) return;
     await clock.sleep(wait);
     const budget = { deadline: until, maxAttempts: 1 };
     const task = await cloud.describeTask(ref, taskId, budget).catch(() => undefined);
     if (!task || task.state === 'running') continue;
+    if (task.state === 'success' && task.durationMs !== undefined) taskDurations.record(kind, task.durationMs);
     try {
       const at = new Date(clock.now());
       if (task.state === 'success') {

@@ -60,3 +60,50 @@ export async function wakeNextOnCluster(services: Services, cluster: Cluster): P
   }
   return next.id;
 }
+
+/**
+ * How long ACK creation tasks have taken by the cloud's own clock: the last few that ended
+ * successfully, per region, in this process. Provision follows a task tightly from just before
+ * the shortest of them, so that the cluster goes to the next request soon after it is free; a
+ * task that runs longer is asked about less and less often (see nextTaskPoll).
+ */
+export class TaskDurations {
+  private readonly seen = new Map<string, number[]>();
+
+  record(key: string, ms: number): void {
+    const xs = this.seen.get(key) ?? [];
+    xs.push(ms);
+    if (xs.length > 8) xs.shift();
+    this.seen.set(key, xs);
+  }
+
+  /** The shortest of the recent durations (a task is rarely quicker), if any task has been seen to end. */
+  expected(key: string): number | undefined {
+    const xs = this.seen.get(key);
+    return xs?.length ? Math.min(...xs) : undefined;
+  }
+
+  clear(): void {
+    this.seen.clear();
+  }
+}
+
+export const taskDurations = new TaskDurations();
+
+const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+
+/**
+ * When to ask about a followed task again, given how long it has run and, if known, how long
+ * such tasks take (E):
+ * - not known: after a fortieth of the time so far (100 ms to 15 s);
+ * - before E − E/40: sleep until then (at most 60 s at a time);
+ * - from there: every E/200 (50 ms to 15 s), growing by a twentieth of the time past E, so a
+ *   task far slower than the ones before is asked about no more often than without history.
+ */
+export function nextTaskPoll(elapsedMs: number, expectedMs?: number): number {
+  if (!expectedMs) return clamp(elapsedMs / 40, 100, 15_000);
+  const fine = clamp(expectedMs / 200, 50, 15_000);
+  const near = expectedMs - expectedMs / 40;
+  if (elapsedMs < near) return clamp(near - elapsedMs, fine, 60_000);
+  return clamp(Math.max(expectedMs / 200, (elapsedMs - expectedMs) / 20), 50, 15_000);
+}

@@ -246,24 +246,26 @@ export class AlertStore {
     return res.rows[0] ? toAlert(res.rows[0]) : undefined;
   }
 
-  /** New annotations (last value wins), and the request the alert is now about, if it names one. */
-  async refresh(id: number, annotations: Annotations, now: Date, nodepoolRequestId?: string): Promise<void> {
-    await this.db.query(`UPDATE alerts SET annotations = $2, updated_at = $3, request_id = COALESCE($4, request_id) WHERE id = $1`, [
-      id,
-      JSON.stringify(annotations),
-      now,
-      nodepoolRequestId ?? null,
-    ]);
+  /** New annotations (last value wins), and the request each alert is now about, if it names one: one statement for all. */
+  async refresh(items: Array<{ id: number; annotations: Annotations; nodepoolRequestId?: string }>, now: Date): Promise<void> {
+    if (!items.length) return;
+    await this.db.query(
+      `UPDATE alerts a SET annotations = v.an::jsonb, updated_at = $4, request_id = COALESCE(v.rid, a.request_id)
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, an, rid) WHERE a.id = v.id`,
+      [items.map((i) => i.id), items.map((i) => JSON.stringify(i.annotations)), items.map((i) => i.nodepoolRequestId ?? null), now],
+    );
   }
 
-  /** Resolves a firing alert; `annotations`, when given, are what holds at resolution. */
-  async resolve(id: number, now: Date, annotations?: Annotations): Promise<AlertRecord | undefined> {
+  /** Resolves firing alerts (one statement); `annotations`, when given, are what holds at resolution. Answers those resolved, in order. */
+  async resolve(items: Array<{ id: number; annotations?: Annotations }>, now: Date): Promise<AlertRecord[]> {
+    if (!items.length) return [];
     const res = await this.db.query<Row>(
-      `UPDATE alerts SET state = 'resolved', ends_at = $2, updated_at = $2, inhibited_by = NULL, annotations = COALESCE($3::jsonb, annotations)
-        WHERE id = $1 AND state = 'firing' RETURNING *`,
-      [id, now, annotations ? JSON.stringify(annotations) : null],
+      `UPDATE alerts a SET state = 'resolved', ends_at = $3, updated_at = $3, inhibited_by = NULL, annotations = COALESCE(v.an::jsonb, a.annotations)
+         FROM unnest($1::bigint[], $2::text[]) AS v(id, an) WHERE a.id = v.id AND a.state = 'firing' RETURNING a.*`,
+      [items.map((i) => i.id), items.map((i) => (i.annotations ? JSON.stringify(i.annotations) : null)), now],
     );
-    return res.rows[0] ? toAlert(res.rows[0]) : undefined;
+    const byId = new Map(res.rows.map((r) => [Number(r.id), toAlert(r)]));
+    return items.flatMap((i) => byId.get(i.id) ?? []);
   }
 
   /** Records, for every firing alert, whether this sweep inhibited it and by which cluster. */

@@ -4,14 +4,24 @@
  * errors leave this file as the store's own (errors.ts).
  */
 import { translateDriverError } from './errors.js';
+import { preparedPglite } from './pglite-prepared.js';
 
 interface QueryResult<R> {
   rows: R[];
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Keeps the statement prepared under this name on each PostgreSQL connection (and in PGlite's
+   * session), so that it is parsed and planned once instead of on every call. One name, one SQL
+   * text. Outside transactions only; inside one, the statement goes unnamed.
+   */
+  name?: string;
+}
+
 export interface Queryable {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
   /** Runs several statements with no parameters (migrations). */
   exec(sql: string): Promise<void>;
 }
@@ -39,9 +49,26 @@ export async function openPostgres(url: string, poolSize = 2): Promise<Db> {
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it on next use.
   });
-  const wrap = (q: { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }> }): Queryable => ({
-    async query<R>(sql: string, params?: unknown[]) {
-      const res = await translated(() => q.query(sql, params));
+  type PgQueryable = {
+    query: (sql: string | { name: string; text: string; values?: unknown[] }, params?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
+  };
+  // A connection pooler that does not keep statements per client answers 26000 (no such
+  // prepared statement): from then on, every statement goes unnamed. Inside a transaction,
+  // where that error would abort it, statements always go unnamed.
+  let named = true;
+  const run = async (q: PgQueryable, sql: string, params?: unknown[], options?: QueryOptions) => {
+    if (!named || !options?.name || q !== pool) return q.query(sql, params);
+    try {
+      return await q.query({ name: options.name, text: sql, values: params });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== '26000') throw err;
+      named = false;
+      return q.query(sql, params);
+    }
+  };
+  const wrap = (q: PgQueryable): Queryable => ({
+    async query<R>(sql: string, params?: unknown[], options?: QueryOptions) {
+      const res = await translated(() => run(q, sql, params, options));
       return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
     },
     async exec(sql: string) {
@@ -71,13 +98,18 @@ export async function openPostgres(url: string, poolSize = 2): Promise<Db> {
 }
 
 export async function openPglite(dataDir?: string): Promise<Db> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const db = dataDir ? new PGlite(dataDir) : new PGlite();
+  const { PGlite, protocol, parse } = await import('@electric-sql/pglite');
+  // PGlite's shared buffers: its default, 128 MB, stays in the process once a sweep has read the
+  // tables through, and duplicates what the file system caches (or, in memory, holds) already.
+  const settings = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] };
+  const db = dataDir ? new PGlite(dataDir, settings) : new PGlite(settings);
   await db.waitReady;
   type Pg = { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[]; affectedRows?: number }>; exec: (sql: string) => Promise<unknown> };
-  const wrap = (q: Pg): Queryable => ({
-    async query<R>(sql: string, params?: unknown[]) {
-      const res = await translated(() => q.query(sql, params));
+  // Named statements outside transactions only: inside one, PGlite's lock is already held.
+  const named = preparedPglite(db, protocol, parse);
+  const wrap = (q: Pg, top = false): Queryable => ({
+    async query<R>(sql: string, params?: unknown[], options?: QueryOptions) {
+      const res = await translated(() => (top && options?.name ? named(options.name, sql, params ?? []) : q.query(sql, params)));
       return { rows: res.rows as R[], rowCount: res.affectedRows ?? res.rows.length };
     },
     async exec(sql: string) {
@@ -86,7 +118,7 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   });
   return {
     kind: 'pglite',
-    ...wrap(db as unknown as Pg),
+    ...wrap(db as unknown as Pg, true),
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) => translated(() => db.transaction((tx) => fn(wrap(tx as unknown as Pg))) as Promise<T>),
     close: () => db.close(),
   };

@@ -8,110 +8,17 @@ import type { HistoryEntry, NodepoolRequest, ObservedStatus } from '../requests/
 import { ALERTABLE_FINAL_STATES, LIVE_STATES, PRE_CREATE_STATES, type RequestState, sourcesOf, WATCHED_STATES } from '../requests/state.js';
 import type { Db, Queryable } from './db.js';
 import { StaleUpdateError } from './errors.js';
+import { insertRequest } from './insert.js';
 import { COLUMNS, date, type InsertOutcome, JSON_COLUMNS, type ListFilter, type NewRequest, type RequestPatch, type Row, toRequest } from './rows.js';
 
 export type { InsertOutcome, ListFilter, NewRequest } from './rows.js';
 
-class VanishedConflictError extends Error {
-  constructor(id: string) {
-    super(`insert of request ${id} conflicted with nothing that can be found`);
-  }
-}
-
 export class RequestStore {
   constructor(readonly db: Db) {}
 
-  async insert(r: NewRequest): Promise<InsertOutcome> {
-    try {
-      return await this.insertOnce(r);
-    } catch (err) {
-      // The conflicting live request finished between our INSERT and our look: try once more.
-      if (err instanceof VanishedConflictError) return this.insertOnce(r);
-      throw err;
-    }
-  }
-
-  private async insertOnce(r: NewRequest): Promise<InsertOutcome> {
-    return this.db.transaction(async (tx) => {
-      // What an existing request says to this one: the same key (replayed, or a conflict), then
-      // a live request for the pool. Asked before the insert and, when a concurrent one won, after.
-      const sameKey = (existing: NodepoolRequest): InsertOutcome => ({
-        kind: existing.bodyHash === r.bodyHash ? 'replayed' : 'key-conflict',
-        request: existing,
-      });
-      const existingFor = async (): Promise<InsertOutcome | undefined> => {
-        const byKey = r.idempotencyKey ? await this.byKey(tx, r.idempotencyKey) : undefined;
-        if (byKey) return sameKey(byKey);
-        const live = r.provider && r.clusterId && r.nodepoolName ? await this.findLive(r.provider, r.clusterId, r.nodepoolName, tx) : undefined;
-        // It may have committed between the two looks: a live request with our key is ours.
-        if (live && r.idempotencyKey && live.idempotencyKey === r.idempotencyKey) return sameKey(live);
-        return live ? { kind: 'pool-conflict', request: live } : undefined;
-      };
-      if (r.state === 'accepted' && r.provider && r.clusterId && r.nodepoolName) {
-        // A live request of ours comes before a taken name: it may not have its pool's id yet.
-        const earlier = (await existingFor()) ?? (await this.takenName(tx, r.provider, r.clusterId, r.nodepoolName));
-        if (earlier) return earlier;
-      } else if (r.idempotencyKey) {
-        const existing = await this.byKey(tx, r.idempotencyKey);
-        if (existing) return sameKey(existing);
-      }
-      const inserted = await tx.query<Row>(
-        `INSERT INTO nodepool_requests
-           (id, provider, region_id, cluster_id, nodepool_name, state, request, sealed_secrets, idempotency_key, body_hash,
-            source, deadline_at, reject_reasons, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14)
-         ON CONFLICT DO NOTHING
-         RETURNING *`,
-        [
-          r.id,
-          r.provider ?? null,
-          r.regionId ?? null,
-          r.clusterId ?? null,
-          r.nodepoolName ?? null,
-          r.state,
-          JSON.stringify(r.createParams),
-          r.sealedSecrets ?? null,
-          r.idempotencyKey ?? null,
-          r.bodyHash,
-          r.source,
-          r.deadlineAt,
-          r.rejectReasons ? JSON.stringify(r.rejectReasons) : null,
-          r.createdAt,
-        ],
-      );
-      const row = inserted.rows[0];
-      if (row) {
-        await this.addHistory(tx, r.id, r.createdAt, r.state, r.note);
-        return { kind: 'created', request: toRequest(row) } as InsertOutcome;
-      }
-      // A concurrent insert won: find out which constraint it was.
-      const winner = await existingFor();
-      if (winner) return winner;
-      throw new VanishedConflictError(r.id);
-    });
-  }
-
-  /**
-   * A pool of this name in the cluster's last listing, unless a live request of ours is
-   * creating it (that is a pool conflict, found by the insert itself).
-   */
-  private async takenName(q: Queryable, provider: Provider, clusterId: string, name: string): Promise<InsertOutcome | undefined> {
-    const res = await q.query<Row>(
-      `SELECT r.*, cp.nodepool_id AS taken_id, cp.seen_at AS taken_seen_at
-         FROM cluster_pools cp
-         LEFT JOIN LATERAL (
-           SELECT * FROM nodepool_requests r
-            WHERE r.provider = cp.provider AND r.cluster_id = cp.cluster_id AND r.nodepool_id = cp.nodepool_id
-            ORDER BY r.id DESC LIMIT 1) r ON true
-        WHERE cp.provider = $1 AND cp.cluster_id = $2 AND cp.nodepool_name = $3
-        LIMIT 1`,
-      [provider, clusterId, name],
-    );
-    const row = res.rows[0];
-    if (!row) return undefined;
-    const request = row.id ? toRequest(row) : undefined; // the LEFT JOIN found one of ours
-    if (request && LIVE_STATES.includes(request.state)) return undefined;
-    return { kind: 'name-taken', nodepoolId: row.taken_id as string, seenAt: date(row.taken_seen_at)!, request };
+  /** Stores a new request with its first history entry, or says what refused it (see insert.ts). */
+  insert(r: NewRequest): Promise<InsertOutcome> {
+    return insertRequest(this.db, r);
   }
 
   /**
@@ -342,20 +249,53 @@ export class RequestStore {
     return res.rows.map(toRequest);
   }
 
-  /** What the alert rules look at: live and active requests, and final ones since `since`. */
-  async forAlerts(since: Date): Promise<NodepoolRequest[]> {
+  /**
+   * What decides which clusters a sweep lists (watchTargets), before its requests are loaded
+   * (forAlerts): of the requests forAlerts would answer, one for each cluster, state, and
+   * whether it has a pool id and a create start, with those columns alone. A few rows per
+   * cluster, however many requests a month held.
+   */
+  async forTargets(since: Date): Promise<Array<Pick<NodepoolRequest, 'provider' | 'regionId' | 'clusterId' | 'state' | 'nodepoolId' | 'createStartedAt'>>> {
     const res = await this.db.query<Row>(
-      `SELECT * FROM nodepool_requests
-        WHERE state = ANY($2) OR (state = ANY($3) AND updated_at >= $1)
-        ORDER BY id`,
+      `SELECT DISTINCT ON (provider, region_id, cluster_id, state, nodepool_id IS NULL, create_started_at IS NULL)
+              provider, region_id, cluster_id, state, nodepool_id, create_started_at
+         FROM nodepool_requests
+        WHERE state = ANY($2) OR (state = ANY($3) AND updated_at >= $1)`,
       [since, WATCHED_STATES, ALERTABLE_FINAL_STATES],
     );
-    return res.rows.map(toRequest);
+    return res.rows.map((r) => ({
+      provider: r.provider as Provider,
+      regionId: (r.region_id as string | null) ?? undefined,
+      clusterId: r.cluster_id as string,
+      state: r.state as RequestState,
+      nodepoolId: (r.nodepool_id as string | null) ?? undefined,
+      createStartedAt: date(r.create_started_at),
+    }));
   }
 
-  private async byKey(q: Queryable, key: string): Promise<NodepoolRequest | undefined> {
-    const res = await q.query<Row>('SELECT * FROM nodepool_requests WHERE idempotency_key = $1', [key]);
-    return res.rows[0] ? toRequest(res.rows[0]) : undefined;
+  /**
+   * What the sweep and its alert rules look at: live and active requests, and final ones since
+   * `since`, by id; with `changedSince`, only those updated since then. Read `pageSize` rows at
+   * a time and without what no sweep reads (the create parameters, sealed secrets, idempotency
+   * key, body hash and reject reasons, most of a row): `createParams` comes back empty and
+   * `bodyHash` blank, so a month of requests never sits in memory whole, nor in one answer.
+   */
+  async forAlerts(since: Date, options: { changedSince?: Date; pageSize?: number } = {}): Promise<NodepoolRequest[]> {
+    const out: NodepoolRequest[] = [];
+    const pageSize = options.pageSize ?? 2_000;
+    for (let after = ''; ; after = out[out.length - 1]!.id) {
+      const res = await this.db.query<Row>(
+        `SELECT id, provider, region_id, cluster_id, nodepool_name, state, '' AS body_hash, source, nodepool_id, task_id, attempts,
+                create_started_at, deadline_at, next_attempt_at, lease_owner, lease_expires_at, last_error, observed, created_at, updated_at
+           FROM nodepool_requests
+          WHERE id > $4 AND (state = ANY($2) OR (state = ANY($3) AND updated_at >= $1))
+            AND ($5::timestamptz IS NULL OR updated_at >= $5::timestamptz)
+          ORDER BY id LIMIT $6`,
+        [since, WATCHED_STATES, ALERTABLE_FINAL_STATES, after, options.changedSince ?? null, pageSize],
+      );
+      for (const row of res.rows) out.push(toRequest(row));
+      if (res.rows.length < pageSize) return out;
+    }
   }
 
   private async addHistory(q: Queryable, id: string, at: Date, state: RequestState, note: string, cloudRequestId?: string): Promise<void> {

@@ -25,7 +25,7 @@ export interface WatchTarget {
  * called CreateClusterNodePool (so a pool of its name may be its own). The sweep keeps
  * looking at it while creation alerts would (CREATION_ALERT_HOURS).
  */
-export function isRecoverable(r: NodepoolRequest): boolean {
+export function isRecoverable(r: Pick<NodepoolRequest, 'state' | 'nodepoolId' | 'createStartedAt'>): boolean {
   return r.state === 'timed_out' && Boolean(r.nodepoolId || r.createStartedAt);
 }
 
@@ -34,7 +34,11 @@ export function isRecoverable(r: NodepoolRequest): boolean {
  * creating, active or recoverable requests, and those with firing cluster or pool alerts
  * (so that those alerts can resolve).
  */
-export function watchTargets(config: Pick<Config, 'watchClusters'>, requests: NodepoolRequest[], firing: AlertRecord[]): WatchTarget[] {
+export function watchTargets(
+  config: Pick<Config, 'watchClusters'>,
+  requests: Array<Pick<NodepoolRequest, 'provider' | 'regionId' | 'clusterId' | 'state' | 'nodepoolId' | 'createStartedAt'>>,
+  firing: AlertRecord[],
+): WatchTarget[] {
   const targets = new Map<string, WatchTarget>();
   const add = (cluster: Cluster, watchAll: boolean) => {
     const key = clusterKey(cluster);
@@ -69,30 +73,58 @@ export interface ListResult {
  * Lists clusters in order. It starts no new listing after `stopAt`, so a sweep keeps time for
  * the rest of its work; what was not reached is left for the next sweep. Errors are returned
  * per cluster. `reached` counts the clusters, from the first, that were all listed.
+ *
+ * `onListed` gets the results as they come, `batch` at a time (the last batch may be smaller),
+ * one call after the other: the store work on a batch runs while the rate limit holds the
+ * listing back, instead of after it. It is done when listClusters returns.
  */
 export async function listClusters(
   services: Pick<Services, 'cloud' | 'clock'>,
   targets: WatchTarget[],
-  options: { deadline: number; stopAt?: number; concurrency?: number },
+  options: { deadline: number; stopAt?: number; concurrency?: number; batch?: number; onListed?: (results: ListResult[]) => Promise<void> },
 ): Promise<{ results: ListResult[]; reached: number }> {
   const byIndex: Array<ListResult | undefined> = new Array(targets.length);
   let next = 0;
   const stopAt = options.stopAt ?? options.deadline;
+  let pending: ListResult[] = [];
+  let handed: Promise<void> = Promise.resolve();
+  // The first hand-off that failed: no later batch is handed, no new listing starts.
+  let failed: { error: unknown } | undefined;
+  const hand = () => {
+    const batch = pending;
+    pending = [];
+    if (!options.onListed || !batch.length) return;
+    handed = handed
+      .then(() => (failed ? undefined : options.onListed!(batch)))
+      .catch((error) => {
+        failed ??= { error };
+      });
+  };
+  const settle = (i: number, result: ListResult) => {
+    byIndex[i] = result;
+    pending.push(result);
+    if (pending.length >= (options.batch ?? 50)) hand();
+  };
   const worker = async () => {
-    while (next < targets.length && services.clock.now() < stopAt) {
+    while (next < targets.length && services.clock.now() < stopAt && !failed) {
       const i = next++;
       const { cluster, key } = targets[i]!;
       try {
-        byIndex[i] = { cluster, key, pools: await services.cloud.listNodePools(cluster, { deadline: options.deadline, maxAttempts: 3 }) };
+        settle(i, { cluster, key, pools: await services.cloud.listNodePools(cluster, { deadline: options.deadline, maxAttempts: 3 }) });
       } catch (err) {
         if (!(err instanceof CloudError)) throw err;
         // Out of time before the first call went out: not a listing, and not a failure of the cluster.
         if (err.code === 'BudgetExhausted') continue;
-        byIndex[i] = { cluster, key, error: err };
+        settle(i, { cluster, key, error: err });
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, targets.length) }, worker));
+  // An error fails the listing, but only once every listing in flight has ended and been handed on.
+  const listed = await Promise.allSettled(Array.from({ length: Math.min(options.concurrency ?? 16, targets.length) }, worker));
+  hand();
+  await handed;
+  for (const w of listed) if (w.status === 'rejected') throw w.reason;
+  if (failed) throw failed.error;
   let reached = 0;
   while (reached < targets.length && byIndex[reached]) reached++;
   return { results: byIndex.filter((r): r is ListResult => r !== undefined), reached };

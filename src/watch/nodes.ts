@@ -10,12 +10,19 @@
 import type { ClusterListing } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
 import type { EnsNode, NodePool } from '../cloud/nodepool.js';
+import { forEachConcurrently } from '../concurrent.js';
 import type { Services } from '../pipeline/services.js';
 import type { NodepoolRequest } from '../requests/model.js';
 
 /** DescribeClusterNodes documents initial, running and removing; DeleteClusterNodes, failed. */
 const KNOWN_NODE_STATES = new Set(['initial', 'running', 'removing', 'failed']);
 const UNKNOWN_LOGGED = new Set<string>();
+
+/**
+ * Whether this sweep may walk the pool's nodes for an active request: only an ENS pool serving
+ * below desired is (see poolsToWalk). What the others show is known from the listing alone.
+ */
+export const mayWalk = (pool: NodePool): boolean => pool.provider === 'ens' && pool.serving < pool.desired;
 
 /** The ENS pools whose nodes this sweep should walk, creating ones first. */
 function poolsToWalk(listings: ClusterListing[], requests: NodepoolRequest[]): Array<{ listing: ClusterListing; pool: NodePool }> {
@@ -44,8 +51,9 @@ export async function detectEnsNodeFailures(
   const initMs = services.config.thresholds.ensNodeInitMinutes * 60_000;
   let walks = 0;
   const walked: Array<{ clusterId: string; nodepoolId: string }> = [];
-  for (const { listing, pool } of poolsToWalk(listings, requests)) {
-    if (services.clock.now() >= options.stopAt || listing.cluster.provider !== 'ens') break;
+  // Walks go several at once, within the describe rate limit; none starts after stopAt.
+  await forEachConcurrently(poolsToWalk(listings, requests), services.config.sweepConcurrency, async ({ listing, pool }) => {
+    if (services.clock.now() >= options.stopAt || listing.cluster.provider !== 'ens') return;
     let nodes: EnsNode[];
     try {
       nodes = (await services.cloud.listEnsNodes(listing.cluster, pool.id, { deadline: options.deadline, maxAttempts: 2 })).filter(
@@ -58,7 +66,7 @@ export async function detectEnsNodeFailures(
         nodepoolId: pool.id,
         code: err.code,
       });
-      continue;
+      return;
     }
     walks++;
     walked.push({ clusterId: listing.cluster.clusterId, nodepoolId: pool.id });
@@ -72,7 +80,7 @@ export async function detectEnsNodeFailures(
     const failed = nodes.filter((n) => n.state === 'failed' || (n.state === 'initial' && now - (since.get(n.id)?.getTime() ?? now) >= initMs));
     pool.failed = failed.length;
     pool.failedInstanceIds = failed.map((n) => n.id);
-  }
+  });
   // What is not walked now is healthy again, or gone: its node history no longer counts.
   const listedEns = listings.filter((l) => l.cluster.provider === 'ens' && l.pools).map((l) => l.cluster.clusterId);
   await services.alerts.forgetNodes(listedEns, walked);

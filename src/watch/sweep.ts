@@ -10,14 +10,22 @@ import { applyCandidates } from '../alerts/lifecycle.js';
 import { planNotifications } from '../alerts/notify.js';
 import { deliverPending } from '../alerts/outbox.js';
 import { evaluate, resolutionAnnotations } from '../alerts/rules.js';
-import type { ClusterListing } from '../cloud/cluster.js';
+import { type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
 import type { Services } from '../pipeline/services.js';
 import { requestLink } from '../requests/ids.js';
+import type { NodepoolRequest } from '../requests/model.js';
 import { fromCursor, listClusters, watchTargets } from './listing.js';
-import { detectEnsNodeFailures } from './nodes.js';
-import { trackRequests } from './track.js';
+import { detectEnsNodeFailures, mayWalk } from './nodes.js';
+import { observeActive, trackRequests } from './track.js';
 
 const SWEEP_LOCK = 'watch-sweep';
+
+/** `loaded` with `changed` in place of the same ids, and the new ones, by id. */
+function merged(loaded: NodepoolRequest[], changed: NodepoolRequest[]): NodepoolRequest[] {
+  const byId = new Map(loaded.map((r) => [r.id, r]));
+  for (const r of changed) byId.set(r.id, r);
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
 /** Pool state words already logged as unknown, once per process. */
 const UNKNOWN_STATES_LOGGED = new Set<string>();
 
@@ -80,29 +88,67 @@ export async function sweep(services: Services, channels: Channel[], options: { 
   try {
     const now = () => new Date(clock.now());
     const since = new Date(started - config.thresholds.creationAlertHours * 3600_000);
-    const requests = await store.forAlerts(since);
+    // The clusters to list come from a few rows; the requests load while the listing runs.
+    const targetRows = store.forTargets(since);
+    const firing = alerts.firing();
+    const loading = store.forAlerts(since);
+    const loaded = loading.then((requests) => {
+      const byCluster = new Map<string, NodepoolRequest[]>();
+      for (const r of requests) {
+        const key = clusterKey(clusterOf(r));
+        byCluster.set(key, [...(byCluster.get(key) ?? []), r]);
+      }
+      return byCluster;
+    });
+    loaded.catch(() => undefined); // awaited below: a failure is not unhandled meanwhile
 
     // 1. List each watched cluster once, resuming where the last sweep ran out of time.
-    const targets = watchTargets(config, requests, await alerts.firing());
+    const targets = watchTargets(config, ...(await Promise.all([targetRows, firing])));
     const ordered = fromCursor(targets, lock.cursor);
     // Keep a fifth of the budget for the lifecycle and the deliveries.
     const stopAt = started + (options.deadline - started) * 0.8;
-    const { results, reached } = await listClusters(services, ordered, { deadline: options.deadline, stopAt, concurrency: config.sweepConcurrency });
+    // Each batch of listings, while the rest are still being listed: the clusters' health, what
+    // each has now (a create for a taken name is then refused at once), what active requests show.
+    const failures = new Map<string, number>();
+    const { results, reached } = await listClusters(services, ordered, {
+      deadline: options.deadline,
+      stopAt,
+      concurrency: config.sweepConcurrency,
+      onListed: async (batch) => {
+        const health = await alerts.recordClusters(
+          batch.map((r) => ({ key: r.key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })),
+          now(),
+        );
+        for (const [key, n] of health) failures.set(key, n);
+        await store.recordListings(
+          batch
+            .filter((r) => r.pools)
+            .map((r) => ({ provider: r.cluster.provider, clusterId: r.cluster.clusterId, pools: r.pools!.map((p) => ({ id: p.id, name: p.name })) })),
+          targets.map((t) => t.cluster),
+          now(),
+        );
+        // Pools whose nodes may yet be walked are observed after the walk, with what it found.
+        const byCluster = await loaded;
+        await observeActive(
+          services,
+          batch.flatMap((r) => byCluster.get(r.key) ?? []),
+          batch,
+          now(),
+          (p) => !mayWalk(p),
+        );
+      },
+    });
+    // Nothing listed: the pools of clusters nobody watches any more are forgotten all the same.
+    if (!results.length)
+      await store.recordListings(
+        [],
+        targets.map((t) => t.cluster),
+        now(),
+      );
+    const requests = await loading;
     summary.clusters = results.length;
     summary.clustersLeft = targets.length - reached;
     if (summary.clustersLeft > 0) cursor = reached > 0 ? ordered[reached - 1]!.key : (lock.cursor ?? null);
-    const failures = await alerts.recordClusters(
-      results.map((r) => ({ key: r.key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })),
-      now(),
-    );
-    // What each listed cluster has now: a create for a taken name is then refused at once.
-    await store.recordListings(
-      results
-        .filter((r) => r.pools)
-        .map((r) => ({ provider: r.cluster.provider, clusterId: r.cluster.clusterId, pools: r.pools!.map((p) => ({ id: p.id, name: p.name })) })),
-      targets.map((t) => t.cluster),
-      now(),
-    );
     for (const p of results.flatMap((r) => r.pools ?? [])) {
       if (p.state !== 'unknown' || UNKNOWN_STATES_LOGGED.has(`${p.provider}:${p.cloudState}`)) continue;
       UNKNOWN_STATES_LOGGED.add(`${p.provider}:${p.cloudState}`);
@@ -119,18 +165,21 @@ export async function sweep(services: Services, channels: Channel[], options: { 
 
     // ENS pools that need it get their nodes walked: ENS tells failures only through node states.
     summary.nodeWalks = await detectEnsNodeFailures(services, listings, requests, { deadline: options.deadline, stopAt });
+    await observeActive(services, requests, listings, now(), mayWalk);
 
     // 2. Requests, from the listings.
     const tracked = await trackRequests(services, requests, listings, {
       owner: options.owner,
       deadline: options.deadline,
       dispatchGraceMs: config.dispatchGraceSeconds * 1000,
+      activeObserved: true,
     });
     summary.transitions = tracked.transitions;
     summary.redriven = tracked.redriven;
 
-    // 3. Alerts, from the same listings and what the requests are now.
-    const current = await store.forAlerts(since);
+    // 3. Alerts, from the same listings and what the requests are now: those loaded, with what this
+    // sweep observed of them, and any changed since it started (a minute's leeway for clocks).
+    const current = await store.forAlerts(since, { changedSince: new Date(started - 60_000) }).then((changed) => merged(requests, changed));
     const candidates = evaluate({
       now: now(),
       clusters: listings,

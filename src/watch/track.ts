@@ -5,8 +5,11 @@
  * and ran out of time are timed out; accepted or deferred ones whose time has come are
  * dispatched again.
  */
+
 import { type Cluster, type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
+import type { NodePool } from '../cloud/nodepool.js';
+import { forEachConcurrently } from '../concurrent.js';
 import { provisionRequest } from '../pipeline/provision.js';
 import { endCreation, observedFrom, taskFailure, wakeNextOnCluster } from '../pipeline/schedule.js';
 import type { Services } from '../pipeline/services.js';
@@ -29,7 +32,13 @@ export async function trackRequests(
   services: Services,
   requests: NodepoolRequest[],
   listings: ClusterListing[],
-  options: { owner: string; deadline: number; dispatchGraceMs: number },
+  options: {
+    owner: string;
+    deadline: number;
+    dispatchGraceMs: number;
+    /** The sweep records what the listings show of active requests itself (observeActive). */
+    activeObserved?: boolean;
+  },
 ): Promise<{ transitions: Record<string, number>; redriven: number }> {
   const byKey: Listings = new Map(listings.map((l) => [l.key, l]));
   const now = new Date(services.clock.now());
@@ -37,18 +46,22 @@ export async function trackRequests(
   const count = (to: string | undefined, n = 1) => {
     if (to && n) transitions[to] = (transitions[to] ?? 0) + n;
   };
-  await observeActive(services, requests, byKey, now);
+  if (!options.activeObserved) await observeActive(services, requests, listings, now);
   count('active', await recoverTimedOut(services, requests, byKey, now));
-  for (const r of requests) {
-    if (r.state !== 'creating') continue;
-    const listing = listingOf(byKey, r);
-    if (!listing) continue; // not listed this sweep (out of time): next sweep
-    try {
-      count(await advanceCreating(services, r, listing, now, options.deadline));
-    } catch (err) {
-      if (!(err instanceof StaleUpdateError)) throw err; // someone else moved it: fine
-    }
-  }
+  // Each creation is independent of the others: several at once (store and cloud calls overlap).
+  await forEachConcurrently(
+    requests.filter((r) => r.state === 'creating'),
+    services.config.sweepConcurrency,
+    async (r) => {
+      const listing = listingOf(byKey, r);
+      if (!listing) return; // not listed this sweep (out of time): next sweep
+      try {
+        count(await advanceCreating(services, r, listing, now, options.deadline));
+      } catch (err) {
+        if (!(err instanceof StaleUpdateError)) throw err; // someone else moved it: fine
+      }
+    },
+  );
   await wakeFreeClusters(services, requests, byKey);
   count('timed_out', await timeOutStale(services, requests, options.owner, options.deadline));
   return { transitions, redriven: await redrive(services, options.dispatchGraceMs, options.deadline) };
@@ -73,15 +86,33 @@ async function wakeFreeClusters(services: Services, requests: NodepoolRequest[],
   }
 }
 
-/** Active requests show what this sweep saw of their pool (one statement for all of them). */
-async function observeActive(services: Services, requests: NodepoolRequest[], byKey: Listings, now: Date): Promise<void> {
-  const observed: Array<{ id: string; observed: ObservedStatus }> = [];
+/**
+ * Active requests show what these listings saw of their pool (one statement for all of them),
+ * for the pools `which` takes; the request objects are updated too, so that the alert rules
+ * read what was written.
+ */
+export async function observeActive(
+  services: Pick<Services, 'store'>,
+  requests: NodepoolRequest[],
+  listings: Array<Pick<ClusterListing, 'key' | 'pools'>>,
+  now: Date,
+  which: (pool: NodePool) => boolean = () => true,
+): Promise<void> {
+  const pools = new Map<string, NonNullable<ClusterListing['pools']>[number]>();
+  for (const l of listings) for (const p of l.pools ?? []) pools.set(`${l.key}\u0000${p.id}`, p);
+  const observed: Array<{ r: NodepoolRequest; observed: ObservedStatus }> = [];
   for (const r of requests) {
     if (r.state !== 'active' || !r.nodepoolId) continue;
-    const pool = listingOf(byKey, r)?.pools?.find((p) => p.id === r.nodepoolId);
-    if (pool) observed.push({ id: r.id, observed: observedFrom(pool, now) });
+    const pool = pools.get(`${clusterKey(clusterOf(r))}\u0000${r.nodepoolId}`);
+    if (pool && which(pool)) observed.push({ r, observed: observedFrom(pool, now) });
   }
-  await services.store.observeMany(observed);
+  await observeAll(services, observed);
+}
+
+/** Writes what was observed of these requests, and keeps it on them. */
+async function observeAll(services: Pick<Services, 'store'>, items: Array<{ r: NodepoolRequest; observed: ObservedStatus }>): Promise<void> {
+  await services.store.observeMany(items.map((i) => ({ id: i.r.id, observed: i.observed })));
+  for (const i of items) i.r.observed = i.observed;
 }
 
 /** Timed-out requests whose pool this sweep shows active with serving at desired become active. */
@@ -93,7 +124,7 @@ async function recoverTimedOut(services: Services, requests: NodepoolRequest[], 
   const claimed = new Set(owners.keys());
   const candidates = requests.filter(isRecoverable).sort((a, b) => Number(!a.nodepoolId) - Number(!b.nodepoolId) || (a.id < b.id ? -1 : 1));
   const recoveredPools = new Set<string>();
-  const observed: Array<{ id: string; observed: ObservedStatus }> = [];
+  const observed: Array<{ r: NodepoolRequest; observed: ObservedStatus }> = [];
   let recovered = 0;
   for (const r of candidates) {
     const pools = listingOf(byKey, r)?.pools;
@@ -105,7 +136,7 @@ async function recoverTimedOut(services: Services, requests: NodepoolRequest[], 
     if (!pool || recoveredPools.has(pool.id)) continue;
     claimed.add(pool.id);
     if (!(pool.state === 'active' && pool.initial === 0 && pool.serving >= pool.desired)) {
-      if (r.nodepoolId) observed.push({ id: r.id, observed: observedFrom(pool, now) });
+      if (r.nodepoolId) observed.push({ r, observed: observedFrom(pool, now) });
       continue;
     }
     try {
@@ -123,7 +154,7 @@ async function recoverTimedOut(services: Services, requests: NodepoolRequest[], 
       if (!(err instanceof StaleUpdateError)) throw err;
     }
   }
-  await services.store.observeMany(observed);
+  await observeAll(services, observed);
   return recovered;
 }
 
@@ -217,7 +248,6 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
     return undefined;
   }
 
-  await store.observe(r.id, observedFrom(pool, now), now);
   if (pool.state === 'failed') {
     // The cloud says the pool failed: its creation task says why, when there is one.
     const err = (await taskError()) ?? {
@@ -250,5 +280,7 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
       message: `node pool ${pool.id} was still ${pool.cloudState} at ${r.deadlineAt.toISOString()}: ${pool.serving}/${pool.desired} serving, ${pool.initial} initial, ${pool.failed ?? 'unknown'} failed${task ? `; ${task}` : ''}`,
     });
   }
+  // Still coming up: record how far (an ended creation records it with its transition).
+  await store.observe(r.id, observedFrom(pool, now), now);
   return undefined;
 }

@@ -4,6 +4,7 @@
  * done, whether provision sees its task end or the sweep does. No create is refused as busy.
  */
 import { describe, expect, it } from 'vitest';
+import { taskDurations } from '../../src/pipeline/schedule.js';
 import { ackExample, uniqueName } from '../helpers/cloud.js';
 import { backends } from '../helpers/db.js';
 import { useSystem } from '../helpers/system.js';
@@ -129,6 +130,26 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
       expect(creates.map((c) => (c.params as any).body.nodepool_info.name)).toEqual(
         await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/nodepool-requests/${id}`)).json.nodepoolName)),
       );
+    });
+
+    it('learns from the tasks that ended how long they take, and asks about the next ones a few times only', async () => {
+      taskDurations.clear(); // what earlier tests' tasks took (this process is the provision instance)
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const ids: string[] = [];
+      for (const name of ['a', 'b', 'c', 'd'].map((n) => uniqueName(n))) {
+        const body = { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(name, { desired_size: 1 }) };
+        ids.push((await t.api('POST', '/v1/nodepool-requests', body)).json.id);
+      }
+      await t.idle();
+      const requests = await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/nodepool-requests/${id}`)).json));
+      expect(requests.map((r) => r.state)).toEqual(['active', 'active', 'active', 'active']);
+      const asks = t.sys.emulator.callLog({ action: 'DescribeTaskInfo' });
+      const counts = requests.map((r) => asks.filter((a) => a.path === `/tasks/${r.taskId}`).length);
+      // without history, a task of 500 ms is asked about every 100 ms
+      expect(counts[0]).toBeGreaterThanOrEqual(4);
+      // the later ones (an earlier task of the region ended in this process) are asked about
+      // just before and just after the time the earlier ones took
+      for (const n of counts.slice(1)) expect(n).toBeLessThanOrEqual(3);
     });
   });
 });

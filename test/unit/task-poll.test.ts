@@ -1,0 +1,63 @@
+/** When provision asks about an ACK task it follows: sparse while far from the end, tight near it. */
+import { describe, expect, it } from 'vitest';
+import { nextTaskPoll, TaskDurations } from '../../src/pipeline/schedule.js';
+
+/** The times at which a follower asks, for a task that ends at `endMs`, and the first one at or after the end. */
+function asks(endMs: number, expectedMs?: number) {
+  const at: number[] = [];
+  let t = 0;
+  while (t < endMs) {
+    t += nextTaskPoll(t, expectedMs);
+    at.push(t);
+  }
+  return { calls: at.length, lateMs: t - endMs };
+}
+
+describe('nextTaskPoll', () => {
+  it('without history asks after a fortieth of the time so far, between 100 ms and 15 s', () => {
+    expect(nextTaskPoll(0)).toBe(100);
+    expect(nextTaskPoll(40_000)).toBe(1_000);
+    expect(nextTaskPoll(3_600_000)).toBe(15_000);
+  });
+
+  it('with history sleeps until just before the expected end, then asks every E/200', () => {
+    const e = 300_000; // a five-minute task
+    expect(nextTaskPoll(0, e)).toBe(60_000);
+    expect(nextTaskPoll(290_000, e)).toBe(2_500); // until E − E/40 = 292.5 s
+    expect(nextTaskPoll(295_000, e)).toBe(1_500);
+    // a task far slower than the ones before is asked about no more often than without history
+    expect(nextTaskPoll(600_000, e)).toBe(15_000);
+  });
+
+  it('finds a task that ends as expected sooner and with fewer calls than without history', () => {
+    for (const e of [10_000, 180_000, 300_000]) {
+      const blind = asks(e);
+      const informed = asks(e, e);
+      expect(informed.lateMs).toBeLessThanOrEqual(e / 200);
+      expect(informed.lateMs).toBeLessThan(blind.lateMs);
+      expect(informed.calls).toBeLessThan(blind.calls);
+    }
+  });
+
+  it('a task that runs longer than the shortest before it is still found within a few percent, with fewer calls than without history', () => {
+    const e = 120_000;
+    for (const end of [1.2 * e, 2 * e, 3 * e]) {
+      const { lateMs, calls } = asks(end, e);
+      expect(lateMs).toBeLessThanOrEqual(0.05 * end);
+      expect(calls).toBeLessThan(asks(end).calls);
+    }
+  });
+});
+
+describe('TaskDurations', () => {
+  it('expects the shortest of the last eight durations of a kind', () => {
+    const d = new TaskDurations();
+    expect(d.expected('ack/cn-beijing')).toBeUndefined();
+    for (const ms of [1, 2, 300, 100, 200, 300, 400, 500, 600, 700]) d.record('ack/cn-beijing', ms * 1000);
+    // the last eight: 300, 100, 200, 300, 400, 500, 600, 700 s
+    expect(d.expected('ack/cn-beijing')).toBe(100_000);
+    expect(d.expected('ack/cn-hangzhou')).toBeUndefined();
+    d.clear();
+    expect(d.expected('ack/cn-beijing')).toBeUndefined();
+  });
+});
