@@ -26,6 +26,11 @@ const script = new vm.Script(wrap(fs.readFileSync(file, 'utf8')), { filename: SC
 /** Whether the code cache was used: 'accepted', 'rejected' or 'absent' (read by the B3 benchmark). */
 globalThis[Symbol.for('nodepool-pilot.codeCache')] = cachedData ? (script.cachedDataRejected ? 'rejected' : 'accepted') : 'absent';
 
+// wrap() puts the module wrapper's head before line 1 of the bundle: columns there shift by its length.
+const HEAD = wrap('\u0000').indexOf('\u0000');
+/** The map's entry for a 1-based line and column of the compiled (wrapped) bundle. */
+const entryAt = (map, line, column) => map.findEntry(line - 1, (line === 1 ? column - HEAD : column) - 1);
+
 let sourceMap;
 function mapOf() {
   if (sourceMap === undefined) {
@@ -43,11 +48,11 @@ function frame(site, next) {
   const map = site.getFileName() === SCRIPT_NAME ? mapOf() : null;
   const line = site.getLineNumber();
   const column = site.getColumnNumber();
-  const entry = map && line && column ? map.findEntry(line - 1, column - 1) : undefined;
+  const entry = map && line && column ? entryAt(map, line, column) : undefined;
   if (!entry?.originalSource) return `    at ${site}`;
   // The name of the enclosing function as the sources spell it, else the one the next frame calls.
-  const enclosing = map.findEntry(site.getEnclosingLineNumber() - 1, site.getEnclosingColumnNumber() - 1);
-  const caller = next && next.getFileName() === SCRIPT_NAME ? map.findEntry(next.getLineNumber() - 1, next.getColumnNumber() - 1) : undefined;
+  const enclosing = entryAt(map, site.getEnclosingLineNumber(), site.getEnclosingColumnNumber());
+  const caller = next && next.getFileName() === SCRIPT_NAME ? entryAt(map, next.getLineNumber(), next.getColumnNumber()) : undefined;
   const typeName = site.getTypeName();
   const name = enclosing.name || caller?.name || `${typeName && typeName !== 'global' ? `${typeName}.` : ''}${site.getFunctionName() || '<anonymous>'}`;
   const prefix = `${site.isAsync() ? 'async ' : ''}${site.isConstructor() ? 'new ' : ''}`;

@@ -212,16 +212,13 @@ async function drive(
     return { outcome: 'failed', request };
   };
 
-  // Look before leaping: is there already a pool with this name? ENS would create a second
-  // pool of the same name, so always. ACK refuses a taken name itself, so only when an earlier
-  // create of this request may have run and its pool is ours to adopt.
+  // Look before leaping: is there already a pool with this name? (ACK would refuse a taken name
+  // itself, but after a create whose answer is lost only this look tells our pool from theirs.)
   let existing: NodePool | undefined;
-  if (ref.provider === 'ens' || rec.createStartedAt) {
-    try {
-      existing = await cloud.findNodePool(ref, rec.nodepoolName, budget);
-    } catch (err) {
-      return onCloudError(err, 'looking the pool up by name');
-    }
+  try {
+    existing = await cloud.findNodePool(ref, rec.nodepoolName, budget);
+  } catch (err) {
+    return onCloudError(err, 'looking the pool up by name');
   }
   if (existing) {
     if (rec.createStartedAt) {

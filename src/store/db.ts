@@ -53,15 +53,17 @@ export async function openPostgres(url: string, poolSize = 2): Promise<Db> {
     query: (sql: string | { name: string; text: string; values?: unknown[] }, params?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
   };
   // A connection pooler that does not keep statements per client answers 26000 (no such
-  // prepared statement): from then on, every statement goes unnamed. Inside a transaction,
-  // where that error would abort it, statements always go unnamed.
+  // prepared statement), or 42P05 (already prepared, by another client on the same server
+  // connection): from then on, every statement goes unnamed (the Parse failed, so nothing ran).
+  // Inside a transaction, where that error would abort it, statements always go unnamed.
   let named = true;
   const run = async (q: PgQueryable, sql: string, params?: unknown[], options?: QueryOptions) => {
     if (!named || !options?.name || q !== pool) return q.query(sql, params);
     try {
       return await q.query({ name: options.name, text: sql, values: params });
     } catch (err) {
-      if ((err as { code?: unknown }).code !== '26000') throw err;
+      const code = (err as { code?: unknown }).code;
+      if (code !== '26000' && code !== '42P05') throw err;
       named = false;
       return q.query(sql, params);
     }

@@ -8,11 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newRequestId } from '../../src/requests/ids.js';
-import { type Db, type InsertOutcome, migrate, type NewRequest, openPglite, type Queryable, RequestStore, StoreRejectedError } from '../../src/store/index.js';
+import { type Db, type InsertOutcome, migrate, type NewRequest, openPglite, openPostgres, type Queryable, RequestStore, StoreRejectedError } from '../../src/store/index.js';
 import { insertRequest } from '../../src/store/insert.js';
-import { backends } from '../helpers/db.js';
+import { backends, DATABASE_URL, isolatedPostgresUrl } from '../helpers/db.js';
 
 const T0 = new Date('2026-11-22T10:00:00Z');
+
+const migrated = async (db: Db) => {
+  await migrate(db);
+  return db;
+};
 
 function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
   return {
@@ -147,6 +152,19 @@ describe.each(backends)('storing a new request on $name', (backend) => {
     await db.exec('DEALLOCATE ALL');
     expect((await store.insert(newRequest())).kind).toBe('created');
     expect((await store.insert(newRequest())).kind).toBe('created');
+  });
+
+  it.runIf(backend.name === 'postgres')('goes unnamed when a pooler hands it a server connection that already has the statement (42P05)', async () => {
+    // one connection, on which the statement's name is taken behind the client's back
+    const one = await migrated(await openPostgres(await isolatedPostgresUrl(DATABASE_URL!), 1));
+    try {
+      await one.exec('PREPARE insert_request AS SELECT 1');
+      const again = new RequestStore(one);
+      expect((await again.insert(newRequest())).kind).toBe('created');
+      expect((await again.insert(newRequest())).kind).toBe('created');
+    } finally {
+      await one.close();
+    }
   });
 
   it.runIf(backend.name === 'postgres')('waits for an uncommitted insert of the same pool, and names it once committed', async () => {
