@@ -57,7 +57,7 @@ export async function provisioning(plan: B1Plan, label: string, faults: boolean,
     },
     emulator: {
       timing: { speed: plan.speed },
-      rateLimits: { CreateClusterNodePool: R, DescribeClusterNodePools: 1000 },
+      rateLimits: { CreateClusterNodePool: R, DescribeClusterNodePools: 1000, DescribeClusterNodes: 1000 },
       timeoutHoldMs: 3_000,
       seed: 7,
       scenario: { clusters: clusters.map((id) => ({ id, provider: 'ens' as const })) },
@@ -146,7 +146,7 @@ export async function ensLoop(plan: B1Plan) {
   const emulator = new CloudEmulator({
     accessKeys: [{ accessKeyId: DEFAULT_ACCESS_KEY_ID, accessKeySecret: DEFAULT_ACCESS_KEY_SECRET }],
     timing: { speed: plan.speed },
-    rateLimits: { CreateClusterNodePool: plan.rate, DescribeClusterNodePools: 1000 },
+    rateLimits: { CreateClusterNodePool: plan.rate, DescribeClusterNodePools: 1000, DescribeClusterNodes: 1000 },
     seed: 7,
     scenario: { clusters: clusters.map((id) => ({ id, provider: 'ens' as const })) },
   });

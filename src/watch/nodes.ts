@@ -55,8 +55,10 @@ export async function detectEnsNodeFailures(
   await forEachConcurrently(poolsToWalk(listings, requests), services.config.sweepConcurrency, async ({ listing, pool }) => {
     if (services.clock.now() >= options.stopAt || listing.cluster.provider !== 'ens') return;
     let nodes: EnsNode[];
+    // One attempt: a walk that fails waits for the next sweep rather than hold this one (and the
+    // next behind its lock) in backoffs.
     try {
-      nodes = (await services.cloud.listEnsNodes(listing.cluster, pool.id, { deadline: options.deadline, maxAttempts: 2 })).filter(
+      nodes = (await services.cloud.listEnsNodes(listing.cluster, pool.id, { deadline: options.deadline, maxAttempts: 1 })).filter(
         (n) => n.nodepoolId === pool.id || !n.nodepoolId,
       );
     } catch (err) {

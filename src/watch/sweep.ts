@@ -16,7 +16,7 @@ import { requestLink } from '../requests/ids.js';
 import type { NodepoolRequest } from '../requests/model.js';
 import { fromCursor, listClusters, watchTargets } from './listing.js';
 import { detectEnsNodeFailures, mayWalk } from './nodes.js';
-import { observeActive, trackRequests } from './track.js';
+import { endUpCreations, observeActive, redrive, trackRequests } from './track.js';
 
 const SWEEP_LOCK = 'watch-sweep';
 
@@ -102,6 +102,10 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     });
     loaded.catch(() => undefined); // awaited below: a failure is not unhandled meanwhile
 
+    // What is due for dispatch goes at once, alongside the listing: it needs nothing from it.
+    const redriving = redrive(services, config.dispatchGraceSeconds * 1000, options.deadline);
+    redriving.catch(() => undefined); // awaited below: a failure is not unhandled meanwhile
+
     // 1. List each watched cluster once, resuming where the last sweep ran out of time.
     const targets = watchTargets(config, ...(await Promise.all([targetRows, firing])));
     const ordered = fromCursor(targets, lock.cursor);
@@ -110,10 +114,13 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     // Each batch of listings, while the rest are still being listed: the clusters' health, what
     // each has now (a create for a taken name is then refused at once), what active requests show.
     const failures = new Map<string, number>();
+    let endedEarly = 0;
     const { results, reached } = await listClusters(services, ordered, {
       deadline: options.deadline,
       stopAt,
       concurrency: config.sweepConcurrency,
+      // Batches of up to 50, and at least eight a sweep, so that a creation seen up ends soon.
+      batch: Math.min(50, Math.ceil(ordered.length / 8)),
       onListed: async (batch) => {
         const health = await alerts.recordClusters(
           batch.map((r) => ({ key: r.key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })),
@@ -129,13 +136,9 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         );
         // Pools whose nodes may yet be walked are observed after the walk, with what it found.
         const byCluster = await loaded;
-        await observeActive(
-          services,
-          batch.flatMap((r) => byCluster.get(r.key) ?? []),
-          batch,
-          now(),
-          (p) => !mayWalk(p),
-        );
+        const listed = batch.flatMap((r) => byCluster.get(r.key) ?? []);
+        await observeActive(services, listed, batch, now(), (p) => !mayWalk(p));
+        endedEarly += await endUpCreations(services, listed, batch, now());
       },
     });
     // Nothing listed: the pools of clusters nobody watches any more are forgotten all the same.
@@ -173,9 +176,11 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       deadline: options.deadline,
       dispatchGraceMs: config.dispatchGraceSeconds * 1000,
       activeObserved: true,
+      redrive: false,
     });
     summary.transitions = tracked.transitions;
-    summary.redriven = tracked.redriven;
+    if (endedEarly) summary.transitions.active = (summary.transitions.active ?? 0) + endedEarly;
+    summary.redriven = await redriving;
 
     // 3. Alerts, from the same listings and what the requests are now: those loaded, with what this
     // sweep observed of them, and any changed since it started (a minute's leeway for clocks).

@@ -8,7 +8,7 @@
 
 import { type Cluster, type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
-import type { NodePool } from '../cloud/nodepool.js';
+import { isUp, type NodePool } from '../cloud/nodepool.js';
 import { forEachConcurrently } from '../concurrent.js';
 import { provisionRequest } from '../pipeline/provision.js';
 import { endCreation, observedFrom, taskFailure, wakeNextOnCluster } from '../pipeline/schedule.js';
@@ -36,6 +36,8 @@ export async function trackRequests(
     owner: string;
     deadline: number;
     dispatchGraceMs: number;
+    /** false: the caller re-drives on its own (the sweep does, from its start). */
+    redrive?: boolean;
     /** The sweep records what the listings show of active requests itself (observeActive). */
     activeObserved?: boolean;
   },
@@ -64,7 +66,7 @@ export async function trackRequests(
   );
   await wakeFreeClusters(services, requests, byKey);
   count('timed_out', await timeOutStale(services, requests, options.owner, options.deadline));
-  return { transitions, redriven: await redrive(services, options.dispatchGraceMs, options.deadline) };
+  return { transitions, redriven: options.redrive === false ? 0 : await redrive(services, options.dispatchGraceMs, options.deadline) };
 }
 
 /**
@@ -72,6 +74,40 @@ export async function trackRequests(
  * created, hand the cluster to their oldest waiting request at once: dispatched now, not at
  * the end of its backoff or of the re-drive grace, which grows with each re-drive.
  */
+/**
+ * Ends, as soon as their cluster is listed, the creations whose pool the listing shows up
+ * (active, nothing still coming up, serving what was asked): they need nothing more from this
+ * sweep, and the slower work after the listing (node walks, the rest of the tracking) would
+ * only make them later. The rest are left to trackRequests. Answers how many ended.
+ */
+export async function endUpCreations(
+  services: Services,
+  requests: NodepoolRequest[],
+  listings: Array<Pick<ClusterListing, 'key' | 'pools'>>,
+  now: Date,
+): Promise<number> {
+  const byKey = new Map(listings.map((l) => [l.key, l]));
+  let ended = 0;
+  await forEachConcurrently(
+    requests.filter((r) => r.state === 'creating'),
+    services.config.sweepConcurrency,
+    async (r) => {
+      const pool = byKey.get(clusterKey(clusterOf(r)))?.pools?.find((p) => p.id === r.nodepoolId);
+      if (!pool || !isUp(pool)) return;
+      try {
+        await endCreation(services, r, 'active', activeNote(pool), { at: now, pool });
+        r.state = 'active';
+        ended++;
+      } catch (err) {
+        if (!(err instanceof StaleUpdateError)) throw err; // someone else moved it: fine
+      }
+    },
+  );
+  return ended;
+}
+
+const activeNote = (pool: NodePool) => `node pool ${pool.id} is active: ${pool.serving}/${pool.desired} nodes serving`;
+
 async function wakeFreeClusters(services: Services, requests: NodepoolRequest[], byKey: Listings): Promise<void> {
   const oldestWaiting = new Map<string, NodepoolRequest>();
   for (const r of [...requests].sort((a, b) => (a.id < b.id ? -1 : 1))) {
@@ -172,18 +208,19 @@ async function timeOutStale(services: Services, requests: NodepoolRequest[], own
 }
 
 /** Re-dispatches what was never dispatched, or was deferred and is due. */
-async function redrive(services: Services, graceMs: number, deadline: number): Promise<number> {
+export async function redrive(services: Services, graceMs: number, deadline: number): Promise<number> {
   const due = await services.store.dueForDispatch(new Date(services.clock.now()), graceMs, 500);
   let n = 0;
-  for (const r of due) {
-    if (services.clock.now() >= deadline) break;
+  // Several at once: one slow or failing invocation does not hold the others (nor the sweep).
+  await forEachConcurrently(due, services.config.sweepConcurrency, async (r) => {
+    if (services.clock.now() >= deadline) return;
     try {
       await services.dispatcher.dispatch(r.id, services.log, await services.store.nextDispatch(r.id, new Date(services.clock.now())));
       n++;
     } catch (err) {
       services.log.warn('re-dispatch failed; next sweep tries again', { nodepoolRequestId: r.id, error: err });
     }
-  }
+  });
   return n;
 }
 
@@ -258,7 +295,7 @@ async function advanceCreating(services: Services, r: NodepoolRequest, result: C
   }
   const settled = pool.state === 'active' && pool.initial === 0;
   if (settled && pool.serving >= pool.desired) {
-    return finish('active', `node pool ${pool.id} is active: ${pool.serving}/${pool.desired} nodes serving`);
+    return finish('active', activeNote(pool));
   }
   if (pool.failedInstanceIds?.length) {
     // ENS: nodes that failed or never came up (read from their states), and the pool is not serving in full.
