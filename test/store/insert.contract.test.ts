@@ -8,7 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newRequestId } from '../../src/requests/ids.js';
-import { type Db, type InsertOutcome, migrate, type NewRequest, openPglite, openPostgres, type Queryable, RequestStore, StoreRejectedError } from '../../src/store/index.js';
+import {
+  type Db,
+  type InsertOutcome,
+  migrate,
+  type NewRequest,
+  openPglite,
+  openPostgres,
+  type Queryable,
+  RequestStore,
+  StoreRejectedError,
+} from '../../src/store/index.js';
 import { insertRequest } from '../../src/store/insert.js';
 import { backends, DATABASE_URL, isolatedPostgresUrl } from '../helpers/db.js';
 

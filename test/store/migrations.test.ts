@@ -51,4 +51,36 @@ describe.each(raw)('migrations on $name', (backend) => {
       await db.close();
     }
   });
+
+  it('checks an up-to-date store with one read and no transaction, and migrates one that is not', async () => {
+    const db = await backend.open();
+    try {
+      const all = loadMigrations();
+      let statements = 0;
+      let transactions = 0;
+      const counted: Db = {
+        ...db,
+        query: (sql, params, options) => {
+          statements++;
+          return db.query(sql, params, options);
+        },
+        transaction: (fn) => {
+          transactions++;
+          return db.transaction(fn);
+        },
+      } as Db;
+      // a new store: the read fails (no table), the locked path applies everything
+      expect(await migrate(counted, all)).toEqual(all.map((m) => m.version));
+      expect(transactions).toBe(1);
+      statements = 0;
+      transactions = 0;
+      expect(await migrate(counted, all)).toEqual([]);
+      expect({ statements, transactions }).toEqual({ statements: 1, transactions: 0 });
+      // one migration more than the store has: the locked path again
+      expect(await migrate(counted, [...all, { version: '999-test', sql: 'CREATE TABLE zz_probe (id int)' }])).toEqual(['999-test']);
+      expect(transactions).toBe(1);
+    } finally {
+      await db.close();
+    }
+  });
 });
