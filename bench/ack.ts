@@ -24,33 +24,55 @@ interface Plan {
 }
 
 const clusterIds = (plan: Plan) => Array.from({ length: plan.clusters }, (_, i) => `c${String(i + 1).padStart(32, '0')}`);
+/**
+ * Both sides first create one pool on a cluster of another region, before the clock starts,
+ * so that neither pays its first connections and compilation in the measured run (and ours
+ * learns nothing about this region's task times from it).
+ */
+const WARM = { provider: 'ack' as const, regionId: 'cn-hangzhou', clusterId: `cwarm${'0'.repeat(27)}` };
 const emulatorOptions = (plan: Plan) => ({
   timing: { speed: plan.speed },
   seed: 11,
-  scenario: { clusters: clusterIds(plan).map((id) => ({ id, provider: 'ack' as const, regionId: REGION })) },
+  scenario: {
+    clusters: [
+      ...clusterIds(plan).map((id) => ({ id, provider: 'ack' as const, regionId: REGION })),
+      { id: WARM.clusterId, provider: 'ack' as const, regionId: WARM.regionId },
+    ],
+  },
 });
 /** Request i goes to cluster i mod C: the busiest cluster gets ⌈N/C⌉. */
 const assignment = (plan: Plan, label: string) =>
   Array.from({ length: plan.requests }, (_, i) => ({ name: `${label}-${i}`, clusterId: clusterIds(plan)[i % plan.clusters]! }));
 
 /** What the emulator's log says about a run. */
-function tally(emulator: CloudEmulator) {
+function tally(emulator: CloudEmulator, t0: number) {
   const byName = new Map<string, number>();
   for (const p of emulator.world.pools.values()) byName.set(p.name, (byName.get(p.name) ?? 0) + 1);
-  const log = emulator.callLog({ product: 'ack' });
+  const warmTasks = new Set([...emulator.world.pools.values()].filter((p) => p.clusterId === WARM.clusterId).map((p) => `/tasks/${p.taskId}`));
+  const log = emulator.callLog({ product: 'ack' }).filter((c) => c.clusterId !== WARM.clusterId && !warmTasks.has(c.path));
   // How long each cluster sat idle between a pool's creation ending and the next create.
   const gaps: number[] = [];
+  const byRound: number[][] = [];
   const byCluster = new Map<string, Array<{ createdAt: number; completedAt?: number }>>();
   for (const p of emulator.world.pools.values()) {
-    if (p.isDefault) continue;
+    if (p.isDefault || p.clusterId === WARM.clusterId) continue;
     byCluster.set(p.clusterId, [...(byCluster.get(p.clusterId) ?? []), { createdAt: p.createdAt, completedAt: emulator.world.status(p).completedAt }]);
   }
   for (const pools of byCluster.values()) {
     pools.sort((a, b) => a.createdAt - b.createdAt);
-    for (let i = 1; i < pools.length; i++) if (pools[i - 1]!.completedAt) gaps.push(pools[i]!.createdAt - pools[i - 1]!.completedAt!);
+    for (let i = 1; i < pools.length; i++) {
+      if (!pools[i - 1]!.completedAt) continue;
+      const idle = pools[i]!.createdAt - pools[i - 1]!.completedAt!;
+      gaps.push(idle);
+      byRound[i - 1] = [...(byRound[i - 1] ?? []), idle];
+    }
   }
+  const firsts = [...byCluster.values()].map((pools) => pools[0]!.createdAt - t0);
   return {
+    firstCreateMs: { mean: round(firsts.reduce((a, b) => a + b, 0) / Math.max(1, firsts.length), 0), max: Math.max(0, ...firsts) },
     idleMsPerHandOff: gaps.length ? round(gaps.reduce((a, b) => a + b, 0) / gaps.length, 1) : 0,
+    /** The longest idle time at each hand-off (after the first pool, the second, …): the makespan follows these. */
+    maxIdleMsByHandOff: byRound.map((xs) => Math.max(...xs)),
     duplicates: [...byName.values()].reduce((n, c) => n + Math.max(0, c - 1), 0),
     calls: log.length,
     byAction: Object.fromEntries([...new Set(log.map((c) => c.action))].map((a) => [a, log.filter((c) => c.action === a).length])),
@@ -74,6 +96,11 @@ async function ours(plan: Plan) {
     log: () => {},
   });
   try {
+    const warm = JSON.stringify({ ...WARM, request: ackReferenceRequest('warm-up') });
+    await fetch(`${sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, { method: 'POST', body: warm });
+    for (let seen = 0; seen === 0; await sleep(50)) {
+      seen = Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM nodepool_requests WHERE state = 'creating'`)).rows[0]!.n);
+    }
     const t0 = Date.now();
     for (const { name, clusterId } of assignment(plan, 'ours')) {
       const body = JSON.stringify({ provider: 'ack', regionId: REGION, clusterId, request: ackReferenceRequest(name) });
@@ -86,7 +113,8 @@ async function ours(plan: Plan) {
     const show = meter('B1ack', plan.requests);
     for (;;) {
       const rows = await db.query<{ n: number | string; last: Date | null }>(
-        `SELECT count(*)::int AS n, max(updated_at) AS last FROM nodepool_requests WHERE state = 'active'`,
+        `SELECT count(*)::int AS n, max(updated_at) AS last FROM nodepool_requests WHERE state = 'active' AND cluster_id <> $1`,
+        [WARM.clusterId],
       );
       active = Number(rows.rows[0]!.n);
       lastActive = rows.rows[0]!.last ? new Date(rows.rows[0]!.last).getTime() : t0;
@@ -94,7 +122,7 @@ async function ours(plan: Plan) {
       if (active >= plan.requests || Date.now() > limit) break;
       await sleep(1000);
     }
-    return { makespanSeconds: (lastActive - t0) / 1000, lost: plan.requests - active, ...tally(sys.emulator) };
+    return { makespanSeconds: (lastActive - t0) / 1000, lost: plan.requests - active, ...tally(sys.emulator, t0) };
   } finally {
     await sys.stop();
   }
@@ -107,16 +135,16 @@ async function baseline(plan: Plan) {
   });
   const url = await emulator.start(0);
   try {
-    const t0 = Date.now();
-    const done = await terraformLoop({
+    const { t0, done } = await terraformLoop({
       url,
       pollMs: 5_000 / plan.speed,
+      warmUp: { ref: WARM, body: ackReferenceRequest('warm-up') },
       creates: assignment(plan, 'loop').map(({ name, clusterId }) => ({
         ref: { provider: 'ack' as const, regionId: REGION, clusterId },
         body: ackReferenceRequest(name),
       })),
     });
-    return { makespanSeconds: (Math.max(...done) - t0) / 1000, ...tally(emulator) };
+    return { makespanSeconds: (Math.max(...done) - t0) / 1000, ...tally(emulator, t0) };
   } finally {
     await emulator.stop();
   }
@@ -143,6 +171,8 @@ export async function ackBenchmark(plan: Plan) {
     baselineSeconds: round(b.makespanSeconds, 2),
     busyRefusals: a.busyRefusals,
     idleMsPerHandOff: a.idleMsPerHandOff,
+    firstCreateMs: a.firstCreateMs,
+    maxIdleMsByHandOff: a.maxIdleMsByHandOff,
     duplicates: a.duplicates,
     lost: a.lost,
     calls: a.calls,
@@ -150,6 +180,8 @@ export async function ackBenchmark(plan: Plan) {
     throttled: a.throttled,
     baseline: {
       idleMsPerHandOff: b.idleMsPerHandOff,
+      firstCreateMs: b.firstCreateMs,
+      maxIdleMsByHandOff: b.maxIdleMsByHandOff,
       calls: b.calls,
       callsByAction: b.byAction,
       throttled: b.throttled,

@@ -154,8 +154,7 @@ export async function ensLoop(plan: B1Plan) {
   const show = meter('B1 loop', plan.n);
   let active = 0;
   try {
-    const t0 = Date.now();
-    const done = await terraformLoop({
+    const { t0, done } = await terraformLoop({
       url,
       pollMs: 5_000 / plan.speed,
       rateLimits: { create: plan.rate, describe: 1000 },

@@ -17,20 +17,24 @@ export interface LoopPlan {
   pollMs: number;
   /** The client's own limits, as ours runs with. */
   rateLimits?: { create?: number; describe?: number };
+  /** One create before the clock starts (its pool is not waited for), to warm the client. */
+  warmUp?: { ref: Cluster; body: unknown };
   onActive?: () => void;
 }
 
-/** Runs the loop; answers when each cluster's last pool was seen active (ms since the epoch). */
-export async function terraformLoop(plan: LoopPlan): Promise<number[]> {
+/** Runs the loop; answers when its clock started and when each cluster's last pool was seen active (ms since the epoch). */
+export async function terraformLoop(plan: LoopPlan): Promise<{ t0: number; done: number[] }> {
   const client = new CloudClient({
     credentials: { accessKeyId: DEFAULT_ACCESS_KEY_ID, accessKeySecret: DEFAULT_ACCESS_KEY_SECRET },
     endpoints: { ens: plan.url, ack: plan.url },
     rateLimits: plan.rateLimits,
   });
   const budget = () => ({ deadline: Date.now() + 600_000 });
+  if (plan.warmUp) await client.createNodePool(plan.warmUp.ref, plan.warmUp.body as never, budget());
+  const t0 = Date.now();
   const byCluster = new Map<string, Array<{ ref: Cluster; body: unknown }>>();
   for (const c of plan.creates) byCluster.set(c.ref.clusterId, [...(byCluster.get(c.ref.clusterId) ?? []), c]);
-  return Promise.all(
+  const done = await Promise.all(
     [...byCluster.values()].map(async (creates) => {
       let last = Date.now();
       for (const { ref, body } of creates) {
@@ -46,4 +50,5 @@ export async function terraformLoop(plan: LoopPlan): Promise<number[]> {
       return last;
     }),
   );
+  return { t0, done };
 }

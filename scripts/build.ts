@@ -1,16 +1,17 @@
 /**
  * `npm run build`: one code package per function under dist/<function>/: the bundle (bundle.js,
- * CommonJS, minified, for Node 20) with its source map and V8 code cache, and index.js, the
+ * CommonJS, minified, for Node 20) with its source map and V8 code cache (made after a first
+ * invocation in the sandbox: scripts/warm-cache.ts), and index.js, the
  * loader FC's nodejs20 runtime loads `index.handler` from (scripts/fc-loader.cjs). Code that no
  * path needs at start sits beside it in files loaded on first use (sdk-extras.js, fc2.js).
  * PGlite stays out (FC uses PostgreSQL); the SQL migrations are inlined.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { EXTRAS_FILE, extrasEntry, lazyModules } from './lazy-modules.js';
+import { writeWarmCodeCaches } from './warm-cache.js';
 
 export const FUNCTIONS = ['api', 'provision', 'watch'] as const;
 
@@ -49,27 +50,11 @@ const FORBIDDEN: Record<string, RegExp[]> = {
   watch: [/src\/http\/app\.ts/, /@electric-sql\/pglite/, /sandbox\//, /ali-oss/, EXTRAS_ONLY],
 };
 
-/**
- * V8's code cache of a bundle, made by this Node after loading it (its module code compiled),
- * the way fc-loader.cjs compiles it. V8 uses it only under the same V8 build and flags.
- */
-const MAKE_CODE_CACHE = `const fs = require('node:fs'), vm = require('node:vm'), path = require('node:path'), { wrap } = require('node:module');
-const file = path.resolve('bundle.js');
-const script = new vm.Script(wrap(fs.readFileSync(file, 'utf8')), { filename: 'bundle.js' });
-const m = { exports: {} };
-script.runInThisContext().call(m.exports, m.exports, require, m, file, path.dirname(file));
-fs.writeFileSync(file + '.cache', script.createCachedData());`;
-
 /** A map's sources relative to the project (`src/fc/runtime.ts`), as stack traces show them, wherever the build went. */
 function projectRelativeSources(mapFile: string): void {
   const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[] };
   map.sources = map.sources.map((s) => relative(process.cwd(), resolve(dirname(mapFile), s)));
   writeFileSync(mapFile, JSON.stringify(map));
-}
-
-function writeCodeCache(dir: string): void {
-  const r = spawnSync(process.execPath, ['-e', MAKE_CODE_CACHE], { cwd: dir, env: { PATH: process.env.PATH }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cannot make the code cache in ${dir}: ${r.stderr}`);
 }
 
 export async function buildAll(outdir = 'dist', log: (line: string) => void = console.log): Promise<Record<string, { bytes: number; file: string }>> {
@@ -105,7 +90,6 @@ export async function buildAll(outdir = 'dist', log: (line: string) => void = co
     out[fn] = { bytes: statSync(file).size, file };
     projectRelativeSources(`${file}.map`);
     copyFileSync(fileURLToPath(new URL('./fc-loader.cjs', import.meta.url)), join(outdir, fn, 'index.js'));
-    writeCodeCache(join(outdir, fn));
     await build({
       stdin: { contents: extrasEntry(), resolveDir: '.', loader: 'js' },
       outfile: join(outdir, fn, EXTRAS_FILE),
@@ -132,6 +116,8 @@ export async function buildAll(outdir = 'dist', log: (line: string) => void = co
       });
     }
   }
+  // V8's code cache of each bundle, made after a first invocation in the sandbox (scripts/warm-cache.ts).
+  await writeWarmCodeCaches(outdir, FUNCTIONS, log);
   const width = Math.max(...Object.values(out).map((o) => o.file.length));
   for (const { file, bytes } of Object.values(out)) log(`${file.padEnd(width)}  ${(bytes / 1024).toFixed(1).padStart(8)} KiB`);
   return out;
