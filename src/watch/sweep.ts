@@ -85,6 +85,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     return skipped;
   }
   let cursor: string | null = null;
+  let redriving: Promise<number> | undefined;
   try {
     const now = () => new Date(clock.now());
     const since = new Date(started - config.thresholds.creationAlertHours * 3600_000);
@@ -103,7 +104,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     loaded.catch(() => undefined); // awaited below: a failure is not unhandled meanwhile
 
     // What is due for dispatch goes at once, alongside the listing: it needs nothing from it.
-    const redriving = redrive(services, config.dispatchGraceSeconds * 1000, options.deadline);
+    redriving = redrive(services, config.dispatchGraceSeconds * 1000, options.deadline);
     redriving.catch(() => undefined); // awaited below: a failure is not unhandled meanwhile
 
     // 1. List each watched cluster once, resuming where the last sweep ran out of time.
@@ -231,6 +232,8 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     summary.deliveriesDead = delivered.dead;
     summary.deliveriesPending = await alerts.pendingCount();
   } finally {
+    // A sweep that failed still lets its dispatches finish before it lets go (FC may freeze the instance after).
+    await redriving?.catch(() => undefined);
     await alerts.unlock(SWEEP_LOCK, options.owner, cursor).catch(() => undefined);
     summary.apiCalls = services.cloud.metrics.calls - before.calls;
     summary.throttled = services.cloud.metrics.throttled - before.throttled;
