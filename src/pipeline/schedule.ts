@@ -96,14 +96,14 @@ const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x
  * When to ask about a followed task again, given how long it has run and, if known, how long
  * such tasks take (E):
  * - not known: after a fortieth of the time so far (100 ms to 15 s);
- * - before E − E/40: sleep until then (at most 60 s at a time);
- * - from there: every E/200 (50 ms to 15 s), growing by a twentieth of the time past E, so a
+ * - before E − E/100: sleep until then (at most 60 s at a time);
+ * - from there: every E/400 (25 ms to 15 s), growing by a twentieth of the time past E, so a
  *   task far slower than the ones before is asked about no more often than without history.
  */
 export function nextTaskPoll(elapsedMs: number, expectedMs?: number): number {
   if (!expectedMs) return clamp(elapsedMs / 40, 100, 15_000);
-  const fine = clamp(expectedMs / 200, 50, 15_000);
-  const near = expectedMs - expectedMs / 40;
+  const fine = clamp(expectedMs / 400, 25, 15_000);
+  const near = expectedMs - expectedMs / 100;
   if (elapsedMs < near) return clamp(near - elapsedMs, fine, 60_000);
-  return clamp(Math.max(expectedMs / 200, (elapsedMs - expectedMs) / 20), 50, 15_000);
+  return clamp(Math.max(expectedMs / 400, (elapsedMs - expectedMs) / 20), 25, 15_000);
 }

@@ -20,11 +20,11 @@ describe('nextTaskPoll', () => {
     expect(nextTaskPoll(3_600_000)).toBe(15_000);
   });
 
-  it('with history sleeps until just before the expected end, then asks every E/200', () => {
+  it('with history sleeps until just before the expected end, then asks every E/400', () => {
     const e = 300_000; // a five-minute task
     expect(nextTaskPoll(0, e)).toBe(60_000);
-    expect(nextTaskPoll(290_000, e)).toBe(2_500); // until E − E/40 = 292.5 s
-    expect(nextTaskPoll(295_000, e)).toBe(1_500);
+    expect(nextTaskPoll(290_000, e)).toBe(7_000); // until E − E/100 = 297 s
+    expect(nextTaskPoll(298_000, e)).toBe(750);
     // a task far slower than the ones before is asked about no more often than without history
     expect(nextTaskPoll(600_000, e)).toBe(15_000);
   });
@@ -33,7 +33,7 @@ describe('nextTaskPoll', () => {
     for (const e of [10_000, 180_000, 300_000]) {
       const blind = asks(e);
       const informed = asks(e, e);
-      expect(informed.lateMs).toBeLessThanOrEqual(e / 200);
+      expect(informed.lateMs).toBeLessThanOrEqual(e / 400);
       expect(informed.lateMs).toBeLessThan(blind.lateMs);
       expect(informed.calls).toBeLessThan(blind.calls);
     }
