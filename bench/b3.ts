@@ -14,12 +14,9 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudEmulator } from '../sandbox/cloud-emulator.js';
-import { ensReferenceRequest } from '../sandbox/examples.js';
 import { buildAll, FUNCTIONS } from '../scripts/build.js';
-import { migrate, openPostgres } from '../src/store/index.js';
+import { startInvocationSandbox } from '../scripts/invocation-sandbox.js';
 import { median, openDb, progress, round, TOKEN } from './common.js';
-import { startPgliteWire } from './pglite-wire.js';
 
 const RUNS = 11;
 const CLUSTER = 'eck-b3cold01';
@@ -86,26 +83,6 @@ function answerOf(run: Run): { importedMs: number; answeredMs: number; cpu: { us
   return JSON.parse(line.slice(3));
 }
 
-function httpEvent(name: string): unknown {
-  const body = JSON.stringify({ provider: 'ens', request: ensReferenceRequest(CLUSTER, name) });
-  return {
-    version: 'v1',
-    rawPath: '/v1/nodepool-requests',
-    body: Buffer.from(body).toString('base64'),
-    isBase64Encoded: true,
-    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'Idempotency-Key': name },
-    queryParameters: {},
-    requestContext: {
-      accountId: '1234567890123456',
-      domainName: 'npp-api.cn-hangzhou.fcapp.run',
-      http: { method: 'POST', path: '/v1/nodepool-requests', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'b3' },
-      requestId: `1-b3-${name}`,
-      time: new Date().toISOString(),
-      timeEpoch: String(Date.now()),
-    },
-  };
-}
-
 export async function coldStart() {
   const out = mkdtempSync(join(tmpdir(), 'npp-b3-'));
   await buildAll(out, () => {});
@@ -130,30 +107,20 @@ export async function coldStart() {
  * that they share the machine's noise), against one store and one emulator.
  */
 async function measureCold(outdirs: Record<string, string>, runs = RUNS) {
-  const dispatched: string[] = [];
-  const emulator = new CloudEmulator({
-    seedData: false,
-    rateLimits: { CreateClusterNodePool: 1000, DescribeClusterNodePools: 1000, DescribeClusterNodes: 1000 },
-    fcInvoker: async (i) => {
-      dispatched.push(JSON.parse(i.body.toString()).requestId);
-      return { status: 202, body: '' };
-    },
-  });
-  emulator.addCluster({ id: CLUSTER, provider: 'ens', pools: [{ name: 'b3-pool', desired: 2 }] });
-  const cloudUrl = await emulator.start(0);
-  // The bundles carry pg only, as on FC: without DATABASE_URL they reach the embedded store over the wire.
-  const wire = process.env.DATABASE_URL ? undefined : await startPgliteWire();
-  let databaseUrl: string;
-  if (wire) {
-    const db = await openPostgres(wire.url, 1);
-    await migrate(db);
-    await db.close();
-    databaseUrl = wire.url;
-  } else {
+  // A fresh PostgreSQL schema with DATABASE_URL; otherwise the embedded PGlite over the wire.
+  let databaseUrl: string | undefined;
+  if (process.env.DATABASE_URL) {
     const opened = await openDb();
     await opened.db.close();
-    databaseUrl = opened.url!;
+    databaseUrl = opened.url;
   }
+  const sandbox = await startInvocationSandbox({
+    cluster: CLUSTER,
+    token: TOKEN,
+    logLevel: 'info',
+    databaseUrl,
+    rateLimits: { CreateClusterNodePool: 1000, DescribeClusterNodePools: 1000, DescribeClusterNodes: 1000 },
+  });
   const nodeOptions = fcNodeOptions();
   const bareDir = mkdtempSync(join(tmpdir(), 'npp-b3-bare-'));
   const bareEnv = { PATH: process.env.PATH ?? '', NODE_OPTIONS: nodeOptions };
@@ -169,29 +136,7 @@ async function measureCold(outdirs: Record<string, string>, runs = RUNS) {
         dirs[`${v}/${fn}`] = dir;
       }
     }
-    const envFor = (fn: string): Record<string, string> => ({
-      ...bareEnv,
-      FC_FUNCTION_NAME: `nodepool-pilot-${fn}`,
-      DATABASE_URL: databaseUrl,
-      // PGlite has one session: the bundle takes one connection.
-      DATABASE_POOL_SIZE: wire ? '1' : '2',
-      SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
-      API_TOKENS: TOKEN,
-      ENS_ENDPOINT: cloudUrl,
-      ACK_ENDPOINT: cloudUrl,
-      FC_ENDPOINT: cloudUrl,
-      WATCH_CLUSTERS: `ens/${CLUSTER}`,
-      PROVISION_FUNCTION: 'nodepool-pilot-provision',
-      PROVISION_MAX_INSTANCES: '4',
-      LOG_LEVEL: 'info',
-    });
-    const contextFor = (fn: string, i: number) => ({
-      requestId: `1-b3-${fn}-${i}`,
-      credentials: emulator.issueSts('nodepool-pilot-fc'),
-      function: { name: `nodepool-pilot-${fn}`, handler: 'index.handler', memory: 512, timeout: 60 },
-      region: 'cn-hangzhou',
-      accountId: '1234567890123456',
-    });
+    const envFor = (fn: string): Record<string, string> => ({ ...bareEnv, ...sandbox.env(fn) });
     const samples: Record<string, { bare: number[]; imp: number[]; cold: number[]; imported: number[]; setup: number[]; cpu: number[]; codeCache?: string }> =
       {};
     const measure = async (key: string, i: number, event: unknown, check: (result: any) => boolean) => {
@@ -199,7 +144,7 @@ async function measureCold(outdirs: Record<string, string>, runs = RUNS) {
       const dir = dirs[key]!;
       samples[key] ??= { bare: [], imp: [], cold: [], imported: [], setup: [], cpu: [] };
       const s = samples[key];
-      writeFileSync(join(dir, 'invocation.json'), JSON.stringify({ event: JSON.stringify(event), context: contextFor(fn, i) }));
+      writeFileSync(join(dir, 'invocation.json'), JSON.stringify({ event: JSON.stringify(event), context: sandbox.context(fn, `1-b3-${fn}-${i}`) }));
       s.bare.push((await timed(['-e', ''], bareDir, bareEnv)).wallMs);
       s.imp.push((await timed(['-e', "require('./index.js')"], dir, bareEnv)).wallMs);
       const run = await timed(['-e', INVOKE], dir, envFor(fn));
@@ -211,18 +156,17 @@ async function measureCold(outdirs: Record<string, string>, runs = RUNS) {
       s.cpu.push((a.cpu.user + a.cpu.system) / 1000);
       s.codeCache = a.codeCache ?? 'none';
     };
-    const timer = () => ({ triggerTime: new Date().toISOString(), triggerName: 'watch-timer', payload: '' });
     // The sweep first, on an empty store: one cluster, nothing in flight.
     for (let i = 0; i < runs; i++) {
-      for (const v of variants) await measure(`${v}/watch`, i, timer(), (r) => r?.clusters === 1 && r.clusterErrors === 0);
+      for (const v of variants) await measure(`${v}/watch`, i, sandbox.timer(), (r) => r?.clusters === 1 && r.clusterErrors === 0);
     }
     // Then the API's POST, and provision fed the request that POST dispatched.
     for (let i = 0; i < runs; i++) {
       for (const v of variants) {
-        await measure(`${v}/api`, i, httpEvent(`b3-${Date.now().toString(36)}-${i}`), (r) => r?.statusCode === 202);
-        const requestId = dispatched.shift();
-        if (!requestId) throw new Error('B3: the api answered without dispatching provision');
-        await measure(`${v}/provision`, i, { requestId }, (r) => r?.outcome === 'created');
+        await measure(`${v}/api`, i, sandbox.post(`b3-${Date.now().toString(36)}-${i}`), (r) => r?.statusCode === 202);
+        const provisionEvent = sandbox.dispatched();
+        if (!provisionEvent) throw new Error('B3: the api answered without dispatching provision');
+        await measure(`${v}/provision`, i, provisionEvent, (r) => r?.outcome === 'created');
       }
     }
     // One bare start for all: every run's, taken in turns with the others.
@@ -254,8 +198,7 @@ async function measureCold(outdirs: Record<string, string>, runs = RUNS) {
       }
     }
   } finally {
-    await emulator.stop();
-    await wire?.close();
+    await sandbox.close();
   }
-  return { nodeOptions, store: wire ? 'pglite' : 'postgres', runs, bundles };
+  return { nodeOptions, store: sandbox.store, runs, bundles };
 }

@@ -2,37 +2,13 @@
 import { ensReferenceRequest } from '../sandbox/examples.js';
 import { LocalFcHost } from '../sandbox/fc-host.js';
 import { startSystem } from '../sandbox/start.js';
-import { type Db, type Queryable, type QueryOptions, RequestStore } from '../src/store/index.js';
+import { RequestStore } from '../src/store/index.js';
+import { countingDb } from '../test/helpers/counting.js';
 import { median, meter, openDb, quantile, round, TOKEN } from './common.js';
-
-/** Counts the store's round trips: each statement, plus BEGIN and COMMIT for a transaction. */
-function counting(db: Db): { db: Db; roundTrips: () => number } {
-  let n = 0;
-  const wrap = (q: Queryable): Queryable => ({
-    query: <R>(sql: string, params?: unknown[], options?: QueryOptions) => {
-      n++;
-      return q.query<R>(sql, params, options);
-    },
-    exec: (sql: string) => {
-      n++;
-      return q.exec(sql);
-    },
-  });
-  const counted: Db = {
-    kind: db.kind,
-    ...wrap(db),
-    transaction: (fn) => {
-      n += 2;
-      return db.transaction((tx) => fn(wrap(tx)));
-    },
-    close: () => db.close(),
-  };
-  return { db: counted, roundTrips: () => n };
-}
 
 export async function apiLatency(REQUESTS: number) {
   const opened = await openDb();
-  const { db, roundTrips } = counting(opened.db);
+  const { db, roundTrips } = countingDb(opened.db);
   const sys = await startSystem({
     cloudPort: 0,
     httpPort: 0,

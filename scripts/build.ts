@@ -57,30 +57,27 @@ function projectRelativeSources(mapFile: string): void {
   writeFileSync(mapFile, JSON.stringify(map));
 }
 
+/** What every file of a code package is built as: one CommonJS file for Node 20, minified. */
+const PACKAGE_FILE = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'warning' } as const;
+
 export async function buildAll(outdir = 'dist', log: (line: string) => void = console.log): Promise<Record<string, { bytes: number; file: string }>> {
   rmSync(outdir, { recursive: true, force: true });
   const out: Record<string, { bytes: number; file: string }> = {};
   for (const fn of FUNCTIONS) {
     const file = join(outdir, fn, 'bundle.js');
     const result = await build({
+      ...PACKAGE_FILE,
       entryPoints: [join('functions', `${fn}.ts`)],
       outfile: file,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      minify: true,
       sourcemap: true,
       // Stack traces need the mappings, not a copy of every source file.
       sourcesContent: false,
       metafile: true,
-      legalComments: 'none',
       // import() of fc2.js and node builtins as require(): index.js runs the bundle as a vm.Script, which has no ESM loader.
       supported: { 'dynamic-import': false },
       // pg's optional native binding, urllib's optional proxy agent and the embedded store are not part of a function.
       external: ['pg-native', '@electric-sql/pglite', 'proxy-agent'],
       plugins: [inlineMigrations, lazyFc2, lazyModules],
-      logLevel: 'warning',
     });
     const inputs = Object.keys((result.metafile as Metafile).inputs);
     for (const re of FORBIDDEN[fn] ?? []) {
@@ -91,28 +88,16 @@ export async function buildAll(outdir = 'dist', log: (line: string) => void = co
     projectRelativeSources(`${file}.map`);
     copyFileSync(fileURLToPath(new URL('./fc-loader.cjs', import.meta.url)), join(outdir, fn, 'index.js'));
     await build({
+      ...PACKAGE_FILE,
       stdin: { contents: extrasEntry(), resolveDir: '.', loader: 'js' },
       outfile: join(outdir, fn, EXTRAS_FILE),
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      minify: true,
-      legalComments: 'none',
-      logLevel: 'warning',
     });
     if (fn !== 'provision') {
       await build({
+        ...PACKAGE_FILE,
         stdin: { contents: "module.exports = require('@alicloud/fc2');", resolveDir: '.', loader: 'js' },
         outfile: join(outdir, fn, 'fc2.js'),
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        minify: true,
-        legalComments: 'none',
         external: ['proxy-agent'],
-        logLevel: 'warning',
       });
     }
   }

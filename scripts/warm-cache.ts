@@ -94,89 +94,16 @@ export async function writeWarmCodeCaches(outdir: string, functions: readonly st
 }
 
 async function startSandbox() {
-  const [{ CloudEmulator }, { ensReferenceRequest }, { startPgliteWire }, { migrate, openPostgres }] = await Promise.all([
-    import('../sandbox/cloud-emulator.js'),
-    import('../sandbox/examples.js'),
-    import('../bench/pglite-wire.js'),
-    import('../src/store/index.js'),
-  ]);
-  const dispatched: string[] = [];
-  const emulator = new CloudEmulator({
-    seedData: false,
-    fcInvoker: async (i) => {
-      dispatched.push(JSON.parse(i.body.toString()).requestId);
-      return { status: 202, body: '' };
-    },
-  });
-  emulator.addCluster({ id: CLUSTER, provider: 'ens', pools: [{ name: 'warm-pool', desired: 2 }] });
-  const cloudUrl = await emulator.start(0);
-  let wire: Awaited<ReturnType<typeof startPgliteWire>> | undefined;
-  try {
-    wire = await startPgliteWire();
-    const db = await openPostgres(wire.url, 1);
-    await migrate(db);
-    await db.close();
-  } catch (err) {
-    await emulator.stop();
-    await wire?.close();
-    throw err;
-  }
-  const context = (fn: string) => ({
-    requestId: `1-warm-${fn}`,
-    credentials: emulator.issueSts('nodepool-pilot-fc'),
-    function: { name: `nodepool-pilot-${fn}`, handler: 'index.handler', memory: 512, timeout: 60 },
-    region: 'cn-hangzhou',
-    accountId: '1234567890123456',
-  });
-  const events: Record<string, () => unknown> = {
-    watch: () => ({ triggerTime: new Date().toISOString(), triggerName: 'watch-timer', payload: '' }),
-    api: () => {
-      const body = JSON.stringify({ provider: 'ens', request: ensReferenceRequest(CLUSTER, 'warm-cache') });
-      return {
-        version: 'v1',
-        rawPath: '/v1/nodepool-requests',
-        body: Buffer.from(body).toString('base64'),
-        isBase64Encoded: true,
-        headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'Idempotency-Key': 'warm-cache' },
-        queryParameters: {},
-        requestContext: {
-          accountId: '1234567890123456',
-          domainName: 'npp-api.cn-hangzhou.fcapp.run',
-          http: { method: 'POST', path: '/v1/nodepool-requests', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'warm-cache' },
-          requestId: '1-warm-api',
-          time: new Date().toISOString(),
-          timeEpoch: String(Date.now()),
-        },
-      };
-    },
-    provision: () => {
-      const requestId = dispatched.shift();
-      return requestId ? { requestId } : undefined;
-    },
-  };
+  // Loaded only when the build warms the caches: the sandbox is no part of any bundle.
+  const { startInvocationSandbox } = await import('./invocation-sandbox.js');
+  const sandbox = await startInvocationSandbox({ cluster: CLUSTER, token: TOKEN, logLevel: 'error' });
+  const events: Record<string, () => unknown> = { watch: sandbox.timer, api: () => sandbox.post('warm-cache'), provision: sandbox.dispatched };
   return {
     invocation(fn: string): string | undefined {
       const event = events[fn]?.();
-      return event === undefined ? undefined : JSON.stringify({ event: JSON.stringify(event), context: context(fn) });
+      return event === undefined ? undefined : JSON.stringify({ event: JSON.stringify(event), context: sandbox.context(fn, `1-warm-${fn}`) });
     },
-    env: (fn: string): Record<string, string> => ({
-      FC_FUNCTION_NAME: `nodepool-pilot-${fn}`,
-      DATABASE_URL: wire!.url,
-      // PGlite has one session: one connection.
-      DATABASE_POOL_SIZE: '1',
-      SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
-      API_TOKENS: TOKEN,
-      ENS_ENDPOINT: cloudUrl,
-      ACK_ENDPOINT: cloudUrl,
-      FC_ENDPOINT: cloudUrl,
-      WATCH_CLUSTERS: `ens/${CLUSTER}`,
-      PROVISION_FUNCTION: 'nodepool-pilot-provision',
-      PROVISION_MAX_INSTANCES: '4',
-      LOG_LEVEL: 'error',
-    }),
-    async close() {
-      await emulator.stop();
-      await wire!.close();
-    },
+    env: sandbox.env,
+    close: () => sandbox.close(),
   };
 }

@@ -11,7 +11,7 @@ interface QueryResult<R> {
   rowCount: number;
 }
 
-export interface QueryOptions {
+interface QueryOptions {
   /**
    * Keeps the statement prepared under this name on each PostgreSQL connection (and in PGlite's
    * session), so that it is parsed and planned once instead of on every call. One name, one SQL

@@ -45,6 +45,18 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
       .accepted()
       .slice(from)
       .flatMap((m) => m.body.alerts.map((a: any) => `${a.labels.alertname}:${a.status}`));
+  /** An ACK request for the name of the pool TAKEN_ACK already has, run to its end. */
+  const createTheirs = async () => {
+    const post = await t.api('POST', '/v1/nodepool-requests', {
+      provider: 'ack',
+      regionId: 'cn-beijing',
+      clusterId: TAKEN_ACK,
+      request: ackExample('theirs'),
+      deadlineMinutes: 5,
+    });
+    await t.idle();
+    return (await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json;
+  };
   const requestsNamed = async (name: string) => (await t.api('GET', '/v1/nodepool-requests?limit=100')).json.items.filter((r: any) => r.nodepoolName === name);
 
   it('answers a repeated create without a key with 409 naming the pool and its request; nothing fails, nothing alerts', async () => {
@@ -107,15 +119,7 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
     // Prepare: the look-up by name misses the pool once, as if it was created just after it
     const miss = vi.spyOn(CloudClient.prototype, 'findNodePool').mockResolvedValueOnce(undefined);
     try {
-      const post = await t.api('POST', '/v1/nodepool-requests', {
-        provider: 'ack',
-        regionId: 'cn-beijing',
-        clusterId: TAKEN_ACK,
-        request: ackExample('theirs'),
-        deadlineMinutes: 5,
-      });
-      await t.idle();
-      const r = (await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json;
+      const r = await createTheirs();
       const refused = t.sys.emulator.callLog({ action: 'CreateClusterNodePool', clusterId: TAKEN_ACK }).at(-1);
       expect(refused).toMatchObject({ outcome: 'InvalidParameter.Name' });
       expect(r).toMatchObject({ state: 'failed', lastError: { code: 'NodePoolAlreadyExists', existing: { nodepoolId: expect.stringMatching(/^np/) } } });
@@ -128,15 +132,7 @@ describe.each(backends)('states follow the truth on $name', (backend) => {
     // Prepare: the next create on the cluster would answer 503 (outcome unknown)
     await t.admin('POST', '/faults', { calls: [{ kind: '5xx', status: 503, count: 1, actions: ['CreateClusterNodePool'] }] });
     try {
-      const post = await t.api('POST', '/v1/nodepool-requests', {
-        provider: 'ack',
-        regionId: 'cn-beijing',
-        clusterId: TAKEN_ACK,
-        request: ackExample('theirs'),
-        deadlineMinutes: 5,
-      });
-      await t.idle();
-      const r = (await t.api('GET', `/v1/nodepool-requests/${post.json.id}`)).json;
+      const r = await createTheirs();
       expect(r).toMatchObject({ state: 'failed', lastError: { code: 'NodePoolAlreadyExists' } });
       expect(r.nodepoolId ?? null).toBeNull();
     } finally {

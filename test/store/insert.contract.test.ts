@@ -8,18 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newRequestId } from '../../src/requests/ids.js';
-import {
-  type Db,
-  type InsertOutcome,
-  migrate,
-  type NewRequest,
-  openPglite,
-  openPostgres,
-  type Queryable,
-  RequestStore,
-  StoreRejectedError,
-} from '../../src/store/index.js';
+import { type Db, type InsertOutcome, migrate, type NewRequest, openPglite, openPostgres, RequestStore, StoreRejectedError } from '../../src/store/index.js';
 import { insertRequest } from '../../src/store/insert.js';
+import { countingDb } from '../helpers/counting.js';
 import { backends, DATABASE_URL, isolatedPostgresUrl } from '../helpers/db.js';
 
 const T0 = new Date('2026-11-22T10:00:00Z');
@@ -48,32 +39,6 @@ function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
   };
 }
 
-/** The store's statements and transactions, counted. */
-function counting(db: Db): { db: Db; statements: () => number; transactions: () => number } {
-  let statements = 0;
-  let transactions = 0;
-  const wrap = (q: Queryable): Queryable => ({
-    query: (sql, params, options) => {
-      statements++;
-      return q.query(sql, params, options);
-    },
-    exec: (sql) => {
-      statements++;
-      return q.exec(sql);
-    },
-  });
-  const counted: Db = {
-    kind: db.kind,
-    ...wrap(db),
-    transaction: (fn) => {
-      transactions++;
-      return db.transaction((tx) => fn(wrap(tx)));
-    },
-    close: () => db.close(),
-  };
-  return { db: counted, statements: () => statements, transactions: () => transactions };
-}
-
 describe.each(backends)('storing a new request on $name', (backend) => {
   let db: Db;
   let store: RequestStore;
@@ -86,7 +51,7 @@ describe.each(backends)('storing a new request on $name', (backend) => {
   });
 
   it('takes one statement and no transaction, whether it stores, replays or refuses', async () => {
-    const c = counting(db);
+    const c = countingDb(db);
     const counted = new RequestStore(c.db);
     const clusterId = `eck-one-${Math.random().toString(36).slice(2, 8)}`;
     const outcomes: InsertOutcome['kind'][] = [];

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../src/alerts/rules.js';
 import { type Db, migrate, openPglite, openPostgres } from '../../src/store/index.js';
 import { loadMigrations } from '../../src/store/migrations.js';
+import { countingDb } from '../helpers/counting.js';
 import { DATABASE_URL, isolatedPostgresUrl } from '../helpers/db.js';
 
 const raw: Array<{ name: string; open(): Promise<Db> }> = [
@@ -56,29 +57,16 @@ describe.each(raw)('migrations on $name', (backend) => {
     const db = await backend.open();
     try {
       const all = loadMigrations();
-      let statements = 0;
-      let transactions = 0;
-      const counted: Db = {
-        ...db,
-        query: (sql, params, options) => {
-          statements++;
-          return db.query(sql, params, options);
-        },
-        transaction: (fn) => {
-          transactions++;
-          return db.transaction(fn);
-        },
-      } as Db;
+      const { db: counted, statements, transactions } = countingDb(db);
       // a new store: the read fails (no table), the locked path applies everything
       expect(await migrate(counted, all)).toEqual(all.map((m) => m.version));
-      expect(transactions).toBe(1);
-      statements = 0;
-      transactions = 0;
+      expect(transactions()).toBe(1);
+      const before = { statements: statements(), transactions: transactions() };
       expect(await migrate(counted, all)).toEqual([]);
-      expect({ statements, transactions }).toEqual({ statements: 1, transactions: 0 });
+      expect({ statements: statements() - before.statements, transactions: transactions() - before.transactions }).toEqual({ statements: 1, transactions: 0 });
       // one migration more than the store has: the locked path again
       expect(await migrate(counted, [...all, { version: '999-test', sql: 'CREATE TABLE zz_probe (id int)' }])).toEqual(['999-test']);
-      expect(transactions).toBe(1);
+      expect(transactions() - before.transactions).toBe(1);
     } finally {
       await db.close();
     }
