@@ -54,7 +54,7 @@ function table(results: Record<string, any>): string {
     const b = results.B1;
     rows.push([
       'B1',
-      `provisioning, ${N} ENS requests via the queue over ${Math.ceil(N / 10)} clusters, create limit ${R}/s, first request to last pool active`,
+      `provisioning, ${N} ENS requests waiting in the queue over ${Math.ceil(N / 10)} clusters, create limit ${R}/s, first request to last pool active`,
       `makespan ${b.makespanSeconds} s ÷ floor ${b.floorSeconds} s (${b.floorFormula}) = ${b.ratio}; ${b.duplicates} duplicates; ${b.lost} lost; ${b.calls} calls, ${b.throttled} throttled. Terraform-style loop: ${b.baselineSeconds} s, ${b.baseline.calls} calls, ${b.baseline.throttled} throttled`,
       '≤ 1.10, < loop, 0, 0',
       mark(b.ratio <= 1.1 && b.makespanSeconds < b.baselineSeconds && b.duplicates === 0 && b.lost === 0),

@@ -63,6 +63,8 @@ export class LocalFcHost {
   private turns = new Map<string, number>();
   private pendingTimers = new Set<NodeJS.Timeout>();
   private stopped = false;
+  /** Messages held while the queue trigger is disabled (see pauseQueue). */
+  private held?: Array<{ queue: string; msg: QueuedMessage }>;
   private credentials?: { accessKeyId: string; accessKeySecret: string; securityToken?: string; expiresAt: number };
   readonly deadLetters: Array<{ queue: string; messageId: string; body: string; deliveries: number }> = [];
   /** Every redelivery of a queue message that was scheduled after a failed batch. */
@@ -212,9 +214,25 @@ export class LocalFcHost {
     if (queue !== expected) throw new Error(`no trigger for queue ${queue}; the provision function consumes ${expected}`);
     const messageId = randomBytes(16).toString('hex').toUpperCase();
     const copies = 1 + this.options.emulator.faults.duplicateDelivery;
-    for (let i = 0; i < copies; i++) this.deliver(queue, { messageId, body, deliveries: 0 });
+    for (let i = 0; i < copies; i++) {
+      const msg = { messageId, body, deliveries: 0 };
+      if (this.held) this.held.push({ queue, msg });
+      else this.deliver(queue, msg);
+    }
     return { messageId };
   };
+
+  /** Disables the queue trigger, as one can in EventBridge: messages wait in the queue until resumeQueue. */
+  pauseQueue(): void {
+    this.held ??= [];
+  }
+
+  /** Enables the queue trigger again: every waiting message is pushed at once. */
+  resumeQueue(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const { queue, msg } of held) this.deliver(queue, msg);
+  }
 
   /** One EventBridge push: a batch of one CloudEvent (event-streaming mode). */
   private deliver(queue: string, msg: QueuedMessage): void {

@@ -4,6 +4,7 @@
  */
 import { defaultEndpoints } from './cloud/client.js';
 import { type Cluster, parseClusterSpec } from './cloud/cluster.js';
+import { DEFAULT_BURST_SHARE } from './cloud/rate-limiter.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -49,7 +50,8 @@ export interface Config {
   secretKey?: Buffer;
   endpoints: { ens: string; ack: string; fc?: string };
   timeouts: { connectTimeoutMs: number; readTimeoutMs: number };
-  rateLimits: { create: number; describe: number };
+  /** CREATE_RATE_LIMIT, DESCRIBE_RATE_LIMIT: calls a second; RATE_LIMIT_BURST: the share of one second's calls that may go at once (0 spaces every call). */
+  rateLimits: { create: number; describe: number; burst: number };
   ensPageSize: number;
   defaultDeadlineMinutes: number;
   leaseSeconds: number;
@@ -185,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimits: {
       create: r.num('CREATE_RATE_LIMIT', 10, 0.1, 10_000),
       describe: r.num('DESCRIBE_RATE_LIMIT', 100, 0.1, 100_000),
+      burst: r.num('RATE_LIMIT_BURST', DEFAULT_BURST_SHARE, 0, 1),
     },
     ensPageSize: r.int('ENS_PAGE_SIZE', 50, 1, 100),
     defaultDeadlineMinutes: r.int('DEFAULT_DEADLINE_MINUTES', 30, 1, 1440),

@@ -7,7 +7,7 @@ import { type Clock, systemClock } from '../clock.js';
 import type { Cluster } from './cluster.js';
 import { CloudError, type CloudErrorKind, isNameTaken } from './errors.js';
 import { type EnsNode, fromAck, fromEns, fromEnsNode, type NodePool } from './nodepool.js';
-import { type Limiter, type LimiterFactory, RateLimiter } from './rate-limiter.js';
+import { burstCalls, DEFAULT_BURST_SHARE, type Limiter, type LimiterFactory, RateLimiter } from './rate-limiter.js';
 import { defaultRetryPolicy, type RetryPolicy, withRetry } from './retry.js';
 import { type ApiSpec, type CredentialSource, defaultTimeouts, OpenApiTransport, type Timeouts } from './transport.js';
 
@@ -61,8 +61,8 @@ export interface CloudClientOptions {
   credentials: CredentialSource;
   endpoints?: Partial<typeof defaultEndpoints>;
   timeouts?: Timeouts;
-  /** Calls per second per API; the documented limits are 10 for creates and 100 for listings. */
-  rateLimits?: { create?: number; describe?: number };
+  /** Calls per second per API (the documented limits are 10 for creates and 100 for listings), and the share of one second's calls that may go at once. */
+  rateLimits?: { create?: number; describe?: number; burst?: number };
   /** Where each API's limiter comes from; by default one in this process (see store/rate-limits.ts for one shared by every instance). */
   limiters?: LimiterFactory;
   retry?: RetryPolicy;
@@ -99,6 +99,8 @@ export class CloudClient {
   private readonly endpoints: typeof defaultEndpoints;
   private readonly transports = new Map<string, OpenApiTransport>();
   private readonly limiters = new Map<string, Limiter>();
+  /** ENS listings by cluster that wait for their first call (see findNodePool). */
+  private readonly unsentListings = new Map<string, Promise<NodePool[]>>();
   private readonly pageSize: number;
 
   constructor(private readonly options: CloudClientOptions) {
@@ -196,6 +198,8 @@ export class CloudClient {
     itemsKey: string,
     map: (raw: unknown) => T,
     budget: Budget,
+    /** Called as the first call goes out. */
+    sent?: () => void,
   ): Promise<T[]> {
     const out: T[] = [];
     const seen = new Set<string>();
@@ -207,6 +211,7 @@ export class CloudClient {
           ensRpc(action),
           { query: { ...query, PageNumber: String(page), PageSize: String(this.pageSize) } },
           budget,
+          sent,
         ),
       );
       const items = (body[itemsKey] as unknown[] | undefined) ?? [];
@@ -223,10 +228,39 @@ export class CloudClient {
     return out;
   }
 
-  /** The pool with this name, if the cluster has one. */
+  /**
+   * The pool with this name, if the cluster has one. ACK filters by name on the server. ENS
+   * cannot, so an ENS look-up lists the cluster; look-ups of one cluster that arrive while a
+   * listing of it waits for its first call share that listing: it is sent after each of them
+   * asked, so it shows every pool created before any of them asked (the freshness a look-up
+   * before a create needs), for one call instead of one each.
+   */
   async findNodePool(ref: Cluster, name: string, budget: Budget): Promise<NodePool | undefined> {
-    const pools = await this.listNodePools(ref, budget, { name });
-    return pools[0];
+    const pools = ref.provider === 'ack' ? await this.listNodePools(ref, budget, { name }) : await this.ensListingNotYetSent(ref, budget);
+    return pools.find((p) => p.name === name);
+  }
+
+  /** The listing of an ENS cluster that has not yet sent its first call, or a new one. */
+  private ensListingNotYetSent(ref: Cluster, budget: Budget): Promise<NodePool[]> {
+    const key = ref.clusterId;
+    const waiting = this.unsentListings.get(key);
+    if (waiting) return waiting;
+    const listing: { promise?: Promise<NodePool[]> } = {};
+    const leave = () => {
+      if (this.unsentListings.get(key) === listing.promise) this.unsentListings.delete(key);
+    };
+    listing.promise = this.ensPages(
+      ref,
+      'DescribeClusterNodePools',
+      { ClusterId: ref.clusterId },
+      'NodePools',
+      (raw) => fromEns(raw, ref.clusterId),
+      budget,
+      leave,
+    );
+    this.unsentListings.set(key, listing.promise);
+    listing.promise.then(leave, leave);
+    return listing.promise;
   }
 
   /** ACK DescribeTaskInfo: the state of a creation task, and its error when it failed. */
@@ -302,8 +336,11 @@ export class CloudClient {
     spec: ApiSpec,
     request: { query?: Record<string, string>; body?: unknown },
     budget: Budget,
+    /** Called as the call goes out (after the rate limit admitted it). */
+    sent?: () => void,
   ): Promise<T> {
     await this.limiter(`${ref.provider}:${spec.action}`, kind).acquire();
+    sent?.();
     const remaining = budget.deadline - this.clock.now();
     // A call started with almost no time left can only time out, hiding what the cloud last said.
     if (remaining < MIN_CALL_MS) {
@@ -352,7 +389,8 @@ export class CloudClient {
     let l = this.limiters.get(key);
     if (!l) {
       const rate = kind === 'create' ? (this.options.rateLimits?.create ?? 10) : (this.options.rateLimits?.describe ?? 100);
-      l = this.options.limiters ? this.options.limiters(key, rate) : new RateLimiter(rate, this.clock);
+      const burst = burstCalls(rate, this.options.rateLimits?.burst ?? DEFAULT_BURST_SHARE);
+      l = this.options.limiters ? this.options.limiters(key, rate, burst) : new RateLimiter(rate, this.clock, burst);
       this.limiters.set(key, l);
     }
     return l;

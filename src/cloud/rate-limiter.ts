@@ -1,7 +1,9 @@
 /**
- * Keeps one API's calls under its documented rate by spacing them evenly: each caller
- * reserves the next free slot, 1/rate seconds after the previous one. Spacing, rather
- * than bursting, keeps the client under a token bucket on the server even with jitter.
+ * Keeps one API's calls under its documented rate, as a token bucket would: a few calls may go
+ * at once (the burst), then each caller reserves the next free slot, 1/rate seconds after the
+ * previous one (the generic cell rate algorithm, with queueing). A documented limit of N calls a
+ * second lets N go at once; the client spends only a share of that burst (RATE_LIMIT_BURST), and
+ * keeps the rest for network jitter and for other callers of the same account.
  */
 import type { Clock } from '../clock.js';
 
@@ -10,8 +12,21 @@ export interface Limiter {
   acquire(): Promise<void>;
 }
 
-/** Makes the limiter of one API (`ens:CreateClusterNodePool`, …) at its rate. */
-export type LimiterFactory = (api: string, ratePerSecond: number) => Limiter;
+/** Makes the limiter of one API (`ens:CreateClusterNodePool`, …) at its rate, letting `burst` calls go at once. */
+export type LimiterFactory = (api: string, ratePerSecond: number, burst: number) => Limiter;
+
+/** The share of one second's calls the client lets go at once, unless configured (RATE_LIMIT_BURST). */
+export const DEFAULT_BURST_SHARE = 0.5;
+
+/** How many calls may go at once at `ratePerSecond` when the client spends `share` of a second's calls: at least one. */
+export function burstCalls(ratePerSecond: number, share: number): number {
+  return Math.max(1, Math.floor(ratePerSecond * share));
+}
+
+/** How far ahead of its slot a call may go when `burst` calls may go at once: (burst − 1) slots. */
+export function burstToleranceMs(ratePerSecond: number, burst: number): number {
+  return Math.max(0, Math.floor(burst) - 1) * spacingMs(ratePerSecond);
+}
 
 /** The spacing of calls at `ratePerSecond`, in whole milliseconds (rounded up: never faster). */
 export function spacingMs(ratePerSecond: number): number {
@@ -20,22 +35,26 @@ export function spacingMs(ratePerSecond: number): number {
 
 /** In this process only: each instance of a function has its own. */
 export class RateLimiter implements Limiter {
+  /** The theoretical time of the next call, were calls only spaced. */
   private nextSlot = 0;
   private readonly intervalMs: number;
+  private readonly toleranceMs: number;
 
   constructor(
     readonly ratePerSecond: number,
     private readonly clock: Clock,
+    burst = 1,
   ) {
     this.intervalMs = spacingMs(ratePerSecond);
+    this.toleranceMs = burstToleranceMs(ratePerSecond, burst);
   }
 
   /** Resolves when the caller may send; calls are admitted in arrival order. */
   async acquire(): Promise<void> {
     if (this.intervalMs === 0) return;
     const now = this.clock.now();
-    const slot = Math.max(now, this.nextSlot);
-    this.nextSlot = slot + this.intervalMs;
+    const slot = Math.max(now, this.nextSlot - this.toleranceMs);
+    this.nextSlot = Math.max(now, this.nextSlot) + this.intervalMs;
     if (slot > now) await this.clock.sleep(slot - now);
   }
 }

@@ -1,8 +1,8 @@
 /**
- * A rate limit shared by every instance of every function: the spacing of calls (as the
- * in-process limiter does it) kept in one row per principal and API, on the database's clock.
- * Taking a slot is one statement: the row moves to max(its slot, now) + spacing, and the
- * caller waits until the slot it took. Function Compute may run many instances; together they
+ * A rate limit shared by every instance of every function: the burst and spacing of calls (as
+ * the in-process limiter does them) kept in one row per principal and API, on the database's
+ * clock. Taking a slot is one statement: the row moves to max(its slot, now) + spacing, and the
+ * caller waits until the slot it took, less the burst's tolerance. Function Compute may run many instances; together they
  * stay under the limit.
  *
  * When the store cannot answer, the limiter fails safe: it falls back to an in-process
@@ -10,7 +10,7 @@
  * longer, never less (and says so once, until the store answers again).
  */
 import type { Clock } from '../clock.js';
-import { type Limiter, type LimiterFactory, RateLimiter, spacingMs } from '../cloud/rate-limiter.js';
+import { burstToleranceMs, type Limiter, type LimiterFactory, RateLimiter, spacingMs } from '../cloud/rate-limiter.js';
 import type { Queryable } from './db.js';
 
 /** The longest a slot may lie ahead: a row pushed further (a clock that jumped) heals to this. */
@@ -20,6 +20,7 @@ const DB_NOW_MS = '(extract(epoch FROM statement_timestamp()) * 1000)::bigint';
 
 export class SharedRateLimiter implements Limiter {
   private readonly intervalMs: number;
+  private readonly toleranceMs: number;
   private readonly fallback: Limiter;
   private fellBack = false;
 
@@ -33,9 +34,13 @@ export class SharedRateLimiter implements Limiter {
     private readonly onFallback?: (error: unknown) => void,
     /** Waits in real time: the slots are on the database's clock. */
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    /** Calls that may go at once, across every instance. */
+    burst = 1,
   ) {
     this.intervalMs = spacingMs(ratePerSecond);
-    this.fallback = new RateLimiter(ratePerSecond / Math.max(1, instances), clock);
+    this.toleranceMs = burstToleranceMs(ratePerSecond, burst);
+    const share = Math.max(1, instances);
+    this.fallback = new RateLimiter(ratePerSecond / share, clock, Math.max(1, Math.floor(burst / share)));
   }
 
   async acquire(): Promise<void> {
@@ -46,8 +51,8 @@ export class SharedRateLimiter implements Limiter {
         `INSERT INTO rate_slots (key, next_at_ms) VALUES ($1, ${DB_NOW_MS} + $2::bigint)
          ON CONFLICT (key) DO UPDATE
            SET next_at_ms = GREATEST(LEAST(rate_slots.next_at_ms, ${DB_NOW_MS} + $3::bigint), ${DB_NOW_MS}) + $2::bigint
-         RETURNING next_at_ms - $2::bigint - ${DB_NOW_MS} AS wait_ms`,
-        [this.key, this.intervalMs, MAX_AHEAD_MS],
+         RETURNING next_at_ms - $2::bigint - $4::bigint - ${DB_NOW_MS} AS wait_ms`,
+        [this.key, this.intervalMs, MAX_AHEAD_MS, this.toleranceMs],
       );
       waitMs = Number(res.rows[0]!.wait_ms);
       this.fellBack = false;
@@ -62,5 +67,5 @@ export class SharedRateLimiter implements Limiter {
 
 /** Shared limiters for one principal (`scope`, the account): every instance that uses the same scope shares them. */
 export function sharedLimiters(db: Queryable, scope: string, clock: Clock, instances: number, onFallback?: (error: unknown) => void): LimiterFactory {
-  return (api, rate) => new SharedRateLimiter(db, `${scope}:${api}`, rate, clock, instances, onFallback);
+  return (api, rate, burst) => new SharedRateLimiter(db, `${scope}:${api}`, rate, clock, instances, onFallback, undefined, burst);
 }

@@ -256,6 +256,28 @@ describe('pagination and credentials', () => {
     expect(env.emulator.callLog({ since, action: 'DescribeClusterNodePools' })).toHaveLength(3);
   });
 
+  it('shares one ENS listing among look-ups that wait for it, and never one already sent before a look-up asked', async () => {
+    const ref = await newCluster('ens');
+    const client = env.client();
+    const names = [uniqueName(), uniqueName(), uniqueName()];
+    await client.createNodePool(ref, ensExample(ref.clusterId, names[0]!), budget());
+    const describes = () => env.emulator.callLog({ action: 'DescribeClusterNodePools', clusterId: ref.clusterId }).length;
+    const before = describes();
+    const found = await Promise.all(names.map((n) => client.findNodePool(ref, n, budget())));
+    expect(found.map((p) => p?.name)).toEqual([names[0], undefined, undefined]);
+    expect(describes() - before).toBe(1);
+
+    // A listing in flight is not shared: a pool created while it travels is seen by a look-up that asks afterwards.
+    await admin('POST', '/faults', { latency: [{ ms: 300, actions: ['DescribeClusterNodePools'] }] });
+    const inFlight = client.findNodePool(ref, names[1]!, budget());
+    await new Promise((r) => setTimeout(r, 100));
+    await env.client().createNodePool(ref, ensExample(ref.clusterId, names[1]!), budget());
+    const asksAfter = await client.findNodePool(ref, names[1]!, budget());
+    await inFlight;
+    expect(asksAfter?.name).toBe(names[1]);
+    expect(describes() - before).toBe(3);
+  });
+
   it('lists an ACK cluster with one call', async () => {
     const since = env.emulator.callLog().at(-1)?.seq ?? 0;
     const pools = await env.client().listNodePools({ provider: 'ack', clusterId: SEED_ACK_CLUSTER, regionId: 'cn-beijing' }, budget());

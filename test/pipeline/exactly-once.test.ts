@@ -46,6 +46,20 @@ describe.each(backends)('exactly once on $name', (backend) => {
     }
   });
 
+  it('keeps messages in the queue while its trigger is disabled, and runs each once when it is enabled again', async () => {
+    const names = [uniqueName('held'), uniqueName('held')];
+    t.sys.host.pauseQueue();
+    try {
+      for (const name of names) await sendToQueue(t.sys.cloudUrl, JSON.stringify({ provider: 'ens', request: ensExample(SEED_ENS_CLUSTER, name) }));
+      await t.idle();
+      expect(names.flatMap(createsFor)).toEqual([]);
+    } finally {
+      t.sys.host.resumeQueue();
+    }
+    await t.idle();
+    expect(names.map((n) => createsFor(n).filter((c) => c.outcome === 'OK').length)).toEqual([1, 1]);
+  });
+
   it('answers a replayed Idempotency-Key with the same request, and a changed body with 409', async () => {
     const name = uniqueName('idem');
     const key = `k-${name}`;

@@ -38,6 +38,22 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
     });
   });
 
+  it('lets the burst go at once across instances, then spaces the rest: eight calls at 10/s with a burst of three', async () => {
+    const clock = recordingClock(Date.UTC(2026, 10, 30, 12));
+    const waits: number[] = [];
+    const sleep = async (ms: number) => void waits.push(ms);
+    const key = `test:${Math.random()}:ens:CreateClusterNodePool`;
+    const instances = [new SharedRateLimiter(db, key, 10, clock, 2, undefined, sleep, 3), new SharedRateLimiter(db, key, 10, clock, 2, undefined, sleep, 3)];
+    await Promise.all(Array.from({ length: 8 }, (_, i) => instances[i % 2]!.acquire()));
+    // Three calls do not wait; the other five wait about 100, 200, … 500 ms.
+    const sorted = waits.sort((a, b) => a - b);
+    expect(sorted).toHaveLength(5);
+    sorted.forEach((w, i) => {
+      expect(w).toBeGreaterThan((i + 1) * 100 - 100);
+      expect(w).toBeLessThanOrEqual((i + 1) * 100);
+    });
+  });
+
   it('heals a slot pushed far ahead (a clock that jumped): no wait is longer than a minute', async () => {
     const key = `test:${Math.random()}:x`;
     await db.query('INSERT INTO rate_slots (key, next_at_ms) VALUES ($1, $2)', [key, Date.now() + 365 * 86_400_000]);

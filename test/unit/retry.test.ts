@@ -108,6 +108,27 @@ describe('RateLimiter', () => {
     expect(admitted).toEqual([0, 100, 200, 300, 400]);
   });
 
+  it('lets a burst go at once, then spaces the rest from where the burst left the bucket', async () => {
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter(10, clock, 3);
+    const admitted: number[] = [];
+    const all = Promise.all(Array.from({ length: 6 }, () => limiter.acquire().then(() => admitted.push(clock.now()))));
+    await runWithClock(clock, all, 10);
+    // Three at once, then one every 100 ms: six calls in 300 ms, as a full bucket of three at 10/s allows.
+    expect(admitted).toEqual([0, 0, 0, 100, 200, 300]);
+  });
+
+  it('refills the burst only as fast as the rate: after a pause of 150 ms, one and a half slots are back', async () => {
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter(10, clock, 3);
+    await Promise.all([limiter.acquire(), limiter.acquire(), limiter.acquire()]);
+    await clock.advance(150);
+    const admitted: number[] = [];
+    const all = Promise.all(Array.from({ length: 3 }, () => limiter.acquire().then(() => admitted.push(clock.now()))));
+    await runWithClock(clock, all, 10);
+    expect(admitted).toEqual([150, 200, 300]);
+  });
+
   it('admits at once when unlimited', async () => {
     const clock = new ManualClock(0);
     const limiter = new RateLimiter(0, clock);
