@@ -1,0 +1,38 @@
+/** The shapes the cloud client takes and answers (see client.ts). */
+
+/** ENS CreateClusterNodePool parameters, as the API reference names them. */
+export interface EnsCreateRequest {
+  ClusterId: string;
+  NodepoolInfo: { Name: string };
+  ScalingGroup: Record<string, unknown>;
+  KubernetesConfig?: Record<string, unknown>;
+}
+
+/** ACK CreateClusterNodePool body (snake_case), with at least `nodepool_info.name`. */
+export type AckCreateBody = Record<string, unknown> & { nodepool_info: { name: string } & Record<string, unknown> };
+
+export interface CreateOutcome {
+  nodepoolId: string;
+  requestId?: string;
+  taskId?: string;
+  /** True when the pool was found by name after an unanswered attempt, not created by an answered one. */
+  adopted: boolean;
+  attempts: number;
+}
+
+export interface AckTask {
+  id: string;
+  state: string;
+  type?: string;
+  error?: { code: string; message: string };
+  requestId?: string;
+  /** How long the task ran by the cloud's own clock (`updated` − `created`), once it has ended. */
+  durationMs?: number;
+}
+
+export interface Budget {
+  /** Absolute time on the client's clock after which no new attempt starts. */
+  deadline: number;
+  /** Caps the attempts of each call (a sweep fails a cluster fast rather than wait on it). */
+  maxAttempts?: number;
+}
