@@ -54,6 +54,13 @@ module.exports = {
       to: { path: '^(sandbox|test|bench|scripts)/' },
     },
     {
+      name: 'cli-is-a-thin-client',
+      comment: 'the command line talks to the HTTP API only: no store, cloud or other code of the system',
+      severity: 'error',
+      from: { path: '^cli/' },
+      to: { path: '^(src|functions|sandbox|test|bench|scripts)/' },
+    },
+    {
       name: 'every-source-file-in-a-layer',
       comment: 'a new file under src/ must belong to one of the layers above (add its folder to LAYERS)',
       severity: 'error',

@@ -1,6 +1,6 @@
 /** Timer trigger -> one sweep. */
 import { type Channel, createChannel } from '../src/alerts/channels/index.js';
-import { defaultInstanceProvider, type InstanceProvider, invocationBudgetMs, servicesFor } from '../src/fc/runtime.js';
+import { defaultInstanceProvider, flushCloudCalls, type InstanceProvider, invocationBudgetMs, servicesFor } from '../src/fc/runtime.js';
 import type { FcContext } from '../src/fc/types.js';
 import { sweep } from '../src/watch/sweep.js';
 
@@ -13,7 +13,11 @@ export function createWatchHandler(getInstance: InstanceProvider = defaultInstan
     channels ??= (config.alertChannels.length ? config.alertChannels : [{ type: 'console' as const, name: 'console', minSeverity: 'warning' as const }]).map(
       (c) => createChannel(c, { timeoutMs: config.channelTimeoutMs, externalUrl: config.publicBaseUrl, write: instance.logSink }),
     );
-    return sweep(services, channels, { owner: context.requestId, deadline: instance.clock.now() + invocationBudgetMs(context) });
+    try {
+      return await sweep(services, channels, { owner: context.requestId, deadline: instance.clock.now() + invocationBudgetMs(context) });
+    } finally {
+      await flushCloudCalls(instance);
+    }
   };
 }
 

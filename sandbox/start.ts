@@ -7,7 +7,7 @@
  * drives the real cloud; the emulator then only carries FC invocations and the queue.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiHandler } from '../functions/api.js';
 import { createProvisionHandler, hooksFromEnv, type ProvisionHooks } from '../functions/provision.js';
@@ -199,11 +199,16 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   console.log(banner(sys));
+  // Where the command line finds this system and the token it generated (the file is the owner's only).
+  const localApi = join(sys.instance.config.dataDir, 'local-api.json');
+  writeFileSync(localApi, `${JSON.stringify({ url: sys.apiUrl, ...(sys.generatedToken ? { token: sys.apiToken } : {}) })}\n`, { mode: 0o600 });
+  chmodSync(localApi, 0o600);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     console.log('stopping...');
+    rmSync(localApi, { force: true });
     await sys.stop();
     process.exit(0);
   };

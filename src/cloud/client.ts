@@ -10,7 +10,7 @@ import { type EnsNode, fromAck, fromEns, fromEnsNode, type NodePool } from './no
 import { burstCalls, DEFAULT_BURST_SHARE, type Limiter, type LimiterFactory, RateLimiter } from './rate-limiter.js';
 import { defaultRetryPolicy, type RetryPolicy, withRetry } from './retry.js';
 import { type ApiSpec, type CredentialSource, defaultTimeouts, OpenApiTransport, type Timeouts } from './transport.js';
-import type { AckCreateBody, AckTask, Budget, CreateOutcome, EnsCreateRequest } from './types.js';
+import type { AckCreateBody, AckTask, Budget, CallCount, CreateOutcome, EnsCreateRequest } from './types.js';
 
 const ENS_VERSION = '2017-11-10';
 const ACK_VERSION = '2015-12-15';
@@ -65,6 +65,7 @@ export class CloudClient {
   private readonly endpoints: typeof defaultEndpoints;
   private readonly transports = new Map<string, OpenApiTransport>();
   private readonly limiters = new Map<string, Limiter>();
+  private readonly counts = new Map<string, CallCount>();
   /** ENS listings by cluster that wait for their first call (see findNodePool). */
   private readonly unsentListings = new Map<string, Promise<NodePool[]>>();
   private readonly pageSize: number;
@@ -315,15 +316,32 @@ export class CloudClient {
       throw e;
     }
     this.metrics.calls++;
+    const api = `${ref.provider}:${spec.action}`;
     try {
       const res = await this.transport(ref).call<T>(spec, request, { readTimeoutMs: remaining });
+      this.count(api, 'OK', 'ok');
       return res.body;
     } catch (err) {
       const e = err as CloudError;
+      this.count(api, e.code, e.kind);
       this.metrics.errors++;
       if (e.kind === 'throttled') this.metrics.throttled++;
       throw e;
     }
+  }
+
+  private count(api: string, outcome: string, kind: string): void {
+    const key = `${api}\u0000${outcome}\u0000${kind}`;
+    const c = this.counts.get(key);
+    if (c) c.calls++;
+    else this.counts.set(key, { api, outcome, kind, calls: 1 });
+  }
+
+  /** The calls counted since the last take, by API and outcome (for /metrics); counting starts again from zero. */
+  takeCallCounts(): CallCount[] {
+    const out = [...this.counts.values()];
+    this.counts.clear();
+    return out;
   }
 
   private retrying<T>(

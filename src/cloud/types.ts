@@ -36,3 +36,11 @@ export interface Budget {
   /** Caps the attempts of each call (a sweep fails a cluster fast rather than wait on it). */
   maxAttempts?: number;
 }
+
+/** Cloud calls of one API (`ens:CreateClusterNodePool`) with one outcome (`OK` or the error code) and its kind. */
+export interface CallCount {
+  api: string;
+  outcome: string;
+  kind: string;
+  calls: number;
+}

@@ -13,6 +13,7 @@ import type { Dispatcher, Services } from '../pipeline/services.js';
 import { SecretBox } from '../requests/secrets.js';
 import { AlertStore } from '../store/alerts.js';
 import { openStore } from '../store/index.js';
+import { addCloudCalls } from '../store/metrics.js';
 import { sharedLimiters } from '../store/rate-limits.js';
 import type { RequestStore } from '../store/requests.js';
 import type { FcContext } from './types.js';
@@ -71,6 +72,12 @@ function credentialsOf(context: FcContext): CredentialSource {
   const c = context.credentials;
   if (c?.accessKeyId && c.accessKeySecret) return { accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken };
   return 'default-chain';
+}
+
+/** Adds what this instance's cloud clients counted to the store's totals (/metrics); if the store cannot take them, those counts are lost, nothing else. */
+export async function flushCloudCalls(instance: Instance): Promise<void> {
+  const counts = [...instance.cloudClients.values()].flatMap((c) => c.takeCallCounts());
+  await addCloudCalls(instance.store.db, counts).catch((error) => instance.currentLog?.warn('cloud call counts could not be stored for /metrics', { error }));
 }
 
 export function servicesFor(instance: Instance, context: FcContext): Services {

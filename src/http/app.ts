@@ -1,5 +1,5 @@
 /**
- * The HTTP API: submit, status, list, health. Every answer is JSON; every error is an
+ * The HTTP API: submit, status, list, health, alerts, silences, and the fleet (fleet.ts). Every answer is JSON; every error is an
  * RFC 9457 problem; nothing reaches the cloud unless the body validated.
  */
 import { parseSilence, silenceMatches } from '../alerts/silence.js';
@@ -13,6 +13,8 @@ import { REQUEST_STATES, type RequestState } from '../requests/state.js';
 import { parseSubmission, ValidationError } from '../requests/validate.js';
 import { StoreRejectedError, StoreUnavailableError } from '../store/errors.js';
 import { type Authenticate, bearerAuthenticator } from './auth.js';
+import { CLUSTERS, fleetRoute } from './fleet.js';
+import { metricsResponse } from './metrics.js';
 import { problems } from './problem.js';
 import { type HttpRequest, type HttpResponse, json } from './types.js';
 import { alertView, requestView, silenceView, submitView } from './views.js';
@@ -49,12 +51,26 @@ async function route(req: HttpRequest, services: Services, authenticate: Authent
     if (req.method !== 'GET' && req.method !== 'HEAD') return problems.methodNotAllowed(['GET']);
     return health(services);
   }
-  const known = path === COLLECTION || path.startsWith(`${COLLECTION}/`) || path === '/v1/alerts' || path === SILENCES || path.startsWith(`${SILENCES}/`);
+  const known =
+    path === COLLECTION ||
+    path.startsWith(`${COLLECTION}/`) ||
+    path === '/v1/alerts' ||
+    path === SILENCES ||
+    path.startsWith(`${SILENCES}/`) ||
+    path === CLUSTERS ||
+    path.startsWith(`${CLUSTERS}/`) ||
+    path === '/metrics';
   if (!known) return problems.notFound(`no route ${req.method} ${req.path}`);
 
   const auth = authenticate(req.headers.authorization);
   if (!auth.ok) return problems.unauthorized(auth.reason);
 
+  if (path === '/metrics') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return problems.methodNotAllowed(['GET']);
+    return metricsResponse(services);
+  }
+  const fleet = await fleetRoute(path, req, services);
+  if (fleet) return fleet;
   if (path === '/v1/alerts') {
     if (req.method !== 'GET') return problems.methodNotAllowed(['GET']);
     return listAlerts(req, services);

@@ -72,7 +72,7 @@ type Row = Record<string, unknown>;
 const d = (v: unknown): Date | undefined => (v === null || v === undefined ? undefined : v instanceof Date ? v : new Date(String(v)));
 const j = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
 
-function toAlert(r: Row): AlertRecord {
+export function toAlert(r: Row): AlertRecord {
   return {
     id: Number(r.id),
     fingerprint: r.fingerprint as string,

@@ -3,7 +3,8 @@
  * are conditional UPDATEs; the partial unique indexes make "one live request per pool" and
  * "one request per idempotency key" hold even between concurrent instances.
  */
-import type { Provider } from '../cloud/nodepool.js';
+import { clusterKey } from '../cloud/cluster.js';
+import type { NodePool, Provider } from '../cloud/nodepool.js';
 import type { HistoryEntry, NodepoolRequest, ObservedStatus } from '../requests/model.js';
 import { ALERTABLE_FINAL_STATES, LIVE_STATES, PRE_CREATE_STATES, type RequestState, sourcesOf, WATCHED_STATES } from '../requests/state.js';
 import type { Db, Queryable } from './db.js';
@@ -12,6 +13,10 @@ import { insertRequest } from './insert.js';
 import { COLUMNS, date, type InsertOutcome, JSON_COLUMNS, type ListFilter, type NewRequest, type RequestPatch, type Row, toRequest } from './rows.js';
 
 export type { InsertOutcome, ListFilter, NewRequest } from './rows.js';
+
+/** What the store keeps of a listed pool for the fleet API; what a caller leaves out is kept as null. */
+export type PoolSnapshot = Pick<NodePool, 'id' | 'name'> &
+  Partial<Pick<NodePool, 'state' | 'cloudState' | 'desired' | 'total' | 'serving' | 'initial' | 'failed' | 'offline' | 'isDefault'>>;
 
 export class RequestStore {
   constructor(readonly db: Db) {}
@@ -22,32 +27,70 @@ export class RequestStore {
   }
 
   /**
-   * Replaces what the store knows of the listed clusters' pools with their latest listings,
-   * and forgets the pools of every cluster not in `watched`: what nobody watches any more
-   * would go stale, and a stale pool would refuse a name that is free again.
+   * Replaces what the store knows of the listed clusters' pools with their latest listings
+   * (what each pool showed, and since when it has shown that state), and forgets the pools and
+   * the health of every cluster not in `watched`: what nobody watches any more would go stale,
+   * and a stale pool would refuse a name that is free again.
    */
   async recordListings(
-    listings: Array<{ provider: Provider; clusterId: string; pools: Array<{ id: string; name: string }> }>,
-    watched: Array<{ provider: Provider; clusterId: string }>,
+    listings: Array<{ provider: Provider; regionId?: string; clusterId: string; pools: PoolSnapshot[] }>,
+    watched: Array<{ provider: Provider; regionId?: string; clusterId: string }>,
     now: Date,
   ): Promise<void> {
-    const rows = new Map<string, { provider: Provider; clusterId: string; id: string; name: string }>();
+    const rows = new Map<string, PoolSnapshot & { provider: Provider; regionId?: string; clusterId: string }>();
     for (const c of listings)
       for (const p of c.pools)
-        rows.set(`${c.provider}\u0000${c.clusterId}\u0000${p.id}`, { provider: c.provider, clusterId: c.clusterId, id: p.id, name: p.name });
+        rows.set(`${c.provider}\u0000${c.clusterId}\u0000${p.id}`, { ...p, provider: c.provider, regionId: c.regionId, clusterId: c.clusterId });
     const pools = [...rows.values()];
+    const column = <T>(f: (p: (typeof pools)[number]) => T | undefined) => pools.map((p) => f(p) ?? null);
     await this.db.transaction(async (tx) => {
       await tx.query(
         `DELETE FROM cluster_pools
-          WHERE (provider, cluster_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+          WHERE ((provider, cluster_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+                 AND (provider, cluster_id, nodepool_id) NOT IN (SELECT * FROM unnest($5::text[], $6::text[], $7::text[])))
              OR (provider, cluster_id) NOT IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
-        [listings.map((c) => c.provider), listings.map((c) => c.clusterId), watched.map((c) => c.provider), watched.map((c) => c.clusterId)],
+        [
+          listings.map((c) => c.provider),
+          listings.map((c) => c.clusterId),
+          watched.map((c) => c.provider),
+          watched.map((c) => c.clusterId),
+          column((p) => p.provider),
+          column((p) => p.clusterId),
+          column((p) => p.id),
+        ],
       );
+      await tx.query(`DELETE FROM cluster_health WHERE cluster_key <> ALL($1::text[])`, [watched.map(clusterKey)]);
       if (!pools.length) return;
       await tx.query(
-        `INSERT INTO cluster_pools (provider, cluster_id, nodepool_id, nodepool_name, seen_at)
-         SELECT *, $5::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
-        [pools.map((p) => p.provider), pools.map((p) => p.clusterId), pools.map((p) => p.id), pools.map((p) => p.name), now],
+        `INSERT INTO cluster_pools (provider, region_id, cluster_id, nodepool_id, nodepool_name, state, cloud_state, desired, total, serving,
+                                    initial_nodes, failed, offline, is_default, seen_at, state_since)
+         SELECT *, $15::timestamptz, $15::timestamptz
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::boolean[])
+         ON CONFLICT (provider, cluster_id, nodepool_id) DO UPDATE SET
+           region_id = EXCLUDED.region_id, nodepool_name = EXCLUDED.nodepool_name, cloud_state = EXCLUDED.cloud_state,
+           desired = EXCLUDED.desired, total = EXCLUDED.total, serving = EXCLUDED.serving, initial_nodes = EXCLUDED.initial_nodes,
+           failed = EXCLUDED.failed, offline = EXCLUDED.offline, is_default = EXCLUDED.is_default, seen_at = EXCLUDED.seen_at,
+           state_since = CASE WHEN cluster_pools.state IS NOT DISTINCT FROM EXCLUDED.state AND cluster_pools.state_since IS NOT NULL
+                              THEN cluster_pools.state_since ELSE EXCLUDED.state_since END,
+           state = EXCLUDED.state`,
+        [
+          column((p) => p.provider),
+          column((p) => p.regionId),
+          column((p) => p.clusterId),
+          column((p) => p.id),
+          column((p) => p.name),
+          column((p) => p.state),
+          column((p) => p.cloudState),
+          column((p) => p.desired),
+          column((p) => p.total),
+          column((p) => p.serving),
+          column((p) => p.initial),
+          column((p) => p.failed),
+          column((p) => p.offline),
+          column((p) => p.isDefault),
+          now,
+        ],
       );
     });
   }

@@ -14,6 +14,7 @@ import { type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js'
 import type { Services } from '../pipeline/services.js';
 import { requestLink } from '../requests/ids.js';
 import type { NodepoolRequest } from '../requests/model.js';
+import { recordSweepRun } from '../store/metrics.js';
 import { fromCursor, listClusters, watchTargets } from './listing.js';
 import { detectEnsNodeFailures, mayWalk } from './nodes.js';
 import { endUpCreations, observeActive, redrive, trackRequests } from './track.js';
@@ -129,9 +130,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         );
         for (const [key, n] of health) failures.set(key, n);
         await store.recordListings(
-          batch
-            .filter((r) => r.pools)
-            .map((r) => ({ provider: r.cluster.provider, clusterId: r.cluster.clusterId, pools: r.pools!.map((p) => ({ id: p.id, name: p.name })) })),
+          batch.filter((r) => r.pools).map((r) => ({ ...r.cluster, pools: r.pools! })),
           targets.map((t) => t.cluster),
           now(),
         );
@@ -238,6 +237,12 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     summary.apiCalls = services.cloud.metrics.calls - before.calls;
     summary.throttled = services.cloud.metrics.throttled - before.throttled;
     summary.durationMs = clock.now() - started;
+    await recordSweepRun(store.db, {
+      finishedAt: new Date(clock.now()),
+      durationMs: summary.durationMs,
+      clusters: summary.clusters,
+      errors: summary.clusterErrors,
+    }).catch((error) => log.warn('the sweep could not record its run for /metrics', { error }));
   }
   log.info('sweep', { ...summary });
   return summary;

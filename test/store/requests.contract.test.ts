@@ -2,7 +2,10 @@
  * One contract suite, run against every store backend: PGlite and real PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterKey } from '../../src/cloud/cluster.js';
 import { newRequestId } from '../../src/requests/ids.js';
+import { AlertStore } from '../../src/store/alerts.js';
+import { fleetClusters, fleetPools } from '../../src/store/fleet.js';
 import { type Db, migrate, type NewRequest, RequestStore, StaleUpdateError } from '../../src/store/index.js';
 import { backends } from '../helpers/db.js';
 
@@ -29,9 +32,11 @@ function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
 describe.each(backends)('request store on $name', (backend) => {
   let db: Db;
   let store: RequestStore;
+  let alertStore: AlertStore;
   beforeAll(async () => {
     db = await backend.open();
     store = new RequestStore(db);
+    alertStore = new AlertStore(db);
   });
   afterAll(async () => {
     await db?.close();
@@ -119,6 +124,33 @@ describe.each(backends)('request store on $name', (backend) => {
     expect((await store.insert(newRequest({ clusterId, nodepoolName: 'theirs' }))).kind).toBe('created');
     await store.recordListings([], [], at(40));
     expect((await store.insert(newRequest({ clusterId, nodepoolName: 'edge-a' }))).kind).toBe('created');
+  });
+
+  it('keeps since when each pool has been in its state, and forgets the pools and health of clusters no longer watched', async () => {
+    const ref = { provider: 'ens' as const, clusterId: `eck-since-${Math.random().toString(36).slice(2, 8)}` };
+    const pool = (state: 'scaling' | 'active', serving: number) => ({
+      id: 'np-s',
+      name: 'edge-s',
+      state,
+      cloudState: state,
+      desired: 2,
+      total: 2,
+      serving,
+      initial: 2 - serving,
+      failed: null,
+      offline: null,
+    });
+    const since = async () => (await fleetPools(store.db, 'ens', ref.clusterId))?.pools[0]?.stateSince?.getTime();
+    await alertStore.recordClusters([{ key: clusterKey(ref), ok: true }], at(10));
+    await store.recordListings([{ ...ref, pools: [pool('scaling', 0)] }], [ref], at(10));
+    await store.recordListings([{ ...ref, pools: [pool('scaling', 1)] }], [ref], at(20));
+    expect(await since()).toBe(at(10).getTime());
+    await store.recordListings([{ ...ref, pools: [pool('active', 2)] }], [ref], at(30));
+    expect(await since()).toBe(at(30).getTime());
+    expect((await fleetPools(store.db, 'ens', ref.clusterId))?.pools[0]).toMatchObject({ health: 'healthy', serving: 2, seenAt: at(30) });
+    await store.recordListings([], [], at(40));
+    expect(await fleetPools(store.db, 'ens', ref.clusterId)).toBeUndefined();
+    expect((await fleetClusters(store.db)).clusters.find((c) => c.clusterId === ref.clusterId)).toBeUndefined();
   });
 
   it('gives the lease to one worker at a time, and to another once it expires', async () => {
