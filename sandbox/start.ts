@@ -172,6 +172,7 @@ function banner(sys: RunningSystem): string {
     '',
     'nodepool-pilot is running locally',
     `  API (FC HTTP trigger)  ${sys.apiUrl}`,
+    `  console                ${sys.apiUrl}/   (sign in with the token below)`,
     `  cloud emulator         ${sys.cloudUrl}   (admin: ${sys.cloudUrl}/_sandbox/state)`,
     `  store                  ${sys.instance.store.db.kind === 'pglite' ? `PGlite under ${sys.instance.config.dataDir}/pglite` : 'PostgreSQL (DATABASE_URL)'}`,
     `  queue                  POST ${sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`,

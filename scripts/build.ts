@@ -9,7 +9,7 @@
 import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin, transform } from 'esbuild';
 import { EXTRAS_FILE, extrasEntry, lazyModules } from './lazy-modules.js';
 import { writeWarmCodeCaches } from './warm-cache.js';
 
@@ -25,6 +25,17 @@ const inlineMigrations: Plugin = {
         .sort()
         .map((f) => ({ version: f.replace(/\.sql$/, ''), sql: readFileSync(join(dir, f), 'utf8') }));
       return { contents: `export function loadMigrations() { return ${JSON.stringify(list)}; }`, loader: 'js' };
+    });
+  },
+};
+
+/** The console's script, compiled from web/console.ts into the bundle: the code package reads no file for it. */
+const inlineConsoleScript: Plugin = {
+  name: 'inline-console-script',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]http[\\/]console-script\.ts$/ }, async () => {
+      const js = (await transform(readFileSync(join('web', 'console.ts'), 'utf8'), { loader: 'ts', format: 'iife', target: 'es2022', minify: true })).code;
+      return { contents: `export function consoleScript() { return Promise.resolve(${JSON.stringify(js)}); }`, loader: 'js' };
     });
   },
 };
@@ -77,7 +88,7 @@ export async function buildAll(outdir = 'dist', log: (line: string) => void = co
       supported: { 'dynamic-import': false },
       // pg's optional native binding, urllib's optional proxy agent and the embedded store are not part of a function.
       external: ['pg-native', '@electric-sql/pglite', 'proxy-agent'],
-      plugins: [inlineMigrations, lazyFc2, lazyModules],
+      plugins: [inlineMigrations, inlineConsoleScript, lazyFc2, lazyModules],
     });
     const inputs = Object.keys((result.metafile as Metafile).inputs);
     for (const re of FORBIDDEN[fn] ?? []) {

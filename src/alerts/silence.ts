@@ -25,6 +25,40 @@ const SILENCE_MATCHERS = ['provider', 'clusterId', 'pool', 'rule'];
 const MAX_SILENCE_DAYS = 90;
 const DAY_MS = 86_400_000;
 
+const MATCHER_MAX = 128;
+const TEXT_MAX = 1000;
+
+/**
+ * The body of `POST /v1/silences` as JSON Schema, from the same constants parseSilence checks
+ * with (for the OpenAPI document). What depends on the time of the call (endsAt in the future,
+ * at most 90 days) is said in words.
+ */
+export function silenceBodySchema(): Record<string, unknown> {
+  const matcher = { type: 'string', minLength: 1, maxLength: MATCHER_MAX };
+  const time = { type: 'string', format: 'date-time', description: 'RFC 3339, such as 2030-12-25T08:00:00Z' };
+  const text = { type: 'string', maxLength: TEXT_MAX };
+  return {
+    type: 'object',
+    required: ['matchers', 'endsAt'],
+    additionalProperties: false,
+    properties: {
+      matchers: {
+        type: 'object',
+        minProperties: 1,
+        additionalProperties: false,
+        description: '`pool` matches a pool by name or id',
+        properties: Object.fromEntries(
+          SILENCE_MATCHERS.map((k) => [k, k === 'provider' ? { enum: ['ens', 'ack'] } : k === 'rule' ? { type: 'string', enum: Object.keys(RULES) } : matcher]),
+        ),
+      },
+      startsAt: { ...time, description: `${time.description}; now when left out, and at most ${MAX_SILENCE_DAYS} days ahead` },
+      endsAt: { ...time, description: `${time.description}; after now and startsAt, at most ${MAX_SILENCE_DAYS} days after the silence takes effect` },
+      comment: text,
+      createdBy: text,
+    },
+  };
+}
+
 /** A silence as the API takes it (`POST /v1/silences`), or every problem with it by field. */
 export function parseSilence(body: unknown, now: number): { ok: true; silence: NewSilence } | { ok: false; errors: Issue[] } {
   const b = body as Record<string, unknown>;
@@ -41,8 +75,8 @@ export function parseSilence(body: unknown, now: number): { ok: true; silence: N
     for (const k of SILENCE_MATCHERS) {
       const v = m[k];
       if (v === undefined) continue;
-      if (typeof v !== 'string' || !v.length || v.length > 128)
-        errors.push({ path: `matchers.${k}`, message: 'must be a non-empty string of at most 128 characters' });
+      if (typeof v !== 'string' || !v.length || v.length > MATCHER_MAX)
+        errors.push({ path: `matchers.${k}`, message: `must be a non-empty string of at most ${MATCHER_MAX} characters` });
       else if (!isStorableText(v) || UNREADABLE_CHARS.test(v))
         errors.push({ path: `matchers.${k}`, message: 'must not contain control characters or invalid Unicode' });
     }
@@ -69,7 +103,7 @@ export function parseSilence(body: unknown, now: number): { ok: true; silence: N
   for (const k of ['comment', 'createdBy']) {
     const v = b[k];
     if (v === undefined) continue;
-    if (typeof v !== 'string' || v.length > 1000) errors.push({ path: k, message: 'must be a string of at most 1000 characters' });
+    if (typeof v !== 'string' || v.length > TEXT_MAX) errors.push({ path: k, message: `must be a string of at most ${TEXT_MAX} characters` });
     else if (!isStorableText(v) || UNREADABLE_CHARS.test(v.replace(/[\n\t]/g, ' ')))
       errors.push({ path: k, message: 'must not contain control characters (other than new lines and tabs) or invalid Unicode' });
   }

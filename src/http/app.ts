@@ -13,8 +13,10 @@ import { REQUEST_STATES, type RequestState } from '../requests/state.js';
 import { parseSubmission, ValidationError } from '../requests/validate.js';
 import { StoreRejectedError, StoreUnavailableError } from '../store/errors.js';
 import { type Authenticate, bearerAuthenticator } from './auth.js';
+import { consoleRoute } from './console.js';
 import { CLUSTERS, fleetRoute } from './fleet.js';
 import { metricsResponse } from './metrics.js';
+import { openapiResponse } from './openapi.js';
 import { problems } from './problem.js';
 import { type HttpRequest, type HttpResponse, json } from './types.js';
 import { alertView, requestView, silenceView, submitView } from './views.js';
@@ -50,6 +52,14 @@ async function route(req: HttpRequest, services: Services, authenticate: Authent
   if (path === '/healthz') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return problems.methodNotAllowed(['GET']);
     return health(services);
+  }
+  // The console's page and script hold no data: they need no token (the views ask the API with one).
+  const page = await consoleRoute(path, req.method);
+  if (page) return page;
+  // The API's description needs no token, as a health check does not.
+  if (path === '/v1/openapi.json') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return problems.methodNotAllowed(['GET']);
+    return openapiResponse();
   }
   const known =
     path === COLLECTION ||

@@ -40,6 +40,9 @@ const ackEnvelope = (source: 'http' | 'queue') =>
     ...(source === 'queue' ? { idempotencyKey } : {}),
   });
 
+/** The bodies a submission takes, by provider, as they are checked (the OpenAPI document describes these). */
+export const submissionSchemas = (source: 'http' | 'queue') => ({ ens: ensEnvelope(source), ack: ackEnvelope(source) });
+
 export function parseSubmission(body: unknown, source: 'http' | 'queue'): Submission {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw new ValidationError([{ path: '', message: 'the body must be a JSON object' }]);

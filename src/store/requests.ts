@@ -59,7 +59,7 @@ export class RequestStore {
           column((p) => p.id),
         ],
       );
-      await tx.query(`DELETE FROM cluster_health WHERE cluster_key <> ALL($1::text[])`, [watched.map(clusterKey)]);
+      await tx.query(`DELETE FROM cluster_health WHERE cluster_key NOT IN (SELECT unnest($1::text[]))`, [watched.map(clusterKey)]);
       if (!pools.length) return;
       await tx.query(
         `INSERT INTO cluster_pools (provider, region_id, cluster_id, nodepool_id, nodepool_name, state, cloud_state, desired, total, serving,

@@ -8,6 +8,7 @@ import { type RunningSystem, type SystemOptions, startSystem } from '../../sandb
 import { OffsetClock } from '../../src/clock.js';
 import { RequestStore } from '../../src/store/index.js';
 import type { Backend } from './db.js';
+import { checkAnswer } from './openapi.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
@@ -51,6 +52,7 @@ export function useSystem(backend: Backend, optionsOrFactory: Partial<SystemOpti
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();
+      checkAnswer(method, path, res.status, res.headers.get('content-type'), text);
       let json: unknown;
       try {
         json = JSON.parse(text);
