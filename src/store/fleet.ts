@@ -64,7 +64,9 @@ function poolHealth(p: Counts, firingAlerts: number): PoolHealth {
 const int = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
-function toPool(r: Row, firing: AlertRecord[], request: { id: string; state: string } | undefined): FleetPool {
+/** `listedAt`: the cluster's last listing, which showed the pool even when its row (written only on change) is older. */
+function toPool(r: Row, firing: AlertRecord[], request: { id: string; state: string } | undefined, listedAt: Date | null): FleetPool {
+  const changedAt = date(r.seen_at)!;
   const counts: Counts = {
     state: (r.state as string | null) ?? null,
     desired: int(r.desired),
@@ -82,7 +84,7 @@ function toPool(r: Row, firing: AlertRecord[], request: { id: string; state: str
     isDefault: (r.is_default as boolean | null) ?? null,
     health: poolHealth(counts, firing.length),
     stateSince: date(r.state_since),
-    seenAt: date(r.seen_at)!,
+    seenAt: listedAt && listedAt > changedAt ? listedAt : changedAt,
     request: request ?? null,
     firing,
   };
@@ -150,7 +152,7 @@ export async function fleetClusters(
   for (const r of pools.rows) {
     const c = byCluster.get(`${r.provider}\u0000${r.cluster_id}`);
     if (!c) continue;
-    const p = toPool(r, firing.get(`${r.provider}\u0000${r.cluster_id}\u0000${r.nodepool_id}`) ?? [], undefined);
+    const p = toPool(r, firing.get(`${r.provider}\u0000${r.cluster_id}\u0000${r.nodepool_id}`) ?? [], undefined, c.lastListedAt);
     c.pools[p.health]++;
     c.pools.total++;
   }
@@ -175,7 +177,9 @@ export async function fleetPools(db: Queryable, provider: Provider, clusterId: s
     ),
   ]);
   const byPool = new Map(requests.rows.map((r) => [r.nodepool_id as string, { id: r.id as string, state: r.state as string }]));
-  const out = pools.rows.map((r) => toPool(r, firing.get(`${provider}\u0000${clusterId}\u0000${r.nodepool_id}`) ?? [], byPool.get(r.nodepool_id as string)));
+  const out = pools.rows.map((r) =>
+    toPool(r, firing.get(`${provider}\u0000${clusterId}\u0000${r.nodepool_id}`) ?? [], byPool.get(r.nodepool_id as string), cluster.lastListedAt),
+  );
   const rank = (p: FleetPool) => POOL_HEALTH.indexOf(p.health);
   out.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
   return { cluster, pools: out };

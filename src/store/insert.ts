@@ -33,7 +33,10 @@ WITH by_key AS (
   SELECT to_jsonb(r) AS j FROM nodepool_requests r
    WHERE $16::boolean AND r.provider = $2::text AND r.cluster_id = $4::text AND r.nodepool_name = $5::text AND r.state IN (${LIVE})
 ), taken AS (
-  SELECT cp.nodepool_id, cp.seen_at,
+  SELECT cp.nodepool_id,
+         -- When the pool was last listed: its cluster's last listing (a row changes only when the pool does).
+         COALESCE((SELECT h.last_success_at FROM cluster_health h
+                    WHERE h.cluster_key = cp.provider || '/' || COALESCE(cp.region_id, '') || '/' || cp.cluster_id), cp.seen_at) AS seen_at,
          (SELECT to_jsonb(x) FROM nodepool_requests x
            WHERE x.provider = cp.provider AND x.cluster_id = cp.cluster_id AND x.nodepool_id = cp.nodepool_id
            ORDER BY x.id DESC LIMIT 1) AS j

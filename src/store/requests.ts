@@ -28,7 +28,9 @@ export class RequestStore {
 
   /**
    * Replaces what the store knows of the listed clusters' pools with their latest listings
-   * (what each pool showed, and since when it has shown that state), and forgets the pools and
+   * (what each pool showed, and since when it has shown that state; a row is written only when
+   * its pool changed, so `seen_at` is when it was last seen changed, and the cluster's last
+   * listing in cluster_health says when it was last seen at all), and forgets the pools and
    * the health of every cluster not in `watched`: what nobody watches any more would go stale,
    * and a stale pool would refuse a name that is free again.
    */
@@ -73,7 +75,15 @@ export class RequestStore {
            failed = EXCLUDED.failed, offline = EXCLUDED.offline, is_default = EXCLUDED.is_default, seen_at = EXCLUDED.seen_at,
            state_since = CASE WHEN cluster_pools.state IS NOT DISTINCT FROM EXCLUDED.state AND cluster_pools.state_since IS NOT NULL
                               THEN cluster_pools.state_since ELSE EXCLUDED.state_since END,
-           state = EXCLUDED.state`,
+           state = EXCLUDED.state
+         -- A pool that shows what it showed before is not written again: a steady fleet costs no writes.
+         WHERE (cluster_pools.region_id, cluster_pools.nodepool_name, cluster_pools.state, cluster_pools.cloud_state, cluster_pools.desired,
+                cluster_pools.total, cluster_pools.serving, cluster_pools.initial_nodes, cluster_pools.failed, cluster_pools.offline,
+                cluster_pools.is_default)
+               IS DISTINCT FROM
+               (EXCLUDED.region_id, EXCLUDED.nodepool_name, EXCLUDED.state, EXCLUDED.cloud_state, EXCLUDED.desired, EXCLUDED.total,
+                EXCLUDED.serving, EXCLUDED.initial_nodes, EXCLUDED.failed, EXCLUDED.offline, EXCLUDED.is_default)
+            OR cluster_pools.state_since IS NULL`,
         [
           column((p) => p.provider),
           column((p) => p.regionId),

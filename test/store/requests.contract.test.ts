@@ -148,6 +148,14 @@ describe.each(backends)('request store on $name', (backend) => {
     await store.recordListings([{ ...ref, pools: [pool('active', 2)] }], [ref], at(30));
     expect(await since()).toBe(at(30).getTime());
     expect((await fleetPools(store.db, 'ens', ref.clusterId))?.pools[0]).toMatchObject({ health: 'healthy', serving: 2, seenAt: at(30) });
+    // A listing that shows the same writes nothing; the cluster's listing time says it was seen.
+    const version = async () =>
+      (await store.db.query<{ v: string }>(`SELECT xmin::text AS v FROM cluster_pools WHERE cluster_id = $1`, [ref.clusterId])).rows[0]!.v;
+    const before = await version();
+    await store.recordListings([{ ...ref, pools: [pool('active', 2)] }], [ref], at(35));
+    expect(await version()).toBe(before);
+    await alertStore.recordClusters([{ key: clusterKey(ref), ok: true }], at(35));
+    expect((await fleetPools(store.db, 'ens', ref.clusterId))?.pools[0]).toMatchObject({ seenAt: at(35), stateSince: at(30) });
     await store.recordListings([], [], at(40));
     expect(await fleetPools(store.db, 'ens', ref.clusterId)).toBeUndefined();
     expect((await fleetClusters(store.db)).clusters.find((c) => c.clusterId === ref.clusterId)).toBeUndefined();
