@@ -1,5 +1,5 @@
 /**
- * The request store. Every state change is one transaction with its history entry; leases
+ * The request store. Every state change is one statement with its history entry; leases
  * are conditional UPDATEs; the partial unique indexes make "one live request per pool" and
  * "one request per idempotency key" hold even between concurrent instances.
  */
@@ -221,7 +221,7 @@ export class RequestStore {
   /**
    * The one way a request changes state: checks the move against the state machine
    * (requests/state.ts), applies it with its fields and writes the history entry, in one
-   * transaction. `from` narrows the states it may leave (each must be allowed to reach `to`,
+   * statement. `from` narrows the states it may leave (each must be allowed to reach `to`,
    * or IllegalTransitionError is thrown); without it, every state that may reach `to`. The
    * update only applies while the request is in one of those states and, with an `owner`,
    * while that owner holds its lease (StaleUpdateError otherwise).
@@ -240,31 +240,35 @@ export class RequestStore {
     },
   ): Promise<NodepoolRequest> {
     const from = sourcesOf(change.to, typeof change.from === 'string' ? [change.from] : change.from);
-    return this.db.transaction(async (tx) => {
-      const sets = ['state = $2', 'updated_at = $3'];
-      const params: unknown[] = [id, change.to, change.at];
-      for (const [key, value] of Object.entries(change.patch ?? {})) {
-        if (value === undefined) continue;
-        const col = COLUMNS[key as keyof RequestPatch];
-        params.push(value === null ? null : JSON_COLUMNS.has(col) ? JSON.stringify(value) : value);
-        sets.push(`${col} = $${params.length}`);
-      }
-      if (change.releaseLease) sets.push('lease_owner = NULL', 'lease_expires_at = NULL');
-      params.push(from);
-      let cond = `state = ANY($${params.length})`;
-      if (change.owner) {
-        params.push(change.owner);
-        cond += ` AND lease_owner = $${params.length}`;
-      }
-      const res = await tx.query<Row>(`UPDATE nodepool_requests SET ${sets.join(', ')} WHERE id = $1 AND ${cond} RETURNING *`, params);
-      const row = res.rows[0];
-      if (!row) {
-        const current = await tx.query<Row>('SELECT * FROM nodepool_requests WHERE id = $1', [id]);
-        throw new StaleUpdateError(id, current.rows[0] ? toRequest(current.rows[0]) : undefined);
-      }
-      await this.addHistory(tx, id, change.at, change.to, change.note, change.cloudRequestId);
-      return toRequest(row);
-    });
+    const sets = ['state = $2', 'updated_at = $3'];
+    const params: unknown[] = [id, change.to, change.at, change.note, change.cloudRequestId ?? null];
+    for (const [key, value] of Object.entries(change.patch ?? {})) {
+      if (value === undefined) continue;
+      const col = COLUMNS[key as keyof RequestPatch];
+      params.push(value === null ? null : JSON_COLUMNS.has(col) ? JSON.stringify(value) : value);
+      sets.push(`${col} = $${params.length}`);
+    }
+    if (change.releaseLease) sets.push('lease_owner = NULL', 'lease_expires_at = NULL');
+    params.push(from);
+    let cond = `state = ANY($${params.length})`;
+    if (change.owner) {
+      params.push(change.owner);
+      cond += ` AND lease_owner = $${params.length}`;
+    }
+    // The change and its history entry in one statement: one round trip, and atomic all the same.
+    const res = await this.db.query<Row>(
+      `WITH changed AS (UPDATE nodepool_requests SET ${sets.join(', ')} WHERE id = $1 AND ${cond} RETURNING *),
+            entry AS (INSERT INTO request_history (request_id, at, state, note, cloud_request_id)
+                      SELECT id, $3::timestamptz, $2::text, $4::text, $5::text FROM changed)
+       SELECT * FROM changed`,
+      params,
+    );
+    const row = res.rows[0];
+    if (!row) {
+      const current = await this.db.query<Row>('SELECT * FROM nodepool_requests WHERE id = $1', [id]);
+      throw new StaleUpdateError(id, current.rows[0] ? toRequest(current.rows[0]) : undefined);
+    }
+    return toRequest(row);
   }
 
   /** Records what a sweep saw of many pools at once, without state changes. */
@@ -349,15 +353,5 @@ export class RequestStore {
       for (const row of res.rows) out.push(toRequest(row));
       if (res.rows.length < pageSize) return out;
     }
-  }
-
-  private async addHistory(q: Queryable, id: string, at: Date, state: RequestState, note: string, cloudRequestId?: string): Promise<void> {
-    await q.query('INSERT INTO request_history (request_id, at, state, note, cloud_request_id) VALUES ($1,$2,$3,$4,$5)', [
-      id,
-      at,
-      state,
-      note,
-      cloudRequestId ?? null,
-    ]);
   }
 }
