@@ -12,7 +12,7 @@ import { ackReferenceRequest } from '../sandbox/examples.js';
 import { startSystem } from '../sandbox/start.js';
 import { defaultTiming } from '../sandbox/world.js';
 import { RequestStore } from '../src/store/index.js';
-import { meter, openDb, progress, round, sleep, TOKEN } from './common.js';
+import { openDb, progress, round, TOKEN, waitForActive, warmUpThroughQueue } from './common.js';
 import { terraformLoop } from './loop.js';
 
 const REGION = 'cn-beijing';
@@ -96,32 +96,21 @@ async function ours(plan: Plan) {
     log: () => {},
   });
   try {
-    const warm = JSON.stringify({ ...WARM, request: ackReferenceRequest('warm-up') });
-    await fetch(`${sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, { method: 'POST', body: warm });
-    for (let seen = 0; seen === 0; await sleep(50)) {
-      seen = Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM nodepool_requests WHERE state = 'creating'`)).rows[0]!.n);
-    }
+    await warmUpThroughQueue(sys.cloudUrl, db, { ...WARM, request: ackReferenceRequest('warm-up') });
     const t0 = Date.now();
     for (const { name, clusterId } of assignment(plan, 'ours')) {
       const body = JSON.stringify({ provider: 'ack', regionId: REGION, clusterId, request: ackReferenceRequest(name) });
       const res = await fetch(`${sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, { method: 'POST', body });
       if (res.status !== 201) throw new Error(`queue refused a message: ${res.status}`);
     }
-    const limit = t0 + 4 * floorSeconds(plan) * 1000 + 60_000;
-    let active = 0;
-    let lastActive = t0;
-    const show = meter('B1ack', plan.requests);
-    for (;;) {
-      const rows = await db.query<{ n: number | string; last: Date | null }>(
-        `SELECT count(*)::int AS n, max(updated_at) AS last FROM nodepool_requests WHERE state = 'active' AND cluster_id <> $1`,
-        [WARM.clusterId],
-      );
-      active = Number(rows.rows[0]!.n);
-      lastActive = rows.rows[0]!.last ? new Date(rows.rows[0]!.last).getTime() : t0;
-      show(active);
-      if (active >= plan.requests || Date.now() > limit) break;
-      await sleep(1000);
-    }
+    const { active, lastActive } = await waitForActive(db, {
+      label: 'B1ack',
+      n: plan.requests,
+      t0,
+      limit: t0 + 4 * floorSeconds(plan) * 1000 + 60_000,
+      warmCluster: WARM.clusterId,
+      pollMs: 1000,
+    });
     return { makespanSeconds: (lastActive - t0) / 1000, lost: plan.requests - active, ...tally(sys.emulator, t0) };
   } finally {
     await sys.stop();

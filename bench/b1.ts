@@ -15,7 +15,7 @@ import { type RunningSystem, startSystem } from '../sandbox/start.js';
 import type { CallRecord } from '../sandbox/steps.js';
 import { defaultTiming } from '../sandbox/world.js';
 import { RequestStore } from '../src/store/index.js';
-import { meter, openDb, progress, round, sleep, TOKEN } from './common.js';
+import { meter, openDb, progress, round, sleep, TOKEN, waitForActive, warmUpThroughQueue } from './common.js';
 import { terraformLoop } from './loop.js';
 
 const bootSeconds = (plan: B1Plan) => (defaultTiming.bootMs + defaultTiming.rampMs) / plan.speed / 1000;
@@ -83,13 +83,7 @@ export async function provisioning(plan: B1Plan, label: string, faults: boolean,
       );
     }
     const names = Array.from({ length: N }, (_, i) => `b1-${label}-${i}`);
-    await fetch(`${sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, {
-      method: 'POST',
-      body: JSON.stringify({ provider: 'ens', request: ensReferenceRequest(WARM.clusterId, `b1-${label}-warm-up`) }),
-    });
-    for (let seen = 0; seen === 0; await sleep(50)) {
-      seen = Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM nodepool_requests WHERE state = 'creating'`)).rows[0]!.n);
-    }
+    await warmUpThroughQueue(sys.cloudUrl, db, { provider: 'ens', request: ensReferenceRequest(WARM.clusterId, `b1-${label}-warm-up`) });
     // The requests wait in the queue when the clock starts, as a backlog would: the floor counts from
     // all N being there, and the producer's own posting is not the system's time.
     sys.host.pauseQueue();
@@ -107,21 +101,14 @@ export async function provisioning(plan: B1Plan, label: string, faults: boolean,
     const t0 = Date.now();
     sys.host.resumeQueue();
     const floor = floorOf(plan);
-    const limit = t0 + Math.max(120_000, floor.seconds * 10_000);
-    let active = 0;
-    let lastActive = t0;
-    const show = meter(label, N);
-    for (;;) {
-      const rows = await db.query<{ n: number | string; last: Date | null }>(
-        `SELECT count(*)::int AS n, max(updated_at) AS last FROM nodepool_requests WHERE state = 'active' AND cluster_id <> $1`,
-        [WARM.clusterId],
-      );
-      active = Number(rows.rows[0]!.n);
-      lastActive = rows.rows[0]!.last ? new Date(rows.rows[0]!.last).getTime() : t0;
-      show(active);
-      if (active >= N || Date.now() > limit) break;
-      await sleep(250);
-    }
+    const { active, lastActive } = await waitForActive(db, {
+      label,
+      n: N,
+      t0,
+      limit: t0 + Math.max(120_000, floor.seconds * 10_000),
+      warmCluster: WARM.clusterId,
+      pollMs: 250,
+    });
     const makespan = (lastActive - t0) / 1000;
     const byName = new Map<string, number>();
     for (const p of sys.emulator.world.pools.values()) byName.set(p.name, (byName.get(p.name) ?? 0) + 1);

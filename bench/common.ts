@@ -1,5 +1,5 @@
-/** What every benchmark shares: the store it runs on, progress lines, rounding. */
-import { type Db, migrate, openPglite, openPostgres } from '../src/store/index.js';
+/** What every benchmark shares: the store it runs on, progress lines, rounding, warming a system and waiting for its requests. */
+import { type Db, migrate, openPglite, openPostgres, type Queryable } from '../src/store/index.js';
 
 export const TOKEN = 'bench-token-0123456789abcdef';
 export const progress = (msg: string) => {
@@ -55,3 +55,39 @@ export const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 export const median = (xs: number[]) => quantile(xs, 0.5);
+
+/** The queue's address on a running system's emulator. */
+const queueUrl = (cloudUrl: string) => `${cloudUrl}/_sandbox/queues/nodepool-requests/messages`;
+
+/**
+ * Warms a running system before the clock starts: one request through the queue, waited for
+ * until it is created (a deployed function that has run before).
+ */
+export async function warmUpThroughQueue(cloudUrl: string, db: Queryable, body: unknown): Promise<void> {
+  await fetch(queueUrl(cloudUrl), { method: 'POST', body: JSON.stringify(body) });
+  for (let seen = 0; seen === 0; await sleep(50)) {
+    seen = Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM nodepool_requests WHERE state = 'creating'`)).rows[0]!.n);
+  }
+}
+
+/**
+ * Waits until `n` requests outside the warm-up cluster are active, or until `limit`, showing
+ * progress; answers how many are active and when the last of them became so (ms since the epoch).
+ */
+export async function waitForActive(
+  db: Queryable,
+  o: { label: string; n: number; t0: number; limit: number; warmCluster: string; pollMs: number },
+): Promise<{ active: number; lastActive: number }> {
+  const show = meter(o.label, o.n);
+  for (;;) {
+    const rows = await db.query<{ n: number | string; last: Date | null }>(
+      `SELECT count(*)::int AS n, max(updated_at) AS last FROM nodepool_requests WHERE state = 'active' AND cluster_id <> $1`,
+      [o.warmCluster],
+    );
+    const active = Number(rows.rows[0]!.n);
+    const lastActive = rows.rows[0]!.last ? new Date(rows.rows[0]!.last).getTime() : o.t0;
+    show(active);
+    if (active >= o.n || Date.now() > o.limit) return { active, lastActive };
+    await sleep(o.pollMs);
+  }
+}

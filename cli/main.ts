@@ -26,6 +26,8 @@ const USAGE = `usage: nodepool-pilot <command> [options]
   NODEPOOL_PILOT_URL, NODEPOOL_PILOT_TOKEN: the API and its token (default: what npm start runs here)`;
 
 class UsageError extends Error {}
+/** --timeout passed before the request ended (exit 1, as a request that did not come up). */
+class WaitTimeout extends Error {}
 
 const OPTIONS = {
   file: { type: 'string', short: 'f' },
@@ -104,7 +106,7 @@ async function follow(target: Target, requestId: string, v: Values, io: Io, json
     }
     if (timeoutMs !== undefined && io.now() - started >= timeoutMs) {
       if (!json && io.tty) io.err('\n');
-      throw new ApiError(`still ${r.state} after ${duration(io.now() - started)} (--timeout); the request goes on: nodepool-pilot wait ${r.id}`, 0);
+      throw new WaitTimeout(`still ${r.state} after ${duration(io.now() - started)} (--timeout); the request goes on: nodepool-pilot wait ${r.id}`);
     }
     await io.sleep(intervalMs);
   }
@@ -312,9 +314,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   try {
     return await run(argv, env, full);
   } catch (err) {
-    if (err instanceof ApiError) {
+    if (err instanceof WaitTimeout || err instanceof ApiError) {
       full.err(`error: ${err.message}\n`);
-      return err.status === 0 && err.message.includes('--timeout') ? 1 : 3;
+      return err instanceof WaitTimeout ? 1 : 3;
     }
     const usage = err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
     if (usage) {

@@ -104,6 +104,24 @@ const bar = (serving: number | null | undefined, desired: number | null | undefi
 };
 const badge = (text: string, kind = text) => h('span', { class: `badge ${kind}` }, text);
 
+/** A button that opens or closes the detail of one item (`slot` holds which one is open); its key keeps the focus across refreshes. */
+function toggle(slot: 'openCluster' | 'openRequest' | 'openAlert', id: string, label: string): HTMLElement {
+  const open = state[slot] === id;
+  return h(
+    'button',
+    {
+      class: 'link',
+      'aria-expanded': String(open),
+      'data-key': `${slot}:${id}`,
+      onclick: () => {
+        state[slot] = open ? '' : id;
+        void render();
+      },
+    },
+    label,
+  );
+}
+
 // ------------------------------------------------------------------ views
 
 async function fleet(): Promise<Node> {
@@ -117,23 +135,7 @@ async function fleet(): Promise<Node> {
       h(
         'tr',
         { class: c.reachable ? '' : 'attention' },
-        h(
-          'td',
-          {},
-          h(
-            'button',
-            {
-              class: 'link',
-              'aria-expanded': String(open),
-              'data-key': `cluster:${key}`,
-              onclick: () => {
-                state.openCluster = open ? '' : key;
-                void render();
-              },
-            },
-            c.clusterId,
-          ),
-        ),
+        h('td', {}, toggle('openCluster', key, c.clusterId)),
         h('td', {}, c.provider, c.regionId ? ` ${c.regionId}` : ''),
         h('td', {}, c.reachable ? badge('reachable', 'healthy') : badge(`unreachable: ${c.lastError?.code ?? 'error'}`, 'failed')),
         h(
@@ -238,19 +240,7 @@ async function requests(): Promise<Node> {
     table(
       ['Request', 'State', 'Cluster', 'Pool', 'Progress', 'Created'],
       page.items.map((r: Json) => [
-        h(
-          'button',
-          {
-            class: 'link',
-            'aria-expanded': String(state.openRequest === r.id),
-            'data-key': `request:${r.id}`,
-            onclick: () => {
-              state.openRequest = state.openRequest === r.id ? '' : r.id;
-              void render();
-            },
-          },
-          r.id,
-        ),
+        toggle('openRequest', r.id, r.id),
         badge(r.state),
         r.clusterId,
         r.nodepoolName,
@@ -307,19 +297,7 @@ async function alerts(): Promise<Node> {
       ? table(
           ['Alert', 'State', 'Severity', 'Cluster', 'Pool', 'Since', 'Marks'],
           items.map((a: Json) => [
-            h(
-              'button',
-              {
-                class: 'link',
-                'aria-expanded': String(state.openAlert === a.id),
-                'data-key': `alert:${a.id}`,
-                onclick: () => {
-                  state.openAlert = state.openAlert === a.id ? '' : a.id;
-                  void render();
-                },
-              },
-              a.rule,
-            ),
+            toggle('openAlert', a.id, a.rule),
             badge(a.state, a.state === 'firing' ? 'failed' : 'healthy'),
             badge(a.severity),
             a.labels.clusterId,

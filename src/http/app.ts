@@ -54,7 +54,7 @@ async function route(req: HttpRequest, services: Services, authenticate: Authent
     return health(services);
   }
   // The console's page and script hold no data: they need no token (the views ask the API with one).
-  const page = await consoleRoute(path, req.method);
+  const page = consoleRoute(path, req.method);
   if (page) return page;
   // The API's description needs no token, as a health check does not.
   if (path === '/v1/openapi.json') {

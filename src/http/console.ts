@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { consoleScript } from './console-script.js';
+import { problems } from './problem.js';
 import type { HttpResponse } from './types.js';
 
 const STYLE = `
@@ -84,10 +85,10 @@ const SECURITY = {
   'cache-control': 'no-cache',
 };
 
-/** Answers `/` and `/console.js`, or undefined for any other path. */
-export async function consoleRoute(path: string, method: string): Promise<HttpResponse | undefined> {
+/** Answers `/` and `/console.js`, or undefined (at once, with no await on the API's path) for any other path. */
+export function consoleRoute(path: string, method: string): Promise<HttpResponse> | undefined {
   if (path !== '/' && path !== '/console.js') return undefined;
-  if (method !== 'GET' && method !== 'HEAD') return { status: 405, headers: { allow: 'GET, HEAD' }, body: '' };
-  if (path === '/') return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', ...SECURITY }, body: PAGE };
-  return { status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', ...SECURITY }, body: await consoleScript() };
+  if (method !== 'GET' && method !== 'HEAD') return Promise.resolve(problems.methodNotAllowed(['GET', 'HEAD']));
+  if (path === '/') return Promise.resolve({ status: 200, headers: { 'content-type': 'text/html; charset=utf-8', ...SECURITY }, body: PAGE });
+  return consoleScript().then((body) => ({ status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', ...SECURITY }, body }));
 }

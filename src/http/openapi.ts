@@ -9,7 +9,7 @@ import { REQUEST_ID_PATTERN } from '../requests/ids.js';
 import { type JsonSchema, toJsonSchema } from '../requests/json-schema.js';
 import { REQUEST_STATES } from '../requests/state.js';
 import { submissionSchemas } from '../requests/validate.js';
-import { json } from './types.js';
+import { type HttpResponse, json } from './types.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const nullable = (s: JsonSchema): JsonSchema => ({ oneOf: [s, { type: 'null' }] });
@@ -289,10 +289,10 @@ function document(): JsonSchema {
   };
 }
 
-let cached: string | undefined;
+let cached: HttpResponse | undefined;
 
 /** The document, built on the first request for it (not at start: a cold start does not pay for it). */
-export function openapiResponse() {
-  cached ??= JSON.stringify(document());
-  return { ...json(200, {}), body: cached };
+export function openapiResponse(): HttpResponse {
+  cached ??= json(200, document());
+  return cached;
 }

@@ -65,7 +65,7 @@ const int = (v: unknown): number | null => (v === null || v === undefined ? null
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
 /** `listedAt`: the cluster's last listing, which showed the pool even when its row (written only on change) is older. */
-function toPool(r: Row, firing: AlertRecord[], request: { id: string; state: string } | undefined, listedAt: Date | null): FleetPool {
+function toPool(r: Row, firing: AlertRecord[], listedAt: Date | null): FleetPool {
   const changedAt = date(r.seen_at)!;
   const counts: Counts = {
     state: (r.state as string | null) ?? null,
@@ -85,7 +85,7 @@ function toPool(r: Row, firing: AlertRecord[], request: { id: string; state: str
     health: poolHealth(counts, firing.length),
     stateSince: date(r.state_since),
     seenAt: listedAt && listedAt > changedAt ? listedAt : changedAt,
-    request: request ?? null,
+    request: null,
     firing,
   };
 }
@@ -107,13 +107,13 @@ async function firingByPool(db: Queryable, cluster?: { provider: string; cluster
   return out;
 }
 
-/** Every cluster the sweep watches (or the one named), ordered with the ones needing attention first. */
-export async function fleetClusters(
+/** The clusters the sweep watches (or the one named) with their pools, read once: three queries, whatever asks. */
+async function readFleet(
   db: Queryable,
   only?: { provider: Provider; clusterId: string },
-): Promise<{ clusters: FleetCluster[]; lastSweepAt: Date | null }> {
+): Promise<{ clusters: FleetCluster[]; pools: Map<FleetCluster, FleetPool[]>; lastSweepAt: Date | null }> {
   const params = only ? [only.provider, only.clusterId] : [];
-  const [health, pools, firing] = await Promise.all([
+  const [health, rows, firing] = await Promise.all([
     db.query<Row>(
       `SELECT cluster_key, consecutive_failures, last_error, last_success_at, last_attempt_at FROM cluster_health
         ${only ? `WHERE split_part(cluster_key, '/', 1) = $1 AND split_part(cluster_key, '/', 3) = $2` : ''}`,
@@ -123,6 +123,7 @@ export async function fleetClusters(
     firingByPool(db, only),
   ]);
   const byCluster = new Map<string, FleetCluster>();
+  const pools = new Map<FleetCluster, FleetPool[]>();
   let lastSweepAt: Date | null = null;
   for (const h of health.rows) {
     const [provider = '', regionId = '', ...rest] = (h.cluster_key as string).split('/');
@@ -131,7 +132,7 @@ export async function fleetClusters(
     if (!lastSweepAt || attempt > lastSweepAt) lastSweepAt = attempt;
     const failures = Number(h.consecutive_failures);
     const lastError = h.last_error ? ((typeof h.last_error === 'string' ? JSON.parse(h.last_error) : h.last_error) as { code: string; message: string }) : null;
-    byCluster.set(`${provider}\u0000${clusterId}`, {
+    const cluster: FleetCluster = {
       regionId: regionId || null,
       provider: provider as Provider,
       clusterId,
@@ -142,44 +143,48 @@ export async function fleetClusters(
       lastAttemptAt: attempt,
       pools: { failed: 0, degraded: 0, unknown: 0, progressing: 0, healthy: 0, total: 0 },
       firingAlerts: 0,
-    });
+    };
+    byCluster.set(`${provider}\u0000${clusterId}`, cluster);
+    pools.set(cluster, []);
   }
   for (const [key, alerts] of firing) {
     const [provider, clusterId] = key.split('\u0000');
     const c = byCluster.get(`${provider}\u0000${clusterId}`);
     if (c) c.firingAlerts += alerts.length;
   }
-  for (const r of pools.rows) {
+  for (const r of rows.rows) {
     const c = byCluster.get(`${r.provider}\u0000${r.cluster_id}`);
     if (!c) continue;
-    const p = toPool(r, firing.get(`${r.provider}\u0000${r.cluster_id}\u0000${r.nodepool_id}`) ?? [], undefined, c.lastListedAt);
+    const p = toPool(r, firing.get(`${r.provider}\u0000${r.cluster_id}\u0000${r.nodepool_id}`) ?? [], c.lastListedAt);
     c.pools[p.health]++;
     c.pools.total++;
+    pools.get(c)!.push(p);
   }
   const attention = (c: FleetCluster) => (c.reachable ? 0 : 4) + (c.pools.failed ? 2 : 0) + (c.pools.degraded || c.firingAlerts ? 1 : 0);
   const clusters = [...byCluster.values()].sort((a, b) => attention(b) - attention(a) || a.clusterId.localeCompare(b.clusterId));
+  return { clusters, pools, lastSweepAt };
+}
+
+/** Every cluster the sweep watches, ordered with the ones needing attention first. */
+export async function fleetClusters(db: Queryable): Promise<{ clusters: FleetCluster[]; lastSweepAt: Date | null }> {
+  const { clusters, lastSweepAt } = await readFleet(db);
   return { clusters, lastSweepAt };
 }
 
 /** One cluster's pools as the last sweep saw them, worst first; undefined when the sweep does not watch it. */
 export async function fleetPools(db: Queryable, provider: Provider, clusterId: string): Promise<{ cluster: FleetCluster; pools: FleetPool[] } | undefined> {
-  const {
-    clusters: [cluster],
-  } = await fleetClusters(db, { provider, clusterId });
-  if (!cluster) return undefined;
-  const [pools, firing, requests] = await Promise.all([
-    db.query<Row>(`SELECT ${POOL_COLUMNS} FROM cluster_pools WHERE provider = $1 AND cluster_id = $2`, [provider, clusterId]),
-    firingByPool(db, { provider, clusterId }),
+  const [fleet, requests] = await Promise.all([
+    readFleet(db, { provider, clusterId }),
     db.query<Row>(
       `SELECT DISTINCT ON (nodepool_id) nodepool_id, id, state FROM nodepool_requests
         WHERE provider = $1 AND cluster_id = $2 AND nodepool_id IS NOT NULL ORDER BY nodepool_id, id DESC`,
       [provider, clusterId],
     ),
   ]);
+  const [cluster] = fleet.clusters;
+  if (!cluster) return undefined;
   const byPool = new Map(requests.rows.map((r) => [r.nodepool_id as string, { id: r.id as string, state: r.state as string }]));
-  const out = pools.rows.map((r) =>
-    toPool(r, firing.get(`${provider}\u0000${clusterId}\u0000${r.nodepool_id}`) ?? [], byPool.get(r.nodepool_id as string), cluster.lastListedAt),
-  );
+  const out = fleet.pools.get(cluster)!.map((p) => ({ ...p, request: byPool.get(p.id) ?? null }));
   const rank = (p: FleetPool) => POOL_HEALTH.indexOf(p.health);
   out.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
   return { cluster, pools: out };

@@ -2,8 +2,8 @@
  * A rate limit shared by every instance of every function: the burst and spacing of calls (as
  * the in-process limiter does them) kept in one row per principal and API, on the database's
  * clock. Taking a slot is one statement: the row moves to max(its slot, now) + spacing, and the
- * caller waits until the slot it took, less the burst's tolerance. Function Compute may run many instances; together they
- * stay under the limit.
+ * caller waits until the slot it took, less the burst's tolerance. Function Compute may run
+ * many instances; together they stay under the limit.
  *
  * When the store cannot answer, the limiter fails safe: it falls back to an in-process
  * limiter at the rate divided among the instances that may run at once, so that it waits

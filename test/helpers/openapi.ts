@@ -4,7 +4,7 @@
  * match the schema given for that status. The system tests run every answer they receive
  * through this (test/helpers/system.ts).
  */
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { openapiResponse } from '../../src/http/openapi.js';
 
@@ -19,6 +19,18 @@ const routes = Object.entries(doc.paths).map(([template, ops]) => ({
   match: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
   ops,
 }));
+
+const validators = new Map<object, ValidateFunction>();
+
+/** One compiled validator per schema of the document, reused by every answer; a reference is resolved against the document itself. */
+function validatorFor(schema: { $ref?: string }): ValidateFunction {
+  let v = validators.get(schema);
+  if (!v) {
+    v = ajv.compile(schema.$ref?.startsWith('#') ? { $ref: `openapi${schema.$ref}` } : schema);
+    validators.set(schema, v);
+  }
+  return v;
+}
 
 /** Throws, saying why, when the answer does not conform; an unknown route is not checked (it answers 404 by design). */
 export function checkAnswer(method: string, url: string, status: number, contentType: string | null, text: string): void {
@@ -36,9 +48,7 @@ export function checkAnswer(method: string, url: string, status: number, content
   const content = answer.content?.[type];
   if (!content) throw new Error(`OpenAPI: ${method} ${path} ${status} answered ${type}, which the document does not list`);
   if (method.toUpperCase() === 'HEAD' || !type.includes('json')) return;
-  const schema = content.schema as { $ref?: string };
-  // A reference into the document is resolved against the document itself.
-  const validate = ajv.compile(schema.$ref?.startsWith('#') ? { $ref: `openapi${schema.$ref}` } : schema);
+  const validate = validatorFor(content.schema as { $ref?: string });
   if (!validate(JSON.parse(text)))
     throw new Error(`OpenAPI: ${method} ${path} ${status} does not conform: ${ajv.errorsText(validate.errors)}\n${text.slice(0, 5000)}`);
 }
