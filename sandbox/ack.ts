@@ -4,6 +4,7 @@
  */
 import { ACK_NODEPOOL_NAME, ACK_NODEPOOL_NAME_HINT } from '../src/requests/schema.js';
 import { ackModel, shapeAs } from './ack-model.js';
+import { routeAckPool } from './ack-operations.js';
 import { errors } from './errors.js';
 import type { Pool, World } from './world.js';
 
@@ -265,8 +266,10 @@ export function routeAck(ctx: RoaContext): { action: string; clusterId?: string;
     if (ctx.method === 'POST') return { action: 'CreateClusterNodePool', clusterId: b, run: () => createNodePool(ctx, b) };
     if (ctx.method === 'GET') return { action: 'DescribeClusterNodePools', clusterId: b, run: () => listNodePools(ctx, b) };
   }
-  if (a === 'clusters' && b && c === 'nodepools' && d && e === undefined && ctx.method === 'GET') {
-    return { action: 'DescribeClusterNodePoolDetail', clusterId: b, run: () => describeNodePool(ctx, b, d) };
+  if (a === 'clusters' && b && c === 'nodepools' && d && e === undefined) {
+    if (ctx.method === 'GET') return { action: 'DescribeClusterNodePoolDetail', clusterId: b, run: () => describeNodePool(ctx, b, d) };
+    const op = routeAckPool(ctx, b, d);
+    if (op) return { ...op, clusterId: b };
   }
   if (a === 'tasks' && b && c === undefined && ctx.method === 'GET') {
     return { action: 'DescribeTaskInfo', run: () => describeTask(ctx, b) };

@@ -238,9 +238,14 @@ type PoolFaultsInput = Parameters<World['setPoolFaults']>[1];
 function checkPoolFaults(raw: unknown): PoolFaultsInput {
   if (!raw || typeof raw !== 'object') throw new Error('faults must be an object');
   const f = raw as Record<string, unknown>;
-  const allowed = ['failedNodes', 'offlineNodes', 'stuck', 'deleted', 'creationFails'];
+  const allowed = ['failedNodes', 'offlineNodes', 'stuck', 'deleted', 'creationFails', 'operationFails', 'operationFailedNodes'];
   for (const k of Object.keys(f)) if (!allowed.includes(k)) throw new Error(`unknown pool fault ${k}; allowed: ${allowed.join(', ')}`);
-  for (const k of ['failedNodes', 'offlineNodes']) {
+  for (const k of ['creationFails', 'operationFails']) {
+    const e = f[k] as { code?: unknown; message?: unknown } | undefined | null;
+    if (e !== undefined && e !== null && (typeof e !== 'object' || typeof e.code !== 'string' || typeof e.message !== 'string'))
+      throw new Error(`${k} must be {"code": "...", "message": "..."} or null`);
+  }
+  for (const k of ['failedNodes', 'offlineNodes', 'operationFailedNodes']) {
     if (f[k] !== undefined && (typeof f[k] !== 'number' || !Number.isInteger(f[k]) || (f[k] as number) < 0))
       throw new Error(`${k} must be a non-negative integer`);
   }

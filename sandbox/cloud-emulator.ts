@@ -32,6 +32,13 @@ const DEFAULT_RATE_LIMITS: Record<string, number> = {
   CreateClusterNodePool: 10,
   DescribeClusterNodePools: 100,
   DescribeClusterNodes: 100,
+  // ENS ScaleClusterNodePool and DeleteClusterNodePool: 10 a second (their references). ENS
+  // DeleteClusterNodes and ACK's Modify, Scale and Delete publish none: the same 10 (a guess).
+  ScaleClusterNodePool: 10,
+  DeleteClusterNodePool: 10,
+  DeleteClusterNodes: 10,
+  ModifyClusterNodePool: 10,
+  DeleteClusterNodepool: 10,
 };
 
 const MAX_BODY_BYTES = 2 * 1024 * 1024;

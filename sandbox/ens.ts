@@ -18,7 +18,7 @@ const SYSTEM_DISK_CATEGORIES = ['local_ssd', 'local_hdd', 'cloud_efficiency', 'c
 const CHARGE_TYPES = ['PrePaid', 'PostPaid'];
 const MAX_PAGE_SIZE = 100;
 
-function jsonParam(params: Record<string, string>, name: string, required: boolean): Json | undefined {
+export function jsonParam(params: Record<string, string>, name: string, required: boolean): Json | undefined {
   const raw = params[name];
   if (raw === undefined || raw === '') {
     if (required) throw errors.missingParameter(name);
@@ -48,7 +48,7 @@ function optionalString(obj: Json, path: string, key: string): string | undefine
   return v;
 }
 
-function requireStringArray(obj: Json, path: string, key: string): string[] {
+export function requireStringArray(obj: Json, path: string, key: string): string[] {
   const v = obj[key];
   if (v === undefined || v === null) throw errors.missingParameter(`${path}.${key}`);
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) {
@@ -183,7 +183,8 @@ function ensPoolView(world: World, pool: Pool, answer: 'create' | 'list'): Json 
     },
     KubernetesConfig: { PreUserData: k8s.PreUserData ?? '', UserData: k8s.UserData ?? '' },
     Status: {
-      State: s.state === 'removing' ? 'removing_nodes' : s.state,
+      // A delete removes the pool's nodes before the pool goes: ENS documents no word of its own for it (a guess).
+      State: s.state === 'removing' || s.state === 'deleting' ? 'removing_nodes' : s.state,
       TotalNodes: s.total,
       DesiredNodes: s.desired,
       ServingNodes: s.serving,

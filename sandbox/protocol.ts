@@ -10,6 +10,7 @@ import { redact } from '../src/redact.js';
 import { ACK_VERSION, type RoaContext, routeAck } from './ack.js';
 import type { RawRequest } from './auth.js';
 import { ENS_VERSION, ensActions } from './ens.js';
+import { ensOperationActions } from './ens-operations.js';
 import { errors } from './errors.js';
 import type { World } from './world.js';
 
@@ -73,7 +74,7 @@ export function classify(raw: RawRequest, world: World, requestId: string): Call
     const version = header('x-acs-version') ?? raw.query.Version ?? raw.form.Version ?? '';
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...raw.query, ...raw.form })) if (!RPC_PROTOCOL_PARAMS.has(k)) params[k] = v;
-    const run = ensActions[action];
+    const run = ensActions[action] ?? ensOperationActions[action];
     const handler: Handler =
       version !== ENS_VERSION
         ? fail(errors.unsupportedVersion(version))

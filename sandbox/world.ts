@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../src/clock.js';
+import { operationStatus, operationTaskView } from './operations.js';
 
 export type Provider = 'ens' | 'ack';
 
@@ -24,6 +25,24 @@ export interface PoolFaults {
   deleted?: boolean;
   /** Every node of the creation fails; ACK's task ends in `fail` with this error. */
   creationFails?: { code: string; message: string };
+  /** The next scale or delete of the pool fails with this error (ACK: its task; ENS: the nodes it adds). */
+  operationFails?: { code: string; message: string };
+  /** The next scale-out of the pool: this many of the nodes it adds fail (a partial scale). */
+  operationFailedNodes?: number;
+}
+
+/**
+ * A scale or delete the cloud accepted: from `from` nodes to `to` (0 for a delete), started
+ * at real time `at`, with the faults it took from the pool when it started.
+ */
+export interface PoolOperation {
+  kind: 'scale' | 'delete';
+  from: number;
+  to: number;
+  at: number;
+  fails?: { code: string; message: string };
+  failedNodes?: number;
+  taskId?: string;
 }
 
 export interface Cluster {
@@ -48,6 +67,8 @@ export interface Pool {
   hasPassword: boolean;
   taskId?: string;
   faults: PoolFaults;
+  /** The last scale or delete; the creation's own counts are those of `op.from` once it runs. */
+  op?: PoolOperation;
 }
 
 export interface Task {
@@ -56,6 +77,8 @@ export interface Task {
   poolId: string;
   type: string;
   createdAt: number;
+  /** A scale or delete task: the operation it carries. */
+  op?: PoolOperation;
 }
 
 export interface Timing {
@@ -65,13 +88,15 @@ export interface Timing {
   bootMs: number;
   /** Simulated time over which the nodes come up one by one after boot. */
   rampMs: number;
+  /** Simulated time over which a scale-in or a delete removes its nodes one by one. */
+  removeMs: number;
 }
 
 /** With these defaults a pool is active ten real seconds after its creation (10 simulated minutes). */
-export const defaultTiming: Timing = { speed: 60, bootMs: 4 * 60_000, rampMs: 6 * 60_000 };
+export const defaultTiming: Timing = { speed: 60, bootMs: 4 * 60_000, rampMs: 6 * 60_000, removeMs: 2 * 60_000 };
 
 export interface PoolStatus {
-  state: 'active' | 'scaling' | 'removing' | 'updating' | 'failed';
+  state: 'active' | 'scaling' | 'removing' | 'updating' | 'deleting' | 'failed';
   desired: number;
   total: number;
   serving: number;
@@ -156,18 +181,62 @@ export class World {
     }));
   }
 
-  /** The pools a listing shows: those of the cluster that were not deleted behind our back. */
+  /** The pools a listing shows: those of the cluster that were neither deleted behind our back nor by a delete that has ended. */
   listedPools(clusterId: string): Pool[] {
-    return [...(this.poolsByCluster.get(clusterId)?.values() ?? [])].filter((p) => !p.faults.deleted);
+    return [...(this.poolsByCluster.get(clusterId)?.values() ?? [])].filter((p) => !p.faults.deleted && !this.isGone(p));
+  }
+
+  private isGone(pool: Pool): boolean {
+    if (pool.op?.kind !== 'delete' || pool.op.fails) return false;
+    const done = this.status(pool).completedAt;
+    return done !== undefined && done <= this.clock.now();
+  }
+
+  /**
+   * Starts a scale (to `to` nodes) or a delete of the pool, taking the faults set for its next
+   * operation; ACK records a task for it, as for a creation.
+   */
+  startOperation(pool: Pool, kind: PoolOperation['kind'], to: number, taskType?: string): PoolOperation {
+    const f = pool.faults;
+    const op: PoolOperation = {
+      kind,
+      from: pool.desired,
+      to: kind === 'delete' ? 0 : to,
+      at: this.clock.now(),
+      ...(f.operationFails ? { fails: f.operationFails } : {}),
+      ...(f.operationFailedNodes ? { failedNodes: f.operationFailedNodes } : {}),
+    };
+    delete f.operationFails;
+    delete f.operationFailedNodes;
+    if (pool.provider === 'ack') {
+      const type = taskType ?? (kind === 'delete' ? 'nodepool_delete' : 'nodepool_update');
+      const task: Task = { id: newId('T-', 24), clusterId: pool.clusterId, poolId: pool.id, type, createdAt: op.at, op };
+      this.tasks.set(task.id, task);
+      op.taskId = task.id;
+    }
+    pool.op = op;
+    if (kind === 'scale') pool.desired = to;
+    return op;
   }
 
   simElapsed(pool: Pool): number {
     return Math.max(0, (this.clock.now() - pool.createdAt) * this.timing.speed);
   }
 
+  /** What the pool shows now: its creation, and over it the last scale or delete (operations.ts). */
   status(pool: Pool): PoolStatus {
+    const base = this.creationStatus(pool);
+    if (!pool.op) return base;
+    const f = pool.faults;
+    // A stuck pool's clock stops where it got stuck.
+    const now = f.stuck ? Math.min(this.clock.now(), pool.createdAt + f.stuck.sinceSimMs / this.timing.speed) : this.clock.now();
+    return operationStatus(base, pool.op, Math.max(0, (now - pool.op.at) * this.timing.speed), this.timing, f.stuck?.state);
+  }
+
+  private creationStatus(pool: Pool): PoolStatus {
     const { bootMs, rampMs, speed } = this.timing;
-    const d = pool.desired;
+    // Once a scale or delete has run, the creation is long over: it brought up what the operation started from.
+    const d = pool.op ? pool.op.from : pool.desired;
     const f = pool.faults;
     let elapsed = this.simElapsed(pool);
     if (f.stuck) elapsed = Math.min(elapsed, f.stuck.sinceSimMs);
@@ -213,6 +282,7 @@ export class World {
   taskView(task: Task): { state: 'running' | 'success' | 'fail'; error?: { code: string; message: string }; updatedAt: number } {
     const pool = this.pools.get(task.poolId);
     if (!pool) return { state: 'fail', error: { code: 'ErrorNodePoolNotFound', message: `node pool ${task.poolId} not found` }, updatedAt: task.createdAt };
+    if (task.op) return operationTaskView(task.op, pool.op === task.op ? this.status(pool) : undefined, this.clock.now());
     const s = this.status(pool);
     if (s.completedAt === undefined || s.completedAt > this.clock.now()) return { state: 'running', updatedAt: this.clock.now() };
     if (pool.faults.creationFails) return { state: 'fail', error: { ...pool.faults.creationFails }, updatedAt: s.completedAt };

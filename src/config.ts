@@ -73,6 +73,8 @@ export interface Config {
    * holds one of provision's reserved instances.
    */
   taskFollowSeconds: number;
+  /** DELETE_GUARD_SERVING_NODES: a delete of a pool serving more nodes than this is refused unless it says `force`. */
+  deleteGuardServingNodes: number;
   /** How long an accepted request waits for its dispatch before the sweep re-drives it. */
   dispatchGraceSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -200,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrl: r.str('PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
     provisionBudgetSeconds: r.int('PROVISION_BUDGET_SECONDS', 60, 5, 86_400),
     taskFollowSeconds: r.int('TASK_FOLLOW_SECONDS', 0, 0, 86_400),
+    deleteGuardServingNodes: r.int('DELETE_GUARD_SERVING_NODES', 0, 0, 100_000),
     dispatchGraceSeconds: r.int('DISPATCH_GRACE_SECONDS', 60, 0, 86_400),
     logLevel,
     alertChannels: [],

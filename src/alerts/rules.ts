@@ -9,11 +9,16 @@ import { type ClusterListing, clusterKey } from '../cloud/cluster.js';
 import { type NodePool, nodeCounts } from '../cloud/nodepool.js';
 import type { RuleThresholds, Severity } from '../config.js';
 import type { NodepoolRequest } from '../requests/model.js';
+import { LIVE_STATES } from '../requests/state.js';
 import type { AlertLabels, AlertRecord, Annotations } from '../store/alerts.js';
 
 export type RuleName =
   | 'creation_failed'
   | 'creation_timeout'
+  | 'scale_failed'
+  | 'scale_timeout'
+  | 'delete_failed'
+  | 'delete_timeout'
   | 'nodes_failed'
   | 'nodes_offline'
   | 'under_capacity'
@@ -24,6 +29,10 @@ export type RuleName =
 export const RULES: Record<RuleName, { severity: Severity; pool: boolean; summary: string }> = {
   creation_failed: { severity: 'critical', pool: false, summary: 'Node pool creation failed' },
   creation_timeout: { severity: 'critical', pool: false, summary: 'Node pool creation timed out' },
+  scale_failed: { severity: 'critical', pool: false, summary: 'Node pool scaling failed' },
+  scale_timeout: { severity: 'critical', pool: false, summary: 'Node pool scaling timed out' },
+  delete_failed: { severity: 'critical', pool: false, summary: 'Node pool deletion failed' },
+  delete_timeout: { severity: 'critical', pool: false, summary: 'Node pool deletion timed out' },
   nodes_failed: { severity: 'critical', pool: true, summary: 'Node pool has failed nodes' },
   nodes_offline: { severity: 'warning', pool: true, summary: 'Node pool has offline nodes' },
   under_capacity: { severity: 'warning', pool: true, summary: 'Node pool is under capacity' },
@@ -94,10 +103,21 @@ function latestByName(requests: NodepoolRequest[]): {
   for (const r of requests) {
     const k = poolNameKey(r);
     keep(latest, k, r);
-    if (r.state === 'failed' || r.state === 'timed_out' || r.state === 'active') keep(lastFinal, k, r);
+    if (r.state === 'failed' || r.state === 'timed_out' || r.state === 'active' || r.state === 'deleted') keep(lastFinal, k, r);
     if (r.state === 'active') keep(lastActive, k, r);
   }
+  // A pool that a later delete of ours is removing, or removed, is watched no more (a failed delete gives it back).
+  for (const [k, r] of latest) {
+    const a = lastActive.get(k);
+    if (a && r.operation === 'delete' && r.id > a.id && (LIVE_STATES.includes(r.state) || r.state === 'deleted')) lastActive.delete(k);
+  }
   return { latest, lastFinal, lastActive };
+}
+
+/** The rule a failed or timed-out request fires, by its operation. */
+function outcomeRule(r: Pick<NodepoolRequest, 'operation' | 'state'>): RuleName {
+  const op = r.operation === 'scale' ? 'scale' : r.operation === 'delete' ? 'delete' : 'creation';
+  return `${op}_${r.state === 'failed' ? 'failed' : 'timeout'}`;
 }
 
 function poolNameKey(r: { provider: string; clusterId: string; nodepoolName: string }): string {
@@ -110,7 +130,7 @@ function poolNameKey(r: { provider: string; clusterId: string; nodepoolName: str
  * name is one this system created (its own alerts say whether it is healthy).
  */
 function creationSeverity(r: NodepoolRequest): Severity | undefined {
-  if (r.lastError?.code !== 'NodePoolAlreadyExists') return RULES[r.state === 'failed' ? 'creation_failed' : 'creation_timeout'].severity;
+  if (r.lastError?.code !== 'NodePoolAlreadyExists') return RULES[outcomeRule(r)].severity;
   return r.lastError.existing?.nodepoolRequestId ? undefined : 'warning';
 }
 
@@ -150,11 +170,11 @@ export function evaluate(input: EvaluationInput): Candidate[] {
   const { latest, lastFinal, lastActive } = latestByName(input.requests);
   const horizon = now.getTime() - thresholds.creationAlertHours * 3600_000;
   for (const [k, r0] of latest) {
-    const r = r0.state === 'failed' || r0.state === 'timed_out' ? r0 : r0.state === 'active' ? undefined : lastFinal.get(k);
+    const r = r0.state === 'failed' || r0.state === 'timed_out' ? r0 : r0.state === 'active' || r0.state === 'deleted' ? undefined : lastFinal.get(k);
     if (!r || (r.state !== 'failed' && r.state !== 'timed_out') || r.updatedAt.getTime() < horizon) continue;
     const severity = creationSeverity(r);
     if (!severity) continue;
-    const rule: RuleName = r.state === 'failed' ? 'creation_failed' : 'creation_timeout';
+    const rule = outcomeRule(r);
     add(
       rule,
       { provider: r.provider, regionId: r.regionId, clusterId: r.clusterId, nodepoolName: r.nodepoolName, nodepoolId: r.nodepoolId },
@@ -274,7 +294,7 @@ export function resolutionAnnotations(
     return {
       ...cleared,
       description: recovered
-        ? `request ${r.id} recovered: its pool became active after the deadline`
+        ? `request ${r.id} recovered: its pool became ${r.operation === 'scale' ? 'active at its new size' : 'active'} after the deadline`
         : `the latest request for the pool, ${r.id}, is ${r.state}`,
       ...observedAnnotations(r),
     };

@@ -7,10 +7,10 @@ import { type Clock, systemClock } from '../clock.js';
 import type { Cluster } from './cluster.js';
 import { CloudError, type CloudErrorKind, isNameTaken } from './errors.js';
 import { type EnsNode, fromAck, fromEns, fromEnsNode, type NodePool } from './nodepool.js';
-import { burstCalls, DEFAULT_BURST_SHARE, type Limiter, type LimiterFactory, RateLimiter } from './rate-limiter.js';
-import { defaultRetryPolicy, type RetryPolicy, withRetry } from './retry.js';
-import { type ApiSpec, type CredentialSource, defaultTimeouts, OpenApiTransport, type Timeouts } from './transport.js';
-import type { AckCreateBody, AckTask, Budget, CallCount, CreateOutcome, EnsCreateRequest } from './types.js';
+import { burstCalls, DEFAULT_BURST_SHARE, type Limiter, RateLimiter } from './rate-limiter.js';
+import { defaultRetryPolicy, withRetry } from './retry.js';
+import { type ApiSpec, defaultTimeouts, OpenApiTransport } from './transport.js';
+import type { AckCreateBody, AckTask, Budget, CallCount, CloudClientOptions, CloudMetrics, CreateOutcome, EnsCreateRequest } from './types.js';
 
 const ENS_VERSION = '2017-11-10';
 const ACK_VERSION = '2015-12-15';
@@ -21,30 +21,7 @@ export const defaultEndpoints = {
   ack: 'https://cs.{region}.aliyuncs.com',
 };
 
-export type { AckCreateBody, AckTask, Budget, CreateOutcome, EnsCreateRequest } from './types.js';
-
-export interface CloudClientOptions {
-  credentials: CredentialSource;
-  endpoints?: Partial<typeof defaultEndpoints>;
-  timeouts?: Timeouts;
-  /** Calls per second per API (the documented limits are 10 for creates and 100 for listings), and the share of one second's calls that may go at once. */
-  rateLimits?: { create?: number; describe?: number; burst?: number };
-  /** Where each API's limiter comes from; by default one in this process (see store/rate-limits.ts for one shared by every instance). */
-  limiters?: LimiterFactory;
-  retry?: RetryPolicy;
-  ensPageSize?: number;
-  clock?: Clock;
-  random?: () => number;
-  onRetry?: (event: { api: string; code: string; attempt: number; delayMs: number }) => void;
-}
-
-/** Counters a sweep reports in its summary line. */
-export interface CloudMetrics {
-  calls: number;
-  throttled: number;
-  retries: number;
-  errors: number;
-}
+export type { AckCreateBody, AckTask, Budget, CloudClientOptions, CloudMetrics, CreateOutcome, EnsCreateRequest } from './types.js';
 
 /** No call starts with less than this left of its budget. */
 const MIN_CALL_MS = 250;
@@ -120,6 +97,22 @@ export class CloudClient {
         return e;
       },
       (e) => !options.noRetry?.includes(e.kind),
+    );
+  }
+
+  /**
+   * One write call other than a create (scale, delete). Only throttling, which says the call
+   * did not run, is retried here: the caller settles any other unknown outcome by reading the
+   * pool (pipeline/operate.ts), so that the call never runs twice.
+   */
+  write<T>(ref: Cluster, spec: ApiSpec, request: { query?: Record<string, string>; body?: unknown }, budget: Budget): Promise<T> {
+    return this.retrying(
+      `${ref.provider}:${spec.action}`,
+      budget,
+      () => this.send<T>(ref, 'create', spec, request, budget),
+      undefined,
+      undefined,
+      (e) => e.kind === 'throttled' && !e.ambiguous,
     );
   }
 

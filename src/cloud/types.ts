@@ -1,4 +1,8 @@
 /** The shapes the cloud client takes and answers (see client.ts). */
+import type { Clock } from '../clock.js';
+import type { LimiterFactory } from './rate-limiter.js';
+import type { RetryPolicy } from './retry.js';
+import type { CredentialSource, Timeouts } from './transport.js';
 
 /** ENS CreateClusterNodePool parameters, as the API reference names them. */
 export interface EnsCreateRequest {
@@ -43,4 +47,27 @@ export interface CallCount {
   outcome: string;
   kind: string;
   calls: number;
+}
+
+export interface CloudClientOptions {
+  credentials: CredentialSource;
+  endpoints?: Partial<{ ens: string; ack: string }>;
+  timeouts?: Timeouts;
+  /** Calls per second per API (the documented limits are 10 for creates and 100 for listings), and the share of one second's calls that may go at once. */
+  rateLimits?: { create?: number; describe?: number; burst?: number };
+  /** Where each API's limiter comes from; by default one in this process (see store/rate-limits.ts for one shared by every instance). */
+  limiters?: LimiterFactory;
+  retry?: RetryPolicy;
+  ensPageSize?: number;
+  clock?: Clock;
+  random?: () => number;
+  onRetry?: (event: { api: string; code: string; attempt: number; delayMs: number }) => void;
+}
+
+/** Counters a sweep reports in its summary line. */
+export interface CloudMetrics {
+  calls: number;
+  throttled: number;
+  retries: number;
+  errors: number;
 }

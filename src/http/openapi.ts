@@ -7,6 +7,7 @@
 import { silenceBodySchema } from '../alerts/silence.js';
 import { REQUEST_ID_PATTERN } from '../requests/ids.js';
 import { type JsonSchema, toJsonSchema } from '../requests/json-schema.js';
+import { OPERATIONS } from '../requests/model.js';
 import { REQUEST_STATES } from '../requests/state.js';
 import { submissionSchemas } from '../requests/validate.js';
 import { type HttpResponse, json } from './types.js';
@@ -33,9 +34,10 @@ const nodeCounts = {
 };
 
 function schemas(): Record<string, JsonSchema> {
-  const { ens, ack } = submissionSchemas('http');
+  const { ens, ack, ensScale, ackScale, ensDelete, ackDelete } = submissionSchemas('http');
   const summary = {
     id: { type: 'string', pattern: REQUEST_ID_PATTERN.source },
+    operation: { enum: [...OPERATIONS] },
     state: { enum: [...REQUEST_STATES] },
     // Empty only for a queue message rejected before its provider, cluster or pool name could be read.
     provider: { enum: ['ens', 'ack', ''] },
@@ -44,12 +46,19 @@ function schemas(): Record<string, JsonSchema> {
     nodepoolName: str,
     links: links('self'),
   };
-  const summaryRequired = ['id', 'state', 'provider', 'clusterId', 'nodepoolName', 'links'];
+  const summaryRequired = ['id', 'operation', 'state', 'provider', 'clusterId', 'nodepoolName', 'links'];
   const cloudError = object({ code: str, message: str, requestId: str, existing: { type: 'object' } }, ['code', 'message']);
   return {
     EnsSubmission: toJsonSchema(ens),
     AckSubmission: toJsonSchema(ack),
-    Submission: { oneOf: [ref('EnsSubmission'), ref('AckSubmission')], discriminator: { propertyName: 'provider' } },
+    EnsScale: toJsonSchema(ensScale),
+    AckScale: toJsonSchema(ackScale),
+    EnsDelete: toJsonSchema(ensDelete),
+    AckDelete: toJsonSchema(ackDelete),
+    Submission: {
+      description: 'a create (the default operation), a scale or a delete, for ENS or ACK',
+      oneOf: ['EnsSubmission', 'AckSubmission', 'EnsScale', 'AckScale', 'EnsDelete', 'AckDelete'].map(ref),
+    },
     SilenceInput: silenceBodySchema(),
     Problem: {
       type: 'object',
@@ -71,6 +80,7 @@ function schemas(): Record<string, JsonSchema> {
       {
         ...summary,
         nodepoolId: nullable(str),
+        desiredSize: count,
         taskId: str,
         attempts: count,
         deadlineAt: time,
@@ -82,7 +92,8 @@ function schemas(): Record<string, JsonSchema> {
         createdAt: time,
         updatedAt: time,
         request: {
-          description: 'the create parameters, secrets masked; for a rejected message, whatever JSON it carried there (masked the same way), or null',
+          description:
+            "the create parameters, secrets masked (a scale's desiredSize, a delete's confirm and force); for a rejected message, whatever JSON it carried there (masked the same way), or null",
         },
         history: { type: 'array', items: object({ at: time, state: str, note: str, cloudRequestId: str }, ['at', 'state', 'note']) },
       },
@@ -196,7 +207,10 @@ function document(): JsonSchema {
           parameters: [
             { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' } },
           ],
-          requestBody: body('Submission', 'the ENS CreateClusterNodePool parameters, or the ACK create body with its region and cluster'),
+          requestBody: body(
+            'Submission',
+            'a create: the ENS CreateClusterNodePool parameters, or the ACK create body with its region and cluster; a scale or a delete: the pool by cluster and name',
+          ),
           responses: {
             ...ok('Accepted', 'accepted; the same answer for a replayed Idempotency-Key', '202'),
             ...guarded,

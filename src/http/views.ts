@@ -8,6 +8,7 @@ import type { AlertRecord, Silence } from '../store/alerts.js';
 export function submitView(r: NodepoolRequest, base?: string) {
   return {
     id: r.id,
+    operation: r.operation,
     state: r.state,
     provider: r.provider,
     ...(r.regionId ? { regionId: r.regionId } : {}),
@@ -21,6 +22,7 @@ export function requestView(r: NodepoolRequest, history: HistoryEntry[] | undefi
   return {
     ...submitView(r, base),
     nodepoolId: r.nodepoolId ?? null,
+    ...(r.targetSize !== undefined ? { desiredSize: r.targetSize } : {}),
     ...(r.taskId ? { taskId: r.taskId } : {}),
     attempts: r.attempts,
     deadlineAt: r.deadlineAt.toISOString(),

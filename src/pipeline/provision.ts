@@ -16,12 +16,15 @@ import { isUp, type NodePool } from '../cloud/nodepool.js';
 import { backoffDelay } from '../cloud/retry.js';
 import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
 import { restoreSecrets } from '../requests/secrets.js';
-import { PRE_CREATE_STATES } from '../requests/state.js';
+import { IN_CLOUD_STATES, PRE_CREATE_STATES } from '../requests/state.js';
 import { StaleUpdateError } from '../store/errors.js';
+import { deferrals, type ProvisionOutcome, WAIT_FALLBACK_MS } from './deferral.js';
+
+export type { ProvisionOutcome } from './deferral.js';
+
+import { driveOperation } from './operate.js';
 import { endCreation, nextTaskPoll, taskDurations, taskFailure, wakeNextOnCluster } from './schedule.js';
 import type { Services } from './services.js';
-
-export type ProvisionOutcome = 'created' | 'adopted' | 'deferred' | 'failed' | 'timed_out' | 'skipped' | 'in-progress';
 
 export interface ProvisionOptions {
   /** Who holds the lease: the FC request id of this invocation. */
@@ -32,15 +35,6 @@ export interface ProvisionOptions {
   force?: boolean;
   /** Test hook: called after the cloud accepted the create and before the commit. */
   afterCreate?: () => void;
-}
-
-const DEFER_POLICY = { baseDelayMs: 10_000, maxDelayMs: 5 * 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
-const BUSY_POLICY = { baseDelayMs: 2_000, maxDelayMs: 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
-/** How long a request waiting its turn on an ACK cluster waits if nothing wakes it. */
-const WAIT_FALLBACK_MS = 5 * 60_000;
-
-function failure(e: CloudError): CloudFailure {
-  return { code: e.code, message: e.message, ...(e.requestId ? { requestId: e.requestId } : {}) };
 }
 
 export async function provisionRequest(
@@ -77,10 +71,11 @@ async function drive(
   const owner = options.owner;
   const now = () => new Date(clock.now());
 
-  if (rec.state === 'creating') {
+  if (IN_CLOUD_STATES.includes(rec.state)) {
     await store.releaseLease(rec.id, owner);
     return { outcome: 'in-progress', request: rec };
   }
+  if (rec.operation !== 'create') return driveOperation(services, rec, options, log);
   if (clock.now() >= rec.deadlineAt.getTime() && rec.createStartedAt) {
     // A create may have run: find the pool before giving up, so that it is not left untracked.
     try {
@@ -123,21 +118,7 @@ async function drive(
     return { outcome: 'timed_out', request };
   }
 
-  /** Back to `submitting`, lease released, due again after `delayMs` (never past the deadline). */
-  const defer = async (delayMs: number, note: (next: Date) => string, err?: CloudError) => {
-    const next = new Date(Math.min(clock.now() + delayMs, rec.deadlineAt.getTime()));
-    const request = await store.transition(rec.id, {
-      from: PRE_CREATE_STATES,
-      to: 'submitting',
-      owner,
-      at: now(),
-      releaseLease: true,
-      note: note(next),
-      cloudRequestId: err?.requestId,
-      patch: { nextAttemptAt: next, ...(err ? { lastError: failure(err) } : {}) },
-    });
-    return { request, next };
-  };
+  const { defer, onCloudError } = deferrals(services, () => rec, owner, log);
 
   // ACK takes one node-pool operation per cluster at a time, and our requests go in order:
   // while one is ahead of this one, wait, spending no call. Its end wakes this one.
@@ -156,32 +137,6 @@ async function drive(
   const ref = clusterOf(rec);
   const deadline = Math.min(clock.now() + options.budgetMs, rec.deadlineAt.getTime());
   const budget = { deadline };
-
-  const onCloudError = async (err: unknown, stage: string): Promise<{ outcome: ProvisionOutcome; request: NodepoolRequest }> => {
-    if (!(err instanceof CloudError)) throw err;
-    if (err.retryable) {
-      // A busy cluster (someone else operating it) is retried soon and woken when it frees up.
-      const delay =
-        err.kind === 'busy'
-          ? backoffDelay(Math.max(1, rec.attempts), BUSY_POLICY) + 1_000
-          : Math.max(1_000, backoffDelay(rec.attempts + 1, DEFER_POLICY) + 5_000);
-      const { request, next } = await defer(delay, (at) => `${stage} failed (${err.code}: ${err.message}); next attempt at ${at.toISOString()}`, err);
-      log.warn('deferred', { stage, code: err.code, kind: err.kind, nextAttemptAt: next.toISOString(), cloudRequestId: err.requestId });
-      return { outcome: 'deferred', request };
-    }
-    const request = await store.transition(rec.id, {
-      from: PRE_CREATE_STATES,
-      to: 'failed',
-      owner,
-      at: now(),
-      releaseLease: true,
-      note: `${stage} refused: ${err.code}: ${err.message}`,
-      cloudRequestId: err.requestId,
-      patch: { lastError: failure(err), sealedSecrets: null, nextAttemptAt: null },
-    });
-    log.warn('failed', { stage, code: err.code, cloudRequestId: err.requestId });
-    return { outcome: 'failed', request };
-  };
 
   // A pool of this name that no create of this request made: the caller's mistake, not an
   // incident. Say whose pool holds the name, so that the alert rules stay quiet for a pool this

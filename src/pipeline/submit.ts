@@ -24,10 +24,15 @@ export async function acceptSubmission(
   meta: { source: 'http' | 'queue'; idempotencyKey?: string; body: unknown },
 ): Promise<SubmitOutcome> {
   const now = services.clock.now();
-  const { masked, secrets } = liftSecrets(submission.provider, submission.createParams);
+  // Only a create carries secrets (a password); a scale or delete carries none.
+  const { masked, secrets } =
+    submission.operation === 'create' ? liftSecrets(submission.provider, submission.createParams) : { masked: submission.createParams, secrets: {} };
   const minutes = submission.deadlineMinutes ?? services.config.defaultDeadlineMinutes;
   return services.store.insert({
     id: newRequestId(now),
+    operation: submission.operation,
+    nodepoolId: submission.nodepoolId,
+    targetSize: submission.targetSize,
     provider: submission.provider,
     regionId: submission.regionId,
     clusterId: submission.clusterId,
@@ -40,7 +45,7 @@ export async function acceptSubmission(
     source: meta.source,
     deadlineAt: new Date(now + minutes * 60_000),
     createdAt: new Date(now),
-    note: `accepted from ${meta.source === 'http' ? 'the HTTP API' : 'the queue'}; deadline in ${minutes} min`,
+    note: `${submission.operation} accepted from ${meta.source === 'http' ? 'the HTTP API' : 'the queue'}; deadline in ${minutes} min`,
   });
 }
 

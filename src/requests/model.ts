@@ -17,14 +17,26 @@ export interface CloudFailure {
 /** Node counts and cloud state seen at the last sweep. */
 export type ObservedStatus = NodeCounts & Pick<NodePool, 'cloudState'> & { at: string };
 
-/** A validated create request, before it is stored. */
+/** What a request does to its pool. */
+export type Operation = 'create' | 'scale' | 'delete';
+export const OPERATIONS: readonly Operation[] = ['create', 'scale', 'delete'];
+
+/** A validated request, before it is stored. */
 export interface Submission {
+  operation: Operation;
   provider: Provider;
   regionId?: string;
   clusterId: string;
   nodepoolName: string;
-  /** The provider's CreateClusterNodePool parameters exactly as given, secrets included. */
+  /**
+   * create: the provider's CreateClusterNodePool parameters exactly as given, secrets included;
+   * scale and delete: the operation's own fields (desiredSize, confirm, force).
+   */
   createParams: Record<string, unknown>;
+  /** scale and delete: the pool's id, when the caller named it (the name is always given). */
+  nodepoolId?: string;
+  /** scale: the desired size asked for. */
+  targetSize?: number;
   deadlineMinutes?: number;
   idempotencyKey?: string;
 }
@@ -36,8 +48,11 @@ export interface NodepoolRequest {
   regionId?: string;
   clusterId: string;
   nodepoolName: string;
+  operation: Operation;
+  /** scale: the desired size asked for. */
+  targetSize?: number;
   state: RequestState;
-  /** The CreateClusterNodePool parameters, with secrets masked. */
+  /** The CreateClusterNodePool parameters (or a scale's or delete's fields), with secrets masked. */
   createParams: Record<string, unknown>;
   /** AES-256-GCM sealed secrets, kept only while a retry may need them. */
   sealedSecrets?: string;
@@ -47,7 +62,7 @@ export interface NodepoolRequest {
   nodepoolId?: string;
   taskId?: string;
   attempts: number;
-  /** Set, and committed, before each CreateClusterNodePool call: a create may have happened. */
+  /** Set, and committed, before each write call (create, scale, delete): it may have happened. */
   createStartedAt?: Date;
   deadlineAt: Date;
   nextAttemptAt?: Date;

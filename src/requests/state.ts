@@ -3,16 +3,19 @@
  * `transition`, which checks it against this table and writes the history entry with it;
  * the store's SQL takes its lists of states from the constants here.
  *
- *   accepted -> submitting -> creating -> active
+ *   create:         accepted -> submitting -> creating -> active
+ *   scale, delete:  accepted -> submitting -> applying -> active (scaled) | deleted
  *   any live state -> failed | timed_out;  timed_out -> active (the pool turned up later)
  *   a queue message that does not validate is stored as rejected
  */
-export const REQUEST_STATES = ['accepted', 'submitting', 'creating', 'active', 'failed', 'timed_out', 'rejected'] as const;
+export const REQUEST_STATES = ['accepted', 'submitting', 'creating', 'applying', 'active', 'deleted', 'failed', 'timed_out', 'rejected'] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
 /** Not final: a worker or the sweep still drives them. At most one per pool name (a unique index). */
-export const LIVE_STATES: readonly RequestState[] = ['accepted', 'submitting', 'creating'];
-/** Live, and no create has been accepted yet: provision drives them. */
+export const LIVE_STATES: readonly RequestState[] = ['accepted', 'submitting', 'creating', 'applying'];
+/** The cloud has taken the request's call and is carrying it out: the sweep (or provision's task follower) ends them. */
+export const IN_CLOUD_STATES: readonly RequestState[] = ['creating', 'applying'];
+/** Live, and no call has been accepted yet: provision drives them. */
 export const PRE_CREATE_STATES: readonly RequestState[] = ['accepted', 'submitting'];
 /** Final states a creation alert is raised for. */
 export const ALERTABLE_FINAL_STATES: readonly RequestState[] = ['failed', 'timed_out'];
@@ -20,11 +23,13 @@ export const ALERTABLE_FINAL_STATES: readonly RequestState[] = ['failed', 'timed
 export const WATCHED_STATES: readonly RequestState[] = [...LIVE_STATES, 'active'];
 
 const NEXT: Record<RequestState, readonly RequestState[]> = {
-  accepted: ['submitting', 'creating', 'failed', 'timed_out'],
+  accepted: ['submitting', 'creating', 'applying', 'failed', 'timed_out'],
   // submitting -> submitting records a deferred attempt (cluster busy, throttled, 5xx).
-  submitting: ['submitting', 'creating', 'failed', 'timed_out'],
+  submitting: ['submitting', 'creating', 'applying', 'failed', 'timed_out'],
   creating: ['active', 'failed', 'timed_out'],
+  applying: ['active', 'deleted', 'failed', 'timed_out'],
   active: [],
+  deleted: [],
   failed: [],
   // The pool turned up active after the deadline (the cloud was unreachable, or slow).
   timed_out: ['active'],

@@ -15,13 +15,13 @@ const LIVE = LIVE_STATES.map((s) => `'${s}'`).join(', ');
 
 /** What toRequest reads, named one by one: a prepared statement keeps its result type when a column is added. */
 const RETURNED =
-  'id, provider, region_id, cluster_id, nodepool_name, state, request, sealed_secrets, idempotency_key, body_hash, source, nodepool_id, task_id, ' +
+  'id, provider, region_id, cluster_id, nodepool_name, operation, target_size, state, request, sealed_secrets, idempotency_key, body_hash, source, nodepool_id, task_id, ' +
   'attempts, create_started_at, deadline_at, next_attempt_at, lease_owner, lease_expires_at, last_error, observed, reject_reasons, created_at, updated_at';
 
 /**
  * One row: the inserted request's columns (all NULL when it was not inserted), and what
  * refused it, as JSON: `by_key` (the request holding the idempotency key), `live` (a live
- * request for the pool) and `taken` (the cluster's last listing has a pool of that name; with
+ * request for the pool) and `taken` (a create only: the cluster's last listing has a pool of that name; with
  * the latest request of ours that created it, if any, unless that one is still live). Live and
  * taken are only asked for a request to be created ($16). Nothing inserted and nothing that
  * refused it: a concurrent insert won.
@@ -41,16 +41,16 @@ WITH by_key AS (
            WHERE x.provider = cp.provider AND x.cluster_id = cp.cluster_id AND x.nodepool_id = cp.nodepool_id
            ORDER BY x.id DESC LIMIT 1) AS j
     FROM cluster_pools cp
-   WHERE $16::boolean AND cp.provider = $2::text AND cp.cluster_id = $4::text AND cp.nodepool_name = $5::text
+   WHERE $16::boolean AND $17::text = 'create' AND cp.provider = $2::text AND cp.cluster_id = $4::text AND cp.nodepool_name = $5::text
    LIMIT 1
 ), refusing_name AS (
   SELECT * FROM taken WHERE j IS NULL OR j->>'state' NOT IN (${LIVE})
 ), ins AS (
   INSERT INTO nodepool_requests
     (id, provider, region_id, cluster_id, nodepool_name, state, request, sealed_secrets, idempotency_key, body_hash,
-     source, deadline_at, reject_reasons, created_at, updated_at)
+     source, deadline_at, reject_reasons, created_at, updated_at, operation, nodepool_id, target_size)
   SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text, $9::text, $10::text,
-         $11::text, $12::timestamptz, $13::jsonb, $14::timestamptz, $14::timestamptz
+         $11::text, $12::timestamptz, $13::jsonb, $14::timestamptz, $14::timestamptz, $17::text, $18::text, $19::int
    WHERE NOT EXISTS (SELECT FROM by_key) AND NOT EXISTS (SELECT FROM live) AND NOT EXISTS (SELECT FROM refusing_name)
   ON CONFLICT DO NOTHING
   RETURNING ${RETURNED}
@@ -108,6 +108,9 @@ export async function insertRequest(q: Queryable, r: NewRequest): Promise<Insert
     r.createdAt,
     r.note,
     checkPool,
+    r.operation ?? 'create',
+    r.nodepoolId ?? null,
+    r.targetSize ?? null,
   ];
   for (let attempt = 0; attempt < 3; attempt++) {
     const res = await q.query<Row>(INSERT_SQL, params, { name: 'insert_request' });

@@ -6,13 +6,16 @@
 import { clusterKey } from '../cloud/cluster.js';
 import type { NodePool, Provider } from '../cloud/nodepool.js';
 import type { HistoryEntry, NodepoolRequest, ObservedStatus } from '../requests/model.js';
-import { ALERTABLE_FINAL_STATES, LIVE_STATES, PRE_CREATE_STATES, type RequestState, sourcesOf, WATCHED_STATES } from '../requests/state.js';
+import { ALERTABLE_FINAL_STATES, IN_CLOUD_STATES, LIVE_STATES, PRE_CREATE_STATES, type RequestState, sourcesOf, WATCHED_STATES } from '../requests/state.js';
 import type { Db, Queryable } from './db.js';
 import { StaleUpdateError } from './errors.js';
 import { insertRequest } from './insert.js';
 import { COLUMNS, date, type InsertOutcome, JSON_COLUMNS, type ListFilter, type NewRequest, type RequestPatch, type Row, toRequest } from './rows.js';
 
 export type { InsertOutcome, ListFilter, NewRequest } from './rows.js';
+
+/** Final states the sweep reads while they are recent: those that alert, and a delete that ended (it ends its pool's alerts). */
+const SETTLED_STATES: readonly RequestState[] = [...ALERTABLE_FINAL_STATES, 'deleted'];
 
 /** What the store keeps of a listed pool for the fleet API; what a caller leaves out is kept as null. */
 export type PoolSnapshot = Pick<NodePool, 'id' | 'name'> &
@@ -114,9 +117,9 @@ export class RequestStore {
     const res = await this.db.query<Row>(
       `SELECT * FROM nodepool_requests
         WHERE provider = $1 AND region_id IS NOT DISTINCT FROM $6 AND cluster_id = $2 AND id <> $3
-          AND (state = $4 OR (state = ANY($5) AND id < $3))
-        ORDER BY (state = $4) DESC, id LIMIT 1`,
-      [r.provider, r.clusterId, r.id, 'creating', PRE_CREATE_STATES, r.regionId ?? null],
+          AND (state = ANY($4) OR (state = ANY($5) AND id < $3))
+        ORDER BY (state = ANY($4)) DESC, id LIMIT 1`,
+      [r.provider, r.clusterId, r.id, IN_CLOUD_STATES, PRE_CREATE_STATES, r.regionId ?? null],
     );
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }
@@ -318,7 +321,7 @@ export class RequestStore {
               provider, region_id, cluster_id, state, nodepool_id, create_started_at
          FROM nodepool_requests
         WHERE state = ANY($2) OR (state = ANY($3) AND updated_at >= $1)`,
-      [since, WATCHED_STATES, ALERTABLE_FINAL_STATES],
+      [since, WATCHED_STATES, SETTLED_STATES],
     );
     return res.rows.map((r) => ({
       provider: r.provider as Provider,
@@ -342,13 +345,18 @@ export class RequestStore {
     const pageSize = options.pageSize ?? 2_000;
     for (let after = ''; ; after = out[out.length - 1]!.id) {
       const res = await this.db.query<Row>(
-        `SELECT id, provider, region_id, cluster_id, nodepool_name, state, '' AS body_hash, source, nodepool_id, task_id, attempts,
+        `SELECT id, provider, region_id, cluster_id, nodepool_name, operation, target_size, state, '' AS body_hash, source, nodepool_id, task_id, attempts,
                 create_started_at, deadline_at, next_attempt_at, lease_owner, lease_expires_at, last_error, observed, created_at, updated_at
-           FROM nodepool_requests
+           FROM nodepool_requests r
           WHERE id > $4 AND (state = ANY($2) OR (state = ANY($3) AND updated_at >= $1))
             AND ($5::timestamptz IS NULL OR updated_at >= $5::timestamptz)
+            -- A pool that a later delete of ours removed, or is removing, is watched no more.
+            AND NOT (r.state = 'active' AND r.nodepool_id IS NOT NULL AND EXISTS (
+                  SELECT FROM nodepool_requests d
+                   WHERE d.cluster_id = r.cluster_id AND d.id > r.id AND d.provider = r.provider AND d.operation = 'delete'
+                     AND d.nodepool_id = r.nodepool_id AND d.state = ANY($7)))
           ORDER BY id LIMIT $6`,
-        [since, WATCHED_STATES, ALERTABLE_FINAL_STATES, after, options.changedSince ?? null, pageSize],
+        [since, WATCHED_STATES, SETTLED_STATES, after, options.changedSince ?? null, pageSize, [...LIVE_STATES, 'deleted']],
       );
       for (const row of res.rows) out.push(toRequest(row));
       if (res.rows.length < pageSize) return out;

@@ -3,7 +3,7 @@
  * transition may set besides the state.
  */
 import type { Provider } from '../cloud/nodepool.js';
-import type { CloudFailure, NodepoolRequest, ObservedStatus } from '../requests/model.js';
+import type { CloudFailure, NodepoolRequest, ObservedStatus, Operation } from '../requests/model.js';
 import type { RequestState } from '../requests/state.js';
 
 export interface RequestPatch {
@@ -48,6 +48,8 @@ export function toRequest(r: Row): NodepoolRequest {
     regionId: (r.region_id as string | null) ?? undefined,
     clusterId: (r.cluster_id as string | null) ?? '',
     nodepoolName: (r.nodepool_name as string | null) ?? '',
+    operation: ((r.operation as string | null) ?? 'create') as Operation,
+    targetSize: (r.target_size as number | null) ?? undefined,
     state: r.state as RequestState,
     createParams: json<Record<string, unknown>>(r.request) ?? {},
     sealedSecrets: (r.sealed_secrets as string | null) ?? undefined,
@@ -78,6 +80,9 @@ export interface NewRequest {
   clusterId?: string;
   nodepoolName?: string;
   state: 'accepted' | 'rejected';
+  operation?: Operation;
+  nodepoolId?: string;
+  targetSize?: number;
   /** The create parameters with secrets lifted out; for a rejected message, what it held (redacted). */
   createParams: Record<string, unknown>;
   sealedSecrets?: string;

@@ -10,7 +10,7 @@ import type { NodePool } from '../cloud/nodepool.js';
 import type { Config } from '../config.js';
 import type { Services } from '../pipeline/services.js';
 import type { NodepoolRequest } from '../requests/model.js';
-import { PRE_CREATE_STATES } from '../requests/state.js';
+import { IN_CLOUD_STATES, PRE_CREATE_STATES } from '../requests/state.js';
 import type { AlertRecord } from '../store/alerts.js';
 
 export interface WatchTarget {
@@ -25,8 +25,8 @@ export interface WatchTarget {
  * called CreateClusterNodePool (so a pool of its name may be its own). The sweep keeps
  * looking at it while creation alerts would (CREATION_ALERT_HOURS).
  */
-export function isRecoverable(r: Pick<NodepoolRequest, 'state' | 'nodepoolId' | 'createStartedAt'>): boolean {
-  return r.state === 'timed_out' && Boolean(r.nodepoolId || r.createStartedAt);
+export function isRecoverable(r: Pick<NodepoolRequest, 'state' | 'nodepoolId' | 'createStartedAt'> & { operation?: NodepoolRequest['operation'] }): boolean {
+  return r.state === 'timed_out' && (r.operation ?? 'create') === 'create' && Boolean(r.nodepoolId || r.createStartedAt);
 }
 
 /**
@@ -47,7 +47,7 @@ export function watchTargets(
   for (const c of config.watchClusters) add(c, true);
   for (const r of requests) {
     // ACK requests waiting their turn keep their cluster listed too, so that its end wakes them.
-    if (r.state === 'creating' || r.state === 'active' || isRecoverable(r) || (r.provider === 'ack' && PRE_CREATE_STATES.includes(r.state)))
+    if (IN_CLOUD_STATES.includes(r.state) || r.state === 'active' || isRecoverable(r) || (r.provider === 'ack' && PRE_CREATE_STATES.includes(r.state)))
       add(clusterOf(r), false);
   }
   for (const a of firing) {

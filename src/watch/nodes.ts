@@ -13,6 +13,7 @@ import type { EnsNode, NodePool } from '../cloud/nodepool.js';
 import { forEachConcurrently } from '../concurrent.js';
 import type { Services } from '../pipeline/services.js';
 import type { NodepoolRequest } from '../requests/model.js';
+import { IN_CLOUD_STATES } from '../requests/state.js';
 
 /** DescribeClusterNodes documents initial, running and removing; DeleteClusterNodes, failed. */
 const KNOWN_NODE_STATES = new Set(['initial', 'running', 'removing', 'failed']);
@@ -26,7 +27,8 @@ export const mayWalk = (pool: NodePool): boolean => pool.provider === 'ens' && p
 
 /** The ENS pools whose nodes this sweep should walk, creating ones first. */
 function poolsToWalk(listings: ClusterListing[], requests: NodepoolRequest[]): Array<{ listing: ClusterListing; pool: NodePool }> {
-  const creating = new Set(requests.filter((r) => r.provider === 'ens' && r.state === 'creating' && r.nodepoolId).map((r) => r.nodepoolId!));
+  // Pools being created or scaled by us: a node that fails there fails the request.
+  const creating = new Set(requests.filter((r) => r.provider === 'ens' && IN_CLOUD_STATES.includes(r.state) && r.nodepoolId).map((r) => r.nodepoolId!));
   const watched = new Set(requests.filter((r) => r.provider === 'ens' && r.state === 'active' && r.nodepoolId).map((r) => r.nodepoolId!));
   const first: Array<{ listing: ClusterListing; pool: NodePool }> = [];
   const then: Array<{ listing: ClusterListing; pool: NodePool }> = [];

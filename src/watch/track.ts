@@ -14,9 +14,10 @@ import { provisionRequest } from '../pipeline/provision.js';
 import { endCreation, observedFrom, taskFailure, wakeNextOnCluster } from '../pipeline/schedule.js';
 import type { Services } from '../pipeline/services.js';
 import type { CloudFailure, NodepoolRequest, ObservedStatus } from '../requests/model.js';
-import { PRE_CREATE_STATES } from '../requests/state.js';
+import { IN_CLOUD_STATES, PRE_CREATE_STATES } from '../requests/state.js';
 import { StaleUpdateError } from '../store/errors.js';
 import { isRecoverable } from './listing.js';
+import { advanceApplying } from './operations.js';
 
 /** Listings by cluster key, for looking a request's cluster up. */
 type Listings = Map<string, ClusterListing>;
@@ -52,13 +53,14 @@ export async function trackRequests(
   count('active', await recoverTimedOut(services, requests, byKey, now));
   // Each creation is independent of the others: several at once (store and cloud calls overlap).
   await forEachConcurrently(
-    requests.filter((r) => r.state === 'creating'),
+    requests.filter((r) => IN_CLOUD_STATES.includes(r.state)),
     services.config.sweepConcurrency,
     async (r) => {
       const listing = listingOf(byKey, r);
       if (!listing) return; // not listed this sweep (out of time): next sweep
       try {
-        count(await advanceCreating(services, r, listing, now, options.deadline));
+        const advance = r.state === 'applying' ? advanceApplying : advanceCreating;
+        count(await advance(services, r, listing, now, options.deadline));
       } catch (err) {
         if (!(err instanceof StaleUpdateError)) throw err; // someone else moved it: fine
       }

@@ -90,6 +90,7 @@ describe.each(backends.slice(0, 1))('the OpenAPI document', (backend) => {
   it('checks answers: a conforming one passes; a wrong shape, an undescribed status or media type fails', () => {
     const request = {
       id: 'npr_01M8PW0NS73DZXC5RHV3P7KX4K',
+      operation: 'create',
       state: 'active',
       provider: 'ens',
       clusterId: 'eck-x',

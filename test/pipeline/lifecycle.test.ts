@@ -37,6 +37,7 @@ describe.each(backends)('request lifecycle on $name', (backend) => {
     expect(post.status).toBe(202);
     expect(post.json).toEqual({
       id: expect.stringMatching(/^npr_/),
+      operation: 'create',
       state: 'accepted',
       provider: 'ens',
       clusterId: SEED_ENS_CLUSTER,

@@ -135,7 +135,7 @@ describe('ENS CreateClusterNodePool', () => {
   });
 
   it('answers an action it does not implement with 501 NotImplemented', async () => {
-    const err = await callError({ ...CREATE, action: 'DeleteClusterNodePool' }, { ClusterId: SEED_ENS_CLUSTER });
+    const err = await callError({ ...CREATE, action: 'RebootInstance' }, { ClusterId: SEED_ENS_CLUSTER });
     expect(err.statusCode).toBe(501);
     expect(err.code).toBe('NotImplemented');
   });

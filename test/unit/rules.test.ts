@@ -28,6 +28,7 @@ function request(id: string, over: Partial<NodepoolRequest>): NodepoolRequest {
     provider: 'ens',
     clusterId: CLUSTER,
     nodepoolName: 'edge-a',
+    operation: 'create',
     state: 'active',
     createParams: {},
     bodyHash: 'h',

@@ -17,7 +17,8 @@ describe('request state machine', () => {
   });
 
   it('derives where a transition may start, and refuses a list with an illegal start', () => {
-    expect(sourcesOf('active')).toEqual(['creating', 'timed_out']);
+    expect(sourcesOf('active')).toEqual(['creating', 'applying', 'timed_out']);
+    expect(sourcesOf('deleted')).toEqual(['applying']);
     expect(sourcesOf('creating')).toEqual(['accepted', 'submitting']);
     expect(sourcesOf('rejected')).toEqual([]);
     expect(sourcesOf('failed', ['submitting'])).toEqual(['submitting']);

@@ -18,6 +18,7 @@ describe('submission parsing', () => {
   it('takes an ENS body: the cluster and pool name come from the create parameters, which are kept as given', () => {
     const createParams = ensExample(SEED_ENS_CLUSTER, 'edge-a');
     expect(parseSubmission({ provider: 'ens', request: createParams, deadlineMinutes: 45 }, 'http')).toEqual({
+      operation: 'create',
       provider: 'ens',
       clusterId: SEED_ENS_CLUSTER,
       nodepoolName: 'edge-a',

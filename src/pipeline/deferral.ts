@@ -1,0 +1,75 @@
+/**
+ * How a request that made no call this time goes back to waiting, for every operation: a
+ * deferral (back to `submitting`, lease released, due again later) or, when the cloud refused
+ * it for good, a failure.
+ */
+import { CloudError } from '../cloud/errors.js';
+import { backoffDelay } from '../cloud/retry.js';
+import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
+import { PRE_CREATE_STATES } from '../requests/state.js';
+import type { Services } from './services.js';
+
+/** What provision did with one request this time. */
+export type ProvisionOutcome = 'created' | 'adopted' | 'applied' | 'deferred' | 'failed' | 'timed_out' | 'skipped' | 'in-progress';
+
+const DEFER_POLICY = { baseDelayMs: 10_000, maxDelayMs: 5 * 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
+const BUSY_POLICY = { baseDelayMs: 2_000, maxDelayMs: 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
+/** How long a request waiting its turn on an ACK cluster waits if nothing wakes it. */
+export const WAIT_FALLBACK_MS = 5 * 60_000;
+
+export function failure(e: CloudError): CloudFailure {
+  return { code: e.code, message: e.message, ...(e.requestId ? { requestId: e.requestId } : {}) };
+}
+
+/**
+ * How a request that made no call this time goes back to waiting: `defer` (back to
+ * `submitting`, lease released, due again after a delay, never past the deadline) and
+ * `onCloudError` (a retryable answer defers it, a busy cluster soon; any other fails it).
+ */
+export function deferrals(services: Services, current: () => NodepoolRequest, owner: string, log: Services['log']) {
+  const { store, clock } = services;
+  const now = () => new Date(clock.now());
+  /** Back to `submitting`, lease released, due again after `delayMs` (never past the deadline). */
+  const defer = async (delayMs: number, note: (next: Date) => string, err?: CloudError) => {
+    const next = new Date(Math.min(clock.now() + delayMs, current().deadlineAt.getTime()));
+    const request = await store.transition(current().id, {
+      from: PRE_CREATE_STATES,
+      to: 'submitting',
+      owner,
+      at: now(),
+      releaseLease: true,
+      note: note(next),
+      cloudRequestId: err?.requestId,
+      patch: { nextAttemptAt: next, ...(err ? { lastError: failure(err) } : {}) },
+    });
+    return { request, next };
+  };
+
+  const onCloudError = async (err: unknown, stage: string): Promise<{ outcome: ProvisionOutcome; request: NodepoolRequest }> => {
+    if (!(err instanceof CloudError)) throw err;
+    if (err.retryable) {
+      // A busy cluster (someone else operating it) is retried soon and woken when it frees up.
+      const delay =
+        err.kind === 'busy'
+          ? backoffDelay(Math.max(1, current().attempts), BUSY_POLICY) + 1_000
+          : Math.max(1_000, backoffDelay(current().attempts + 1, DEFER_POLICY) + 5_000);
+      const { request, next } = await defer(delay, (at) => `${stage} failed (${err.code}: ${err.message}); next attempt at ${at.toISOString()}`, err);
+      log.warn('deferred', { stage, code: err.code, kind: err.kind, nextAttemptAt: next.toISOString(), cloudRequestId: err.requestId });
+      return { outcome: 'deferred', request };
+    }
+    const request = await store.transition(current().id, {
+      from: PRE_CREATE_STATES,
+      to: 'failed',
+      owner,
+      at: now(),
+      releaseLease: true,
+      note: `${stage} refused: ${err.code}: ${err.message}`,
+      cloudRequestId: err.requestId,
+      patch: { lastError: failure(err), sealedSecrets: null, nextAttemptAt: null },
+    });
+    log.warn('failed', { stage, code: err.code, cloudRequestId: err.requestId });
+    return { outcome: 'failed', request };
+  };
+
+  return { defer, onCloudError };
+}

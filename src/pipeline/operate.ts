@@ -1,0 +1,201 @@
+/**
+ * Running a scale or a delete, exactly once, by the rules a creation follows (provision.ts):
+ * one worker at a time holds the request (its lease); `create_started_at` is committed before
+ * the write call, so that a later attempt knows the call may have run; and such an attempt
+ * reads the pool before it calls again: a scale has run when the pool's desired size is the
+ * one asked for, a delete when the pool is gone or being deleted. Then it does not call again.
+ * The pool is found by its name, and must be the one the caller named by id, if they did:
+ * a delete never removes another pool that has come to hold the name.
+ */
+import { clusterOf } from '../cloud/cluster.js';
+import { CloudError } from '../cloud/errors.js';
+import type { EnsNode, NodePool } from '../cloud/nodepool.js';
+import { operationCall, runOperation } from '../cloud/pool-ops.js';
+import type { NodepoolRequest } from '../requests/model.js';
+import { PRE_CREATE_STATES } from '../requests/state.js';
+import { deferrals, type ProvisionOutcome, WAIT_FALLBACK_MS } from './deferral.js';
+import type { Services } from './services.js';
+
+type Result = { outcome: ProvisionOutcome; request?: NodepoolRequest };
+
+/** Whether the pool, as read now, shows that this request's call ran. */
+function callRan(rec: NodepoolRequest, pool: NodePool | undefined): boolean {
+  if (rec.operation === 'delete') return !pool || pool.state === 'deleting';
+  return pool !== undefined && pool.desired === rec.targetSize;
+}
+
+/**
+ * Why the pool may not be deleted without `force`, if it may not: the default pool of an ACK
+ * cluster (the one the cluster was created with), or a pool serving more nodes than allowed.
+ */
+export function deleteRefusal(
+  rec: Pick<NodepoolRequest, 'provider' | 'createParams'>,
+  pool: NodePool,
+  servingLimit: number,
+): { code: string; message: string } | undefined {
+  if (rec.createParams.force === true) return undefined;
+  if (rec.provider === 'ack' && pool.isDefault) {
+    return { code: 'DefaultNodePool', message: `node pool ${pool.name} (${pool.id}) is the cluster's default node pool; set "force": true to delete it` };
+  }
+  if (pool.serving > servingLimit) {
+    return {
+      code: 'NodePoolServing',
+      message: `node pool ${pool.name} (${pool.id}) has ${pool.serving} nodes serving, more than the ${servingLimit} a delete may remove without "force": true`,
+    };
+  }
+  return undefined;
+}
+
+export async function driveOperation(
+  services: Services,
+  rec: NodepoolRequest,
+  options: { owner: string; budgetMs: number; afterCreate?: () => void },
+  log: Services['log'],
+): Promise<Result> {
+  const { store, clock, cloud, config } = services;
+  const owner = options.owner;
+  const now = () => new Date(clock.now());
+  const ref = clusterOf(rec);
+  const { defer, onCloudError } = deferrals(services, () => rec, owner, log);
+  const pastDeadline = clock.now() >= rec.deadlineAt.getTime();
+  const end = async (to: 'failed' | 'timed_out', code: string, message: string, note: string): Promise<Result> => {
+    const request = await store.transition(rec.id, {
+      from: PRE_CREATE_STATES,
+      to,
+      owner,
+      at: now(),
+      releaseLease: true,
+      note,
+      patch: { lastError: { code, message }, nextAttemptAt: null, createStartedAt: null },
+    });
+    log.warn(to, { code, operation: rec.operation });
+    return { outcome: to, request };
+  };
+  const applying = async (note: string, patch: { nodepoolId?: string; taskId?: string } = {}, cloudRequestId?: string): Promise<Result> => {
+    const request = await store.transition(rec.id, {
+      from: PRE_CREATE_STATES,
+      to: 'applying',
+      owner,
+      at: now(),
+      releaseLease: true,
+      note,
+      cloudRequestId,
+      patch: { ...patch, createStartedAt: null, nextAttemptAt: null, lastError: null },
+    });
+    return { outcome: 'applied', request };
+  };
+
+  if (pastDeadline && !rec.createStartedAt) {
+    return end(
+      'timed_out',
+      'DeadlineExceeded',
+      `the deadline ${rec.deadlineAt.toISOString()} passed before the ${rec.operation} was sent`,
+      'the deadline passed before the call',
+    );
+  }
+  // ACK takes one node-pool operation per cluster at a time: wait for ours ahead, spending no call.
+  if (rec.provider === 'ack' && !rec.createStartedAt) {
+    const ahead = await store.aheadOnCluster(rec);
+    if (ahead) {
+      const { request } = await defer(
+        WAIT_FALLBACK_MS,
+        () => `waiting for request ${ahead.id} (${ahead.state}) on the cluster: ACK takes one node-pool operation at a time`,
+      );
+      return { outcome: 'deferred', request };
+    }
+  }
+  const budget = {
+    deadline: Math.min(clock.now() + Math.max(options.budgetMs, pastDeadline ? 10_000 : 0), pastDeadline ? Number.MAX_SAFE_INTEGER : rec.deadlineAt.getTime()),
+  };
+
+  let pool: NodePool | undefined;
+  try {
+    pool = await cloud.findNodePool(ref, rec.nodepoolName, budget);
+  } catch (err) {
+    if (pastDeadline && err instanceof CloudError) {
+      // Cannot tell whether the call ran: keep the request for the next sweep rather than guess.
+      await store.releaseLease(rec.id, owner);
+      return { outcome: 'deferred', request: rec };
+    }
+    return onCloudError(err, 'looking the pool up by name');
+  }
+  const named = rec.nodepoolId ?? undefined;
+  if (rec.createStartedAt && callRan(rec, pool && (!named || pool.id === named) ? pool : undefined)) {
+    log.info('an earlier call of this request did run', { operation: rec.operation, nodepoolId: pool?.id });
+    return applying(
+      `an earlier ${rec.operation} call of this request did run: ${pool ? `node pool ${pool.id} is ${pool.cloudState}, desired ${pool.desired}` : 'the pool is no longer listed'}`,
+      {
+        nodepoolId: named ?? pool?.id,
+      },
+    );
+  }
+  if (pastDeadline) {
+    return end(
+      'timed_out',
+      'DeadlineExceeded',
+      `the ${rec.operation} did not take effect by ${rec.deadlineAt.toISOString()}`,
+      'the deadline passed; the pool shows no effect of the call',
+    );
+  }
+  if (!pool) {
+    return end(
+      'failed',
+      'NodePoolNotFound',
+      `cluster ${rec.clusterId} has no node pool named ${rec.nodepoolName}`,
+      `no node pool named ${rec.nodepoolName}: nothing to ${rec.operation}`,
+    );
+  }
+  if (named && pool.id !== named) {
+    return end(
+      'failed',
+      'NodePoolMismatch',
+      `the node pool named ${rec.nodepoolName} is ${pool.id}, not ${named}: nothing was changed`,
+      `the name belongs to node pool ${pool.id}, not the ${named} asked for`,
+    );
+  }
+  if (rec.operation === 'delete') {
+    const refusal = deleteRefusal(rec, pool, config.deleteGuardServingNodes);
+    if (refusal) return end('failed', refusal.code, refusal.message, `refused: ${refusal.message}`);
+  } else if (pool.desired === rec.targetSize) {
+    return applying(`node pool ${pool.id} already wants ${pool.desired} nodes: no call needed`, { nodepoolId: pool.id });
+  }
+
+  let nodes: EnsNode[] | undefined;
+  const target = rec.targetSize ?? 0;
+  if (ref.provider === 'ens' && rec.operation === 'scale' && target < pool.desired) {
+    try {
+      nodes = await cloud.listEnsNodes(ref, pool.id, budget);
+    } catch (err) {
+      return onCloudError(err, 'listing the nodes to remove');
+    }
+  }
+  const call = operationCall(ref, pool, rec.operation === 'delete' ? { kind: 'delete' } : { kind: 'scale', target, nodes });
+  // Mark, commit, then call.
+  rec = await store.transition(rec.id, {
+    from: PRE_CREATE_STATES,
+    to: 'submitting',
+    owner,
+    at: now(),
+    note: `calling ${call.spec.action} on node pool ${pool.id} (attempt ${rec.attempts + 1})`,
+    patch: { attempts: rec.attempts + 1, createStartedAt: now(), nextAttemptAt: null, nodepoolId: pool.id },
+  });
+  let out: { requestId?: string; taskId?: string };
+  try {
+    out = await runOperation(cloud, ref, call, budget);
+  } catch (err) {
+    return onCloudError(err, call.spec.action);
+  }
+  options.afterCreate?.();
+  log.info('operation accepted', {
+    operation: rec.operation,
+    action: call.spec.action,
+    nodepoolId: pool.id,
+    taskId: out.taskId,
+    cloudRequestId: out.requestId,
+  });
+  return applying(
+    `${call.spec.action} accepted for node pool ${pool.id}${rec.operation === 'scale' ? `: ${pool.desired} -> ${target} nodes` : ''}${out.taskId ? `, task ${out.taskId}` : ''}`,
+    { nodepoolId: pool.id, taskId: out.taskId },
+    out.requestId,
+  );
+}

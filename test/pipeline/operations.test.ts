@@ -1,0 +1,174 @@
+/**
+ * Scale and delete, end to end through the local FC host and the emulator, for ENS and ACK:
+ * each write call made once (under 5× redelivery and after a timeout whose call did run), the
+ * waiter to active or deleted, the guard rails of a delete, and alerts named for the operation.
+ */
+import { describe, expect, it } from 'vitest';
+import { SEED_ACK_CLUSTER } from '../../sandbox/cloud-emulator.js';
+import { uniqueName } from '../helpers/cloud.js';
+import { backends } from '../helpers/db.js';
+import { useSystem } from '../helpers/system.js';
+
+const WRITES = ['CreateClusterNodePool', 'ScaleClusterNodePool', 'DeleteClusterNodes', 'DeleteClusterNodePool', 'ModifyClusterNodePool', 'DeleteClusterNodepool'];
+
+describe.each(backends)('scale and delete on $name', (backend) => {
+  const t = useSystem(backend, { env: { CLOUD_READ_TIMEOUT_MS: '400', PROVISION_BUDGET_SECONDS: '5' } });
+
+  /** A cluster of its own with one active pool of `desired` nodes. */
+  async function clusterWithPool(provider: 'ens' | 'ack', desired = 3, pool: Record<string, unknown> = {}) {
+    const name = uniqueName(provider);
+    const cluster = await t.admin('POST', '/clusters', { provider, pools: [{ name, desired, ...pool }] });
+    const address =
+      provider === 'ens' ? { provider, clusterId: cluster.id, nodepoolName: name } : { provider, regionId: cluster.regionId, clusterId: cluster.id, nodepoolName: name };
+    return { cluster, name, poolId: cluster.pools[0].id as string, address };
+  }
+
+  const writes = (clusterId: string) => t.sys.emulator.callLog({ clusterId }).filter((c) => WRITES.includes(c.action) && c.outcome === 'OK');
+
+  /** Sweeps, moving the cloud 3 simulated minutes a step, until the request is final (or 8 steps). */
+  async function settle(id: string) {
+    await t.idle();
+    for (let i = 0; i < 8; i++) {
+      const r = await t.api('GET', `/v1/nodepool-requests/${id}`);
+      if (!['accepted', 'submitting', 'applying'].includes(r.json.state)) return r.json;
+      t.advanceCloud(3_000);
+      await t.sweep();
+      await t.idle();
+    }
+    return (await t.api('GET', `/v1/nodepool-requests/${id}`)).json;
+  }
+
+  const emulatorPool = (clusterId: string, poolId: string) => t.sys.emulator.world.listedPools(clusterId).find((p) => p.id === poolId);
+
+  it.each(['ens', 'ack'] as const)('%s: scales up, scales down and deletes, one write call each', async (provider) => {
+    const { cluster, name, poolId, address } = await clusterWithPool(provider, 3);
+
+    const up = await t.api('POST', '/v1/nodepool-requests', { operation: 'scale', ...address, desiredSize: 5 });
+    expect(up.status).toBe(202);
+    expect(up.json).toMatchObject({ operation: 'scale', state: 'accepted', nodepoolName: name });
+    const upDone = await settle(up.json.id);
+    expect(upDone).toMatchObject({ state: 'active', desiredSize: 5, nodepoolId: poolId, observed: { serving: 5, desired: 5 } });
+    expect(upDone.history.map((h: any) => h.state)).toEqual(['accepted', 'submitting', 'applying', 'active']);
+
+    const down = await t.api('POST', '/v1/nodepool-requests', { operation: 'scale', ...address, nodepoolId: poolId, desiredSize: 2 });
+    const downDone = await settle(down.json.id);
+    expect(downDone).toMatchObject({ state: 'active', observed: { serving: 2, desired: 2 } });
+    expect(emulatorPool(cluster.id, poolId)?.desired).toBe(2);
+
+    const del = await t.api('POST', '/v1/nodepool-requests', { operation: 'delete', ...address, confirm: name, force: true });
+    const delDone = await settle(del.json.id);
+    expect(delDone.state).toBe('deleted');
+    expect(emulatorPool(cluster.id, poolId)).toBeUndefined();
+
+    const expected =
+      provider === 'ens' ? ['ScaleClusterNodePool', 'DeleteClusterNodes', 'DeleteClusterNodePool'] : ['ModifyClusterNodePool', 'ModifyClusterNodePool', 'DeleteClusterNodepool'];
+    expect(writes(cluster.id).map((c) => c.action)).toEqual(expected);
+    // A pool deleted through us is not "missing".
+    await t.sweep();
+    const alerts = await t.api('GET', '/v1/alerts?state=firing&limit=100');
+    expect(alerts.json.items.filter((a: any) => a.labels.clusterId === cluster.id)).toEqual([]);
+  });
+
+  it.each(['ens', 'ack'] as const)('%s: a scale delivered 5 times through the queue calls the cloud once', async (provider) => {
+    const { cluster, address } = await clusterWithPool(provider, 2);
+    await t.admin('POST', '/faults', { duplicateDelivery: 4 });
+    try {
+      const res = await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, {
+        method: 'POST',
+        body: JSON.stringify({ operation: 'scale', ...address, desiredSize: 4, idempotencyKey: `scale-${address.nodepoolName}` }),
+      });
+      expect(res.status).toBe(201);
+      await t.idle();
+    } finally {
+      await t.admin('POST', '/faults', { duplicateDelivery: 0 });
+    }
+    const list = await t.api('GET', `/v1/nodepool-requests?clusterId=${cluster.id}`);
+    expect(list.json.items).toHaveLength(1);
+    const done = await settle(list.json.items[0].id);
+    expect(done.state).toBe('active');
+    expect(writes(cluster.id)).toHaveLength(1);
+  });
+
+  it.each(['ens', 'ack'] as const)('%s: a call whose answer is lost after it ran is not made again', async (provider) => {
+    const { cluster, address, name } = await clusterWithPool(provider, 2);
+    const actions = provider === 'ens' ? ['ScaleClusterNodePool', 'DeleteClusterNodePool'] : ['ModifyClusterNodePool', 'DeleteClusterNodepool'];
+    await t.admin('POST', '/faults', { calls: [{ kind: 'timeout', phase: 'after', count: 2, actions, clusterId: cluster.id }] });
+    const scale = await t.api('POST', '/v1/nodepool-requests', { operation: 'scale', ...address, desiredSize: 3 });
+    await t.idle();
+    t.advanceTime(60_000); // past the deferral
+    const scaled = await settle(scale.json.id);
+    expect(scaled.state).toBe('active');
+    expect(scaled.history.map((h: any) => h.note).join('\n')).toContain('did run');
+
+    const del = await t.api('POST', '/v1/nodepool-requests', { operation: 'delete', ...address, confirm: name, force: true });
+    await t.idle();
+    t.advanceTime(60_000);
+    expect((await settle(del.json.id)).state).toBe('deleted');
+    const calls = t.sys.emulator.callLog({ clusterId: cluster.id }).filter((c) => actions.includes(c.action));
+    // Each ran once (its answer lost); none was sent again.
+    expect(calls.map((c) => c.action)).toEqual(actions);
+    await t.admin('DELETE', '/faults');
+  });
+
+  it('refuses a delete without the confirmation, with the field, and nothing reaches the cloud', async () => {
+    const { cluster, address } = await clusterWithPool('ens', 2);
+    const before = t.sys.emulator.callLog({ clusterId: cluster.id }).length;
+    const res = await t.api('POST', '/v1/nodepool-requests', { operation: 'delete', ...address, confirm: 'something-else' });
+    expect(res.status).toBe(400);
+    expect(res.json.errors).toContainEqual({ path: 'confirm', message: expect.stringContaining('nodepoolName') });
+    const missing = await t.api('POST', '/v1/nodepool-requests', { operation: 'delete', ...address });
+    expect(missing.json.errors).toContainEqual({ path: 'confirm', message: 'is required' });
+    const bad = await t.api('POST', '/v1/nodepool-requests', { operation: 'scale', ...address, desiredSize: -1, nodepoolId: 'np x' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.errors.map((e: any) => e.path).sort()).toEqual(['desiredSize', 'nodepoolId']);
+    const unknown = await t.api('POST', '/v1/nodepool-requests', { operation: 'resize', ...address });
+    expect(unknown.json.errors).toEqual([{ path: 'operation', message: 'must be one of: create, scale, delete' }]);
+    await t.idle();
+    expect(t.sys.emulator.callLog({ clusterId: cluster.id }).length).toBe(before);
+  });
+
+  it("refuses to delete an ACK cluster's default pool, or a serving pool, without force, with no write call", async () => {
+    const def = await t.api('POST', '/v1/nodepool-requests', {
+      operation: 'delete',
+      provider: 'ack',
+      regionId: 'cn-beijing',
+      clusterId: SEED_ACK_CLUSTER,
+      nodepoolName: 'default-nodepool',
+      confirm: 'default-nodepool',
+    });
+    const defDone = await settle(def.json.id);
+    expect(defDone).toMatchObject({ state: 'failed', lastError: { code: 'DefaultNodePool', message: expect.stringContaining('default node pool') } });
+
+    const { cluster, address, name } = await clusterWithPool('ens', 2);
+    const serving = await t.api('POST', '/v1/nodepool-requests', { operation: 'delete', ...address, confirm: name });
+    expect((await settle(serving.json.id)).lastError).toMatchObject({ code: 'NodePoolServing', message: expect.stringContaining('2 nodes serving') });
+    expect(writes(SEED_ACK_CLUSTER)).toEqual([]);
+    expect(writes(cluster.id)).toEqual([]);
+  });
+
+  it('answers a second live operation on the same pool with 409 naming the first', async () => {
+    const { address } = await clusterWithPool('ack', 2);
+    const first = await t.api('POST', '/v1/nodepool-requests', { operation: 'scale', ...address, desiredSize: 3 });
+    const second = await t.api('POST', '/v1/nodepool-requests', { operation: 'delete', ...address, confirm: address.nodepoolName, force: true });
+    expect(second.status).toBe(409);
+    expect(second.json).toMatchObject({ existingId: first.json.id });
+    await settle(first.json.id);
+  });
+
+  it('alerts on a failed scale with a rule that names the operation, and resolves it when a later scale succeeds', async () => {
+    const { cluster, address } = await clusterWithPool('ack', 2);
+    await t.admin('PATCH', `/nodepools/${cluster.pools[0].id}`, { faults: { operationFails: { code: 'InstanceStockNotEnough', message: 'no stock for ecs.g6.large' } } });
+    const failing = await t.api('POST', '/v1/nodepool-requests', { operation: 'scale', ...address, desiredSize: 4 });
+    const failed = await settle(failing.json.id);
+    expect(failed).toMatchObject({ state: 'failed', lastError: { code: 'InstanceStockNotEnough' } });
+    await t.sweep();
+    const firing = (await t.api('GET', '/v1/alerts?state=firing&limit=100')).json.items.filter((a: any) => a.labels.clusterId === cluster.id);
+    expect(firing.map((a: any) => a.rule)).toContain('scale_failed');
+
+    const again = await t.api('POST', '/v1/nodepool-requests', { operation: 'scale', ...address, desiredSize: 3 });
+    expect((await settle(again.json.id)).state).toBe('active');
+    await t.sweep();
+    const after = (await t.api('GET', '/v1/alerts?state=firing&limit=100')).json.items.filter((a: any) => a.labels.clusterId === cluster.id);
+    expect(after.map((a: any) => a.rule)).not.toContain('scale_failed');
+  });
+});
