@@ -14,8 +14,8 @@
  * `nodepool_scaleout`/`nodepool_delete` (the task types Alibaba's ACK MCP server lists).
  */
 
-import type { RoaContext } from './ack.js';
 import { ackModel, shapeAs } from './ack-model.js';
+import type { RoaContext } from './context.js';
 import { errors } from './errors.js';
 import type { Pool } from './world.js';
 

@@ -5,20 +5,12 @@
 import { ACK_NODEPOOL_NAME, ACK_NODEPOOL_NAME_HINT } from '../src/requests/schema.js';
 import { ackModel, shapeAs } from './ack-model.js';
 import { routeAckPool } from './ack-operations.js';
+import type { RoaContext } from './context.js';
 import { errors } from './errors.js';
+import { ackClusterDetail } from './region-calls.js';
 import type { Pool, World } from './world.js';
 
 type Json = Record<string, unknown>;
-
-export interface RoaContext {
-  world: World;
-  requestId: string;
-  method: string;
-  /** Decoded path segments after the leading slash. */
-  segments: string[];
-  query: Record<string, string>;
-  body: unknown;
-}
 
 export const ACK_VERSION = '2015-12-15';
 
@@ -270,6 +262,9 @@ export function routeAck(ctx: RoaContext): { action: string; clusterId?: string;
     if (ctx.method === 'GET') return { action: 'DescribeClusterNodePoolDetail', clusterId: b, run: () => describeNodePool(ctx, b, d) };
     const op = routeAckPool(ctx, b, d);
     if (op) return { ...op, clusterId: b };
+  }
+  if (a === 'clusters' && b && c === undefined && ctx.method === 'GET') {
+    return { action: 'DescribeClusterDetail', clusterId: b, run: () => ackClusterDetail(ctx, b) };
   }
   if (a === 'tasks' && b && c === undefined && ctx.method === 'GET') {
     return { action: 'DescribeTaskInfo', run: () => describeTask(ctx, b) };

@@ -92,6 +92,34 @@ const ROUTES: AdminRoute[] = [
   },
   {
     method: 'POST',
+    path: 'vswitches',
+    run: (emu, { input }) => {
+      if (input.provider !== 'ens' && input.provider !== 'ack') throw new Error('provider must be "ens" or "ack"');
+      if (typeof input.id !== 'string' || !/^vsw-[a-z0-9]{1,40}$/.test(input.id)) throw new Error('id must be a vSwitch id such as vsw-abc123');
+      if (typeof input.regionId !== 'string' || !input.regionId) throw new Error('regionId is required');
+      if (input.zoneId !== undefined && typeof input.zoneId !== 'string') throw new Error('zoneId must be a string');
+      const { provider, id, regionId, zoneId } = input as { provider: 'ens' | 'ack'; id: string; regionId: string; zoneId?: string };
+      return { status: 201, body: emu.world.catalog.addVSwitch({ provider, id, regionId, zoneId }) };
+    },
+  },
+  {
+    method: 'PUT',
+    path: 'offers/:provider/:region',
+    run: (emu, { params, input }) => {
+      if (params.provider !== 'ens' && params.provider !== 'ack') throw new Error('provider must be "ens" or "ack"');
+      const list = (k: string) => {
+        const v = input[k];
+        if (v === undefined) return undefined;
+        if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`${k} must be an array of strings`);
+        return v as string[];
+      };
+      const offers = { instanceTypes: list('instanceTypes'), diskCategories: list('diskCategories') };
+      const given = Object.fromEntries(Object.entries(offers).filter(([, v]) => v !== undefined));
+      return { body: emu.world.catalog.setOffers(params.provider, params.region!, given) };
+    },
+  },
+  {
+    method: 'POST',
     path: 'clusters',
     run: (emu, { input }) => {
       if (input.provider !== 'ens' && input.provider !== 'ack') throw new Error('provider must be "ens" or "ack"');
@@ -113,6 +141,10 @@ const ROUTES: AdminRoute[] = [
       if (faults.busy !== undefined) {
         if (faults.busy) cluster.faults.busy = true;
         else delete cluster.faults.busy;
+      }
+      if (input.state !== undefined) {
+        if (typeof input.state !== 'string' || !/^[a-z_]{1,32}$/.test(input.state)) throw new Error('state must be a word such as "running" or "updating"');
+        cluster.state = input.state;
       }
       return { body: clusterView(emu, cluster) };
     },
@@ -283,6 +315,7 @@ function snapshot(emu: CloudEmulator): unknown {
     faults: faultView(emu),
     rateLimits: emu.flow.limits,
     timing: emu.world.timing,
+    catalog: emu.world.catalog.view(),
     calls: emu.callLog().length,
     // Rejections the process guard caught instead of dying (npm start / npm run sandbox).
     unhandledRejections: unhandledRejections(),

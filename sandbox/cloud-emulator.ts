@@ -39,6 +39,12 @@ const DEFAULT_RATE_LIMITS: Record<string, number> = {
   DeleteClusterNodes: 10,
   ModifyClusterNodePool: 10,
   DeleteClusterNodepool: 10,
+  // The pre-flight checks' reads: ENS DescribeClusterDetail is 100 a second (its reference); the
+  // others publish none here, and get the listings' 100 (a guess).
+  DescribeClusterDetail: 100,
+  DescribeVSwitches: 100,
+  DescribeAvailableResource: 100,
+  DescribeCloudDiskTypes: 100,
 };
 
 const MAX_BODY_BYTES = 2 * 1024 * 1024;

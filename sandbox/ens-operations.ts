@@ -15,7 +15,8 @@
  * A pool in the middle of another operation is refused as the busy cluster is (a guess too).
  * Which nodes a scale-in removes is not modelled: the pool loses as many as were named.
  */
-import { jsonParam, type RpcContext, requireStringArray } from './ens.js';
+import type { RpcContext } from './context.js';
+import { jsonParam, requireStringArray } from './ens.js';
 import { ApiError, errors } from './errors.js';
 import type { Pool } from './world.js';
 

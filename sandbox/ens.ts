@@ -2,14 +2,9 @@
  * ENS 2017-11-10 (RPC) node-pool actions. Parameters arrive as query or form values; the
  * nested objects are JSON strings, as the generated SDKs send them.
  */
+import type { RpcContext } from './context.js';
 import { errors } from './errors.js';
 import type { Pool, World } from './world.js';
-
-export interface RpcContext {
-  world: World;
-  requestId: string;
-  params: Record<string, string>;
-}
 
 type Json = Record<string, unknown>;
 

@@ -86,6 +86,6 @@ export function errorAnswer(
   // FC 3.0's error struct: {Code, Message, RequestId} (its API reference and the fc20230330 SDK's Error model).
   if (style === 'fc3')
     return { status: err.status, body: { Code: err.code, Message: err.message, RequestId: requestId }, headers: { 'x-fc-request-id': requestId } };
-  const host = product === 'ack' ? 'cs.aliyuncs.com' : product === 'fc' ? 'fc.aliyuncs.com' : undefined;
+  const host = product === 'ens' || product === 'unknown' ? undefined : `${product === 'ack' ? 'cs' : product}.aliyuncs.com`;
   return { status: err.status, body: style === 'rpc' || err instanceof GatewayError ? toRpcBody(err, requestId, host) : toRoaBody(err, requestId) };
 }

@@ -7,7 +7,45 @@
  * list). A fault set before the operation makes it fail (no node added or removed), or makes
  * some of the added nodes fail (a partial scale-out).
  */
-import type { PoolOperation, PoolStatus, Timing } from './world.js';
+
+/**
+ * A scale or delete the cloud accepted: from `from` nodes to `to` (0 for a delete), started
+ * at real time `at`, with the faults it took from the pool when it started.
+ */
+export interface PoolOperation {
+  kind: 'scale' | 'delete';
+  from: number;
+  to: number;
+  at: number;
+  fails?: { code: string; message: string };
+  failedNodes?: number;
+  taskId?: string;
+}
+
+export interface Timing {
+  /** How many simulated milliseconds pass per real millisecond. */
+  speed: number;
+  /** Simulated time before the first node of a pool can be serving. */
+  bootMs: number;
+  /** Simulated time over which the nodes come up one by one after boot. */
+  rampMs: number;
+  /** Simulated time over which a scale-in or a delete removes its nodes one by one. */
+  removeMs: number;
+}
+
+export interface PoolStatus {
+  state: 'active' | 'scaling' | 'removing' | 'updating' | 'deleting' | 'failed';
+  desired: number;
+  total: number;
+  serving: number;
+  healthy: number;
+  initial: number;
+  failed: number;
+  offline: number;
+  removing: number;
+  /** Real time at which the creation ended (all nodes serving or failed), if it has. */
+  completedAt?: number;
+}
 
 export function operationStatus(base: PoolStatus, op: PoolOperation, elapsedMs: number, timing: Timing, stuck?: PoolStatus['state']): PoolStatus {
   const { bootMs, rampMs, removeMs, speed } = timing;

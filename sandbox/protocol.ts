@@ -7,15 +7,24 @@
  * (`ensActions` in ens.ts, `routeAck` in ack.ts): adding an action touches only those.
  */
 import { redact } from '../src/redact.js';
-import { ACK_VERSION, type RoaContext, routeAck } from './ack.js';
+import { ACK_VERSION, routeAck } from './ack.js';
 import type { RawRequest } from './auth.js';
+import type { RoaContext, RpcContext } from './context.js';
 import { ENS_VERSION, ensActions } from './ens.js';
 import { ensOperationActions } from './ens-operations.js';
 import { errors } from './errors.js';
+import { ECS_VERSION, ecsActions, ensRegionActions, VPC_VERSION, vpcActions } from './region-calls.js';
 import type { World } from './world.js';
 
 type Style = 'rpc' | 'roa' | 'fc2' | 'fc3';
-type Product = 'ens' | 'ack' | 'fc' | 'unknown';
+type Product = 'ens' | 'vpc' | 'ecs' | 'ack' | 'fc' | 'unknown';
+
+/** The RPC products the emulator answers, by API version, with their actions. */
+const RPC_PRODUCTS: Record<string, { name: Product; actions: Record<string, (ctx: RpcContext) => unknown> }> = {
+  [ENS_VERSION]: { name: 'ens', actions: { ...ensActions, ...ensOperationActions, ...ensRegionActions } },
+  [VPC_VERSION]: { name: 'vpc', actions: vpcActions },
+  [ECS_VERSION]: { name: 'ecs', actions: ecsActions },
+};
 
 /** What a function host is handed for one FC InvokeFunction call. */
 export interface FcInvocation {
@@ -72,20 +81,23 @@ export function classify(raw: RawRequest, world: World, requestId: string): Call
   if (raw.pathname === '/') {
     const action = header('x-acs-action') ?? raw.query.Action ?? raw.form.Action ?? '';
     const version = header('x-acs-version') ?? raw.query.Version ?? raw.form.Version ?? '';
+    const product = RPC_PRODUCTS[version];
     const params: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...raw.query, ...raw.form })) if (!RPC_PROTOCOL_PARAMS.has(k)) params[k] = v;
-    const run = ensActions[action] ?? ensOperationActions[action];
-    const handler: Handler =
-      version !== ENS_VERSION
-        ? fail(errors.unsupportedVersion(version))
-        : !run
-          ? fail(errors.notImplemented(`the ENS action ${action || '(none)'}`))
-          : { kind: 'api', run: () => run({ world, requestId, params }) };
+    for (const [k, v] of Object.entries({ ...raw.query, ...raw.form })) {
+      // ENS takes no region (its calls name ENS regions in their own parameters); VPC and ECS do.
+      if (!RPC_PROTOCOL_PARAMS.has(k) || (k === 'RegionId' && product && product.name !== 'ens')) params[k] = v;
+    }
+    const run = product?.actions[action];
+    const handler: Handler = !product
+      ? fail(errors.unsupportedVersion(version))
+      : !run
+        ? fail(errors.notImplemented(`the ${product.name.toUpperCase()} action ${action || '(none)'}`))
+        : { kind: 'api', run: () => run({ world, requestId, params }) };
     return {
       requestId,
       raw,
       style: 'rpc',
-      product: 'ens',
+      product: product?.name ?? 'ens',
       action: action || 'Unknown',
       clusterId: params.ClusterId,
       params: redact(parseJsonValues(params)),

@@ -89,6 +89,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       ...baseEnv,
       ENS_ENDPOINT: baseEnv.ENS_ENDPOINT || cloudUrl,
       ACK_ENDPOINT: baseEnv.ACK_ENDPOINT || cloudUrl,
+      VPC_ENDPOINT: baseEnv.VPC_ENDPOINT || cloudUrl,
+      ECS_ENDPOINT: baseEnv.ECS_ENDPOINT || cloudUrl,
       // The functions run here, so invoking one always goes through the local host.
       FC_ENDPOINT: cloudUrl,
       FC_SERVICE_NAME: undefined,

@@ -5,7 +5,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../src/clock.js';
-import { operationStatus, operationTaskView } from './operations.js';
+import { Catalog } from './catalog.js';
+import { operationStatus, operationTaskView, type PoolOperation, type PoolStatus, type Timing } from './operations.js';
+
+export type { PoolOperation, PoolStatus, Timing } from './operations.js';
 
 export type Provider = 'ens' | 'ack';
 
@@ -31,20 +34,6 @@ export interface PoolFaults {
   operationFailedNodes?: number;
 }
 
-/**
- * A scale or delete the cloud accepted: from `from` nodes to `to` (0 for a delete), started
- * at real time `at`, with the faults it took from the pool when it started.
- */
-export interface PoolOperation {
-  kind: 'scale' | 'delete';
-  from: number;
-  to: number;
-  at: number;
-  fails?: { code: string; message: string };
-  failedNodes?: number;
-  taskId?: string;
-}
-
 export interface Cluster {
   id: string;
   provider: Provider;
@@ -52,6 +41,8 @@ export interface Cluster {
   name: string;
   createdAt: number;
   faults: ClusterFaults;
+  /** What DescribeClusterDetail says of the cluster: `running` unless a test sets another word. */
+  state: string;
 }
 
 export interface Pool {
@@ -81,33 +72,8 @@ export interface Task {
   op?: PoolOperation;
 }
 
-export interface Timing {
-  /** How many simulated milliseconds pass per real millisecond. */
-  speed: number;
-  /** Simulated time before the first node of a pool can be serving. */
-  bootMs: number;
-  /** Simulated time over which the nodes come up one by one after boot. */
-  rampMs: number;
-  /** Simulated time over which a scale-in or a delete removes its nodes one by one. */
-  removeMs: number;
-}
-
 /** With these defaults a pool is active ten real seconds after its creation (10 simulated minutes). */
 export const defaultTiming: Timing = { speed: 60, bootMs: 4 * 60_000, rampMs: 6 * 60_000, removeMs: 2 * 60_000 };
-
-export interface PoolStatus {
-  state: 'active' | 'scaling' | 'removing' | 'updating' | 'deleting' | 'failed';
-  desired: number;
-  total: number;
-  serving: number;
-  healthy: number;
-  initial: number;
-  failed: number;
-  offline: number;
-  removing: number;
-  /** Real time at which the creation ended (all nodes serving or failed), if it has. */
-  completedAt?: number;
-}
 
 function newId(prefix: string, hexChars: number): string {
   return (
@@ -122,6 +88,8 @@ export class World {
   readonly clusters = new Map<string, Cluster>();
   readonly pools = new Map<string, Pool>();
   readonly tasks = new Map<string, Task>();
+  /** vSwitches and what each region offers (the pre-flight checks' calls read it). */
+  readonly catalog = new Catalog();
   /** Each cluster's pools in the order they were added: a listing reads its cluster's alone. */
   private readonly poolsByCluster = new Map<string, Map<string, Pool>>();
 
@@ -140,6 +108,7 @@ export class World {
       name: input.name ?? id,
       createdAt: this.clock.now(),
       faults: {},
+      state: 'running',
     };
     this.clusters.set(id, cluster);
     return cluster;
@@ -312,5 +281,6 @@ export class World {
     this.pools.clear();
     this.poolsByCluster.clear();
     this.tasks.clear();
+    this.catalog.reset();
   }
 }

@@ -71,6 +71,8 @@ export async function startInvocationSandbox(options: {
       API_TOKENS: options.token,
       ENS_ENDPOINT: cloudUrl,
       ACK_ENDPOINT: cloudUrl,
+      VPC_ENDPOINT: cloudUrl,
+      ECS_ENDPOINT: cloudUrl,
       FC_ENDPOINT: cloudUrl,
       WATCH_CLUSTERS: `ens/${options.cluster}`,
       PROVISION_FUNCTION: 'nodepool-pilot-provision',

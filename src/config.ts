@@ -48,7 +48,7 @@ export interface Config {
   apiTokens: string[];
   /** 32-byte AES-256-GCM key for stored passwords. */
   secretKey?: Buffer;
-  endpoints: { ens: string; ack: string; fc?: string };
+  endpoints: { ens: string; ack: string; vpc: string; ecs: string; fc?: string };
   timeouts: { connectTimeoutMs: number; readTimeoutMs: number };
   /** CREATE_RATE_LIMIT, DESCRIBE_RATE_LIMIT: calls a second; RATE_LIMIT_BURST: the share of one second's calls that may go at once (0 spaces every call). */
   rateLimits: { create: number; describe: number; burst: number };
@@ -180,6 +180,8 @@ export function loadConfig(env: Env = process.env): Config {
     endpoints: {
       ens: r.url('ENS_ENDPOINT', defaultEndpoints.ens)!,
       ack: r.url('ACK_ENDPOINT', defaultEndpoints.ack, { template: true })!,
+      vpc: r.url('VPC_ENDPOINT', defaultEndpoints.vpc, { template: true })!,
+      ecs: r.url('ECS_ENDPOINT', defaultEndpoints.ecs, { template: true })!,
       fc: r.url('FC_ENDPOINT'),
     },
     timeouts: {

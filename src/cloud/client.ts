@@ -13,12 +13,16 @@ import { type ApiSpec, defaultTimeouts, OpenApiTransport } from './transport.js'
 import type { AckCreateBody, AckTask, Budget, CallCount, CloudClientOptions, CloudMetrics, CreateOutcome, EnsCreateRequest } from './types.js';
 
 const ENS_VERSION = '2017-11-10';
+type ReadProduct = 'vpc' | 'ecs';
 const ACK_VERSION = '2015-12-15';
 
 export const defaultEndpoints = {
   ens: 'https://ens.aliyuncs.com',
   /** `{region}` is replaced by the cluster's region. */
   ack: 'https://cs.{region}.aliyuncs.com',
+  /** VPC and ECS, for the pre-flight checks of ACK requests (vSwitches, what a region offers). */
+  vpc: 'https://vpc.{region}.aliyuncs.com',
+  ecs: 'https://ecs.{region}.aliyuncs.com',
 };
 
 export type { AckCreateBody, AckTask, Budget, CloudClientOptions, CloudMetrics, CreateOutcome, EnsCreateRequest } from './types.js';
@@ -114,6 +118,11 @@ export class CloudClient {
       undefined,
       (e) => e.kind === 'throttled' && !e.ambiguous,
     );
+  }
+
+  /** One read call (retried like a listing), of the cluster's product or, for ACK, of VPC or ECS in its region. */
+  read<T>(ref: Cluster, spec: ApiSpec, request: { query?: Record<string, string> }, budget: Budget, product?: ReadProduct): Promise<T> {
+    return this.retrying(`${product ?? ref.provider}:${spec.action}`, budget, () => this.send<T>(ref, 'describe', spec, request, budget, undefined, product));
   }
 
   /** Every node pool of a cluster: one call for ACK, one per page for ENS. */
@@ -298,8 +307,10 @@ export class CloudClient {
     budget: Budget,
     /** Called as the call goes out (after the rate limit admitted it). */
     sent?: () => void,
+    /** Another product than the cluster's own (VPC, ECS), in the cluster's region. */
+    product?: ReadProduct,
   ): Promise<T> {
-    await this.limiter(`${ref.provider}:${spec.action}`, kind).acquire();
+    await this.limiter(`${product ?? ref.provider}:${spec.action}`, kind).acquire();
     sent?.();
     const remaining = budget.deadline - this.clock.now();
     // A call started with almost no time left can only time out, hiding what the cloud last said.
@@ -309,9 +320,9 @@ export class CloudClient {
       throw e;
     }
     this.metrics.calls++;
-    const api = `${ref.provider}:${spec.action}`;
+    const api = `${product ?? ref.provider}:${spec.action}`;
     try {
-      const res = await this.transport(ref).call<T>(spec, request, { readTimeoutMs: remaining });
+      const res = await this.transport(ref, product).call<T>(spec, request, { readTimeoutMs: remaining });
       this.count(api, 'OK', 'ok');
       return res.body;
     } catch (err) {
@@ -373,8 +384,12 @@ export class CloudClient {
     return l;
   }
 
-  private transport(ref: Cluster): OpenApiTransport {
-    const endpoint = ref.provider === 'ens' ? this.endpoints.ens : this.endpoints.ack.replace('{region}', ref.regionId);
+  private transport(ref: Cluster, product?: ReadProduct): OpenApiTransport {
+    const endpoint = product
+      ? this.endpoints[product].replace('{region}', ref.provider === 'ack' ? ref.regionId : '')
+      : ref.provider === 'ens'
+        ? this.endpoints.ens
+        : this.endpoints.ack.replace('{region}', ref.regionId);
     let t = this.transports.get(endpoint);
     if (!t) {
       t = new OpenApiTransport(endpoint, this.options.credentials, this.options.timeouts ?? defaultTimeouts);

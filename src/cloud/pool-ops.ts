@@ -47,7 +47,7 @@ function ackPoolCall(ref: Cluster, poolId: string, action: string, method: ApiSp
  * ENS scale-in removes named instances: the failed ones first, then those still coming up,
  * then the newest serving ones (the listing's last), never one already being removed.
  */
-export function instancesToRemove(nodes: EnsNode[], count: number): string[] {
+function instancesToRemove(nodes: EnsNode[], count: number): string[] {
   const rank = (n: EnsNode) => (n.state === 'failed' ? 0 : n.state === 'initial' ? 1 : 2);
   const candidates = nodes
     .map((n, i) => ({ n, i }))

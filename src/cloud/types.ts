@@ -51,7 +51,7 @@ export interface CallCount {
 
 export interface CloudClientOptions {
   credentials: CredentialSource;
-  endpoints?: Partial<{ ens: string; ack: string }>;
+  endpoints?: Partial<{ ens: string; ack: string; vpc: string; ecs: string }>;
   timeouts?: Timeouts;
   /** Calls per second per API (the documented limits are 10 for creates and 100 for listings), and the share of one second's calls that may go at once. */
   rateLimits?: { create?: number; describe?: number; burst?: number };

@@ -95,7 +95,7 @@ export function servicesFor(instance: Instance, context: FcContext): Services {
     instance.cloudClients.clear();
     cloud = new CloudClient({
       credentials,
-      endpoints: { ens: config.endpoints.ens, ack: config.endpoints.ack },
+      endpoints: { ens: config.endpoints.ens, ack: config.endpoints.ack, vpc: config.endpoints.vpc, ecs: config.endpoints.ecs },
       timeouts: config.timeouts,
       rateLimits: config.rateLimits,
       ensPageSize: config.ensPageSize,

@@ -14,6 +14,7 @@ import { parseSubmission, ValidationError } from '../requests/validate.js';
 import { StoreRejectedError, StoreUnavailableError } from '../store/errors.js';
 import { type Authenticate, bearerAuthenticator } from './auth.js';
 import { consoleRoute } from './console.js';
+import { dryRunAnswer } from './dry-run.js';
 import { CLUSTERS, fleetRoute } from './fleet.js';
 import { metricsResponse } from './metrics.js';
 import { openapiResponse } from './openapi.js';
@@ -175,6 +176,14 @@ async function submit(req: HttpRequest, services: Services): Promise<HttpRespons
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
     return problems.validation([{ path: 'header.Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters without spaces' }]);
   }
+  const dryRun = req.query.dryRun;
+  const unknownQuery = Object.keys(req.query).filter((k) => k !== 'dryRun');
+  if (unknownQuery.length || (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false')) {
+    return problems.validation([
+      ...unknownQuery.map((k) => ({ path: `query.${k}`, message: 'is not a known parameter (dryRun)' })),
+      ...(dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false' ? [{ path: 'query.dryRun', message: 'must be true or false' }] : []),
+    ]);
+  }
   let submission: Submission;
   try {
     submission = parseSubmission(body, 'http');
@@ -182,6 +191,8 @@ async function submit(req: HttpRequest, services: Services): Promise<HttpRespons
     if (err instanceof ValidationError) return problems.validation(err.errors);
     throw err;
   }
+  // Nothing stored, nothing changed: the checks and the exact call.
+  if (dryRun === 'true' || (body as { dryRun?: unknown }).dryRun === true) return dryRunAnswer(services, submission);
   const outcome = await acceptSubmission(services, submission, { source: 'http', idempotencyKey: key, body });
   const base = services.config.publicBaseUrl;
   switch (outcome.kind) {

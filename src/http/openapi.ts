@@ -76,6 +76,31 @@ function schemas(): Record<string, JsonSchema> {
       required: ['type', 'title', 'status'],
     },
     Accepted: object(summary, summaryRequired),
+    DryRun: object(
+      {
+        dryRun: { const: true },
+        ok: { type: 'boolean', description: 'every check passed or only warned' },
+        operation: { enum: [...OPERATIONS] },
+        provider: { enum: ['ens', 'ack'] },
+        regionId: str,
+        clusterId: str,
+        nodepoolName: str,
+        checks: {
+          type: 'array',
+          items: object({ name: str, status: { enum: ['passed', 'failed', 'warning', 'error'] }, detail: str, code: str }, ['name', 'status', 'detail']),
+        },
+        call: nullable(
+          object({ action: str, version: str, style: { enum: ['RPC', 'ROA'] }, method: str, pathname: str, query: { type: 'object' }, body: {} }, [
+            'action',
+            'version',
+            'style',
+            'method',
+            'pathname',
+          ]),
+        ),
+      },
+      ['dryRun', 'ok', 'operation', 'provider', 'clusterId', 'nodepoolName', 'checks', 'call'],
+    ),
     Request: object(
       {
         ...summary,
@@ -206,6 +231,11 @@ function document(): JsonSchema {
           ...secured,
           parameters: [
             { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' } },
+            query(
+              'dryRun',
+              { type: 'boolean' },
+              'answer the pre-flight checks and the exact call instead of running the request (as `"dryRun": true` in the body)',
+            ),
           ],
           requestBody: body(
             'Submission',
@@ -213,6 +243,7 @@ function document(): JsonSchema {
           ),
           responses: {
             ...ok('Accepted', 'accepted; the same answer for a replayed Idempotency-Key', '202'),
+            ...ok('DryRun', 'a dry run: the pre-flight checks and the exact call, nothing stored or changed'),
             ...guarded,
             '409': problem('the key was used with another body, a live request exists for the pool, or the name is taken (`existingId`)'),
             '413': problem('the body is over MAX_BODY_BYTES'),

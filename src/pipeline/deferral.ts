@@ -17,7 +17,7 @@ const BUSY_POLICY = { baseDelayMs: 2_000, maxDelayMs: 60_000, maxAttempts: Numbe
 /** How long a request waiting its turn on an ACK cluster waits if nothing wakes it. */
 export const WAIT_FALLBACK_MS = 5 * 60_000;
 
-export function failure(e: CloudError): CloudFailure {
+function failure(e: CloudError): CloudFailure {
   return { code: e.code, message: e.message, ...(e.requestId ? { requestId: e.requestId } : {}) };
 }
 
@@ -57,19 +57,24 @@ export function deferrals(services: Services, current: () => NodepoolRequest, ow
       log.warn('deferred', { stage, code: err.code, kind: err.kind, nextAttemptAt: next.toISOString(), cloudRequestId: err.requestId });
       return { outcome: 'deferred', request };
     }
+    log.warn('failed', { stage, code: err.code, cloudRequestId: err.requestId });
+    return fail(`${stage} refused: ${err.code}: ${err.message}`, failure(err), err.requestId);
+  };
+
+  /** Failed for good before any write call took: the why, and the sealed secrets dropped. */
+  const fail = async (note: string, lastError: CloudFailure, cloudRequestId?: string): Promise<{ outcome: ProvisionOutcome; request: NodepoolRequest }> => {
     const request = await store.transition(current().id, {
       from: PRE_CREATE_STATES,
       to: 'failed',
       owner,
       at: now(),
       releaseLease: true,
-      note: `${stage} refused: ${err.code}: ${err.message}`,
-      cloudRequestId: err.requestId,
-      patch: { lastError: failure(err), sealedSecrets: null, nextAttemptAt: null },
+      note,
+      cloudRequestId,
+      patch: { lastError, sealedSecrets: null, nextAttemptAt: null },
     });
-    log.warn('failed', { stage, code: err.code, cloudRequestId: err.requestId });
     return { outcome: 'failed', request };
   };
 
-  return { defer, onCloudError };
+  return { defer, onCloudError, fail };
 }

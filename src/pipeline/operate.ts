@@ -14,6 +14,7 @@ import { operationCall, runOperation } from '../cloud/pool-ops.js';
 import type { NodepoolRequest } from '../requests/model.js';
 import { PRE_CREATE_STATES } from '../requests/state.js';
 import { deferrals, type ProvisionOutcome, WAIT_FALLBACK_MS } from './deferral.js';
+import { deleteRefusal, failedCheck, preflight } from './preflight.js';
 import type { Services } from './services.js';
 
 type Result = { outcome: ProvisionOutcome; request?: NodepoolRequest };
@@ -22,28 +23,6 @@ type Result = { outcome: ProvisionOutcome; request?: NodepoolRequest };
 function callRan(rec: NodepoolRequest, pool: NodePool | undefined): boolean {
   if (rec.operation === 'delete') return !pool || pool.state === 'deleting';
   return pool !== undefined && pool.desired === rec.targetSize;
-}
-
-/**
- * Why the pool may not be deleted without `force`, if it may not: the default pool of an ACK
- * cluster (the one the cluster was created with), or a pool serving more nodes than allowed.
- */
-export function deleteRefusal(
-  rec: Pick<NodepoolRequest, 'provider' | 'createParams'>,
-  pool: NodePool,
-  servingLimit: number,
-): { code: string; message: string } | undefined {
-  if (rec.createParams.force === true) return undefined;
-  if (rec.provider === 'ack' && pool.isDefault) {
-    return { code: 'DefaultNodePool', message: `node pool ${pool.name} (${pool.id}) is the cluster's default node pool; set "force": true to delete it` };
-  }
-  if (pool.serving > servingLimit) {
-    return {
-      code: 'NodePoolServing',
-      message: `node pool ${pool.name} (${pool.id}) has ${pool.serving} nodes serving, more than the ${servingLimit} a delete may remove without "force": true`,
-    };
-  }
-  return undefined;
 }
 
 export async function driveOperation(
@@ -158,6 +137,14 @@ export async function driveOperation(
     if (refusal) return end('failed', refusal.code, refusal.message, `refused: ${refusal.message}`);
   } else if (pool.desired === rec.targetSize) {
     return applying(`node pool ${pool.id} already wants ${pool.desired} nodes: no call needed`, { nodepoolId: pool.id });
+  }
+
+  // The cluster must still take the operation (the pool's own checks were made above).
+  try {
+    const bad = failedCheck((await preflight(services, rec, budget, { throwOnError: true, clusterOnly: true })).checks);
+    if (bad) return end('failed', bad.code ?? 'PreflightFailed', bad.detail, `pre-flight check ${bad.name} failed: ${bad.detail}`);
+  } catch (err) {
+    return onCloudError(err, 'the pre-flight checks');
   }
 
   let nodes: EnsNode[] | undefined;

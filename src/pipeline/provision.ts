@@ -13,8 +13,7 @@ import type { CreateOutcome } from '../cloud/client.js';
 import { type Cluster, clusterOf } from '../cloud/cluster.js';
 import { CloudError, isNameTaken } from '../cloud/errors.js';
 import { isUp, type NodePool } from '../cloud/nodepool.js';
-import { backoffDelay } from '../cloud/retry.js';
-import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
+import type { NodepoolRequest } from '../requests/model.js';
 import { restoreSecrets } from '../requests/secrets.js';
 import { IN_CLOUD_STATES, PRE_CREATE_STATES } from '../requests/state.js';
 import { StaleUpdateError } from '../store/errors.js';
@@ -23,6 +22,7 @@ import { deferrals, type ProvisionOutcome, WAIT_FALLBACK_MS } from './deferral.j
 export type { ProvisionOutcome } from './deferral.js';
 
 import { driveOperation } from './operate.js';
+import { type Check, failedCheck, preflight } from './preflight.js';
 import { endCreation, nextTaskPoll, taskDurations, taskFailure, wakeNextOnCluster } from './schedule.js';
 import type { Services } from './services.js';
 
@@ -118,7 +118,7 @@ async function drive(
     return { outcome: 'timed_out', request };
   }
 
-  const { defer, onCloudError } = deferrals(services, () => rec, owner, log);
+  const { defer, onCloudError, fail } = deferrals(services, () => rec, owner, log);
 
   // ACK takes one node-pool operation per cluster at a time, and our requests go in order:
   // while one is ahead of this one, wait, spending no call. Its end wakes this one.
@@ -145,26 +145,21 @@ async function drive(
     const holder = existingId ? await store.forPool(rec.provider, rec.clusterId, existingId) : undefined;
     const ours = holder && holder.id !== rec.id ? holder : undefined;
     const pool = existingId ? ` (${existingId})` : '';
-    const request = await store.transition(rec.id, {
-      from: PRE_CREATE_STATES,
-      to: 'failed',
-      owner,
-      at: now(),
-      releaseLease: true,
-      cloudRequestId,
-      note: `a node pool named ${rec.nodepoolName} already exists${pool}; this request did not create it${ours ? ` (request ${ours.id} did)` : ''}`,
-      patch: {
-        lastError: {
-          code: 'NodePoolAlreadyExists',
-          message: `cluster ${rec.clusterId} already has a node pool named ${rec.nodepoolName}${pool}, ${ours ? `created by request ${ours.id}` : 'not created by this request'}`,
-          ...(existingId ? { existing: { nodepoolId: existingId, ...(ours ? { nodepoolRequestId: ours.id } : {}) } } : {}),
-        },
-        sealedSecrets: null,
-        nextAttemptAt: null,
-      },
-    });
     log.warn('failed: the name is taken', { nodepoolId: existingId, holder: ours?.id });
-    return { outcome: 'failed', request };
+    return fail(
+      `a node pool named ${rec.nodepoolName} already exists${pool}; this request did not create it${ours ? ` (request ${ours.id} did)` : ''}`,
+      {
+        code: 'NodePoolAlreadyExists',
+        message: `cluster ${rec.clusterId} already has a node pool named ${rec.nodepoolName}${pool}, ${ours ? `created by request ${ours.id}` : 'not created by this request'}`,
+        ...(existingId ? { existing: { nodepoolId: existingId, ...(ours ? { nodepoolRequestId: ours.id } : {}) } } : {}),
+      },
+      cloudRequestId,
+    );
+  };
+
+  const failPreflight = (bad: Check) => {
+    log.warn('failed a pre-flight check', { check: bad.name, code: bad.code });
+    return fail(`pre-flight check ${bad.name} failed: ${bad.detail}`, { code: bad.code ?? 'PreflightFailed', message: bad.detail });
   };
 
   // Look before leaping: is there already a pool with this name? (ACK would refuse a taken name
@@ -190,6 +185,17 @@ async function drive(
       return { outcome: 'adopted', request };
     }
     return nameTaken(existing.id);
+  }
+
+  // What can be known before the create (the region offers what it asks for, and so on): a
+  // failed check fails the request now, with no write call. A failed read defers it.
+  if (!rec.createStartedAt) {
+    try {
+      const bad = failedCheck((await preflight(services, rec, budget, { throwOnError: true, skip: ['nodepoolName', 'clusterBusy'], pools: [] })).checks);
+      if (bad) return failPreflight(bad);
+    } catch (err) {
+      return onCloudError(err, 'the pre-flight checks');
+    }
   }
 
   // Mark, commit, then create.

@@ -18,7 +18,7 @@ export class ValidationError extends Error {
 
 const deadline = int({ min: 1, max: 1440 });
 /** Our bound on a scale's desired size: the ENS create reference's DesiredSize bound, which ACK's pools also stay within. */
-export const MAX_DESIRED_SIZE = 10_000;
+const MAX_DESIRED_SIZE = 10_000;
 const idempotencyKey = str({ minLength: 1, maxLength: 255, pattern: /^[\x21-\x7e]+$/, patternHint: 'must be printable ASCII without spaces' });
 
 /** Dry runs answer over HTTP: a queue message has no one to answer. */

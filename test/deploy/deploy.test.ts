@@ -177,6 +177,8 @@ describe('bundles', () => {
         API_TOKENS: 'bundle-test-token-0123456789',
         ENS_ENDPOINT: env.url,
         ACK_ENDPOINT: env.url,
+        VPC_ENDPOINT: env.url,
+        ECS_ENDPOINT: env.url,
         FC_ENDPOINT: env.url,
         WATCH_CLUSTERS: `ens/${SEED_ENS_CLUSTER}`,
       };

@@ -42,6 +42,8 @@ describe(`a crash between the cloud's answer and the commit (${DATABASE_URL ? 'P
       HTTP_PORT: '0',
       ENS_ENDPOINT: cloudUrl,
       ACK_ENDPOINT: cloudUrl,
+      VPC_ENDPOINT: cloudUrl,
+      ECS_ENDPOINT: cloudUrl,
       ALIBABA_CLOUD_ACCESS_KEY_ID: 'sandbox-access-key-id',
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'sandbox-access-key-secret',
       API_TOKENS: TOKEN,

@@ -9,7 +9,14 @@ import { uniqueName } from '../helpers/cloud.js';
 import { backends } from '../helpers/db.js';
 import { useSystem } from '../helpers/system.js';
 
-const WRITES = ['CreateClusterNodePool', 'ScaleClusterNodePool', 'DeleteClusterNodes', 'DeleteClusterNodePool', 'ModifyClusterNodePool', 'DeleteClusterNodepool'];
+const WRITES = [
+  'CreateClusterNodePool',
+  'ScaleClusterNodePool',
+  'DeleteClusterNodes',
+  'DeleteClusterNodePool',
+  'ModifyClusterNodePool',
+  'DeleteClusterNodepool',
+];
 
 describe.each(backends)('scale and delete on $name', (backend) => {
   const t = useSystem(backend, { env: { CLOUD_READ_TIMEOUT_MS: '400', PROVISION_BUDGET_SECONDS: '5' } });
@@ -19,7 +26,9 @@ describe.each(backends)('scale and delete on $name', (backend) => {
     const name = uniqueName(provider);
     const cluster = await t.admin('POST', '/clusters', { provider, pools: [{ name, desired, ...pool }] });
     const address =
-      provider === 'ens' ? { provider, clusterId: cluster.id, nodepoolName: name } : { provider, regionId: cluster.regionId, clusterId: cluster.id, nodepoolName: name };
+      provider === 'ens'
+        ? { provider, clusterId: cluster.id, nodepoolName: name }
+        : { provider, regionId: cluster.regionId, clusterId: cluster.id, nodepoolName: name };
     return { cluster, name, poolId: cluster.pools[0].id as string, address };
   }
 
@@ -61,7 +70,9 @@ describe.each(backends)('scale and delete on $name', (backend) => {
     expect(emulatorPool(cluster.id, poolId)).toBeUndefined();
 
     const expected =
-      provider === 'ens' ? ['ScaleClusterNodePool', 'DeleteClusterNodes', 'DeleteClusterNodePool'] : ['ModifyClusterNodePool', 'ModifyClusterNodePool', 'DeleteClusterNodepool'];
+      provider === 'ens'
+        ? ['ScaleClusterNodePool', 'DeleteClusterNodes', 'DeleteClusterNodePool']
+        : ['ModifyClusterNodePool', 'ModifyClusterNodePool', 'DeleteClusterNodepool'];
     expect(writes(cluster.id).map((c) => c.action)).toEqual(expected);
     // A pool deleted through us is not "missing".
     await t.sweep();
@@ -157,7 +168,9 @@ describe.each(backends)('scale and delete on $name', (backend) => {
 
   it('alerts on a failed scale with a rule that names the operation, and resolves it when a later scale succeeds', async () => {
     const { cluster, address } = await clusterWithPool('ack', 2);
-    await t.admin('PATCH', `/nodepools/${cluster.pools[0].id}`, { faults: { operationFails: { code: 'InstanceStockNotEnough', message: 'no stock for ecs.g6.large' } } });
+    await t.admin('PATCH', `/nodepools/${cluster.pools[0].id}`, {
+      faults: { operationFails: { code: 'InstanceStockNotEnough', message: 'no stock for ecs.g6.large' } },
+    });
     const failing = await t.api('POST', '/v1/nodepool-requests', { operation: 'scale', ...address, desiredSize: 4 });
     const failed = await settle(failing.json.id);
     expect(failed).toMatchObject({ state: 'failed', lastError: { code: 'InstanceStockNotEnough' } });

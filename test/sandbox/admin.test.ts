@@ -24,7 +24,20 @@ describe('admin API', () => {
     expect(byId[SEED_ENS_CLUSTER]).toMatchObject({ provider: 'ens', regionId: 'cn-guiyang-14' });
     expect(byId[SEED_ACK_CLUSTER]).toMatchObject({ provider: 'ack', regionId: 'cn-beijing' });
     expect(byId[SEED_ACK_CLUSTER].pools[0]).toMatchObject({ name: 'default-nodepool', isDefault: true, status: { state: 'active', serving: 3 } });
-    expect(json.rateLimits).toEqual({ CreateClusterNodePool: 10, DescribeClusterNodePools: 100, DescribeClusterNodes: 100 });
+    expect(json.rateLimits).toEqual({
+      CreateClusterNodePool: 10,
+      DescribeClusterNodePools: 100,
+      DescribeClusterNodes: 100,
+      ScaleClusterNodePool: 10,
+      DeleteClusterNodePool: 10,
+      DeleteClusterNodes: 10,
+      ModifyClusterNodePool: 10,
+      DeleteClusterNodepool: 10,
+      DescribeClusterDetail: 100,
+      DescribeVSwitches: 100,
+      DescribeAvailableResource: 100,
+      DescribeCloudDiskTypes: 100,
+    });
   });
 
   it('refuses bad admin input with a message, never a 500', async () => {
