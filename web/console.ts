@@ -224,7 +224,7 @@ async function requests(): Promise<Node> {
       h(
         'select',
         { name: 'state' },
-        ...['', 'accepted', 'submitting', 'creating', 'active', 'failed', 'timed_out', 'rejected'].map((s) =>
+        ...['', 'accepted', 'submitting', 'creating', 'applying', 'active', 'deleted', 'failed', 'timed_out', 'rejected'].map((s) =>
           h('option', { value: s, selected: s === state.filterState }, s || 'any'),
         ),
       ),
@@ -238,13 +238,14 @@ async function requests(): Promise<Node> {
     h('h2', {}, 'Requests'),
     filters,
     table(
-      ['Request', 'State', 'Cluster', 'Pool', 'Progress', 'Created'],
+      ['Request', 'Operation', 'State', 'Cluster', 'Pool', 'Progress', 'Created'],
       page.items.map((r: Json) => [
         toggle('openRequest', r.id, r.id),
+        r.operation === 'scale' ? `scale to ${r.desiredSize}` : (r.operation ?? 'create'),
         badge(r.state),
         r.clusterId,
         r.nodepoolName,
-        bar(r.observed?.serving, r.observed?.desired ?? r.request?.ScalingGroup?.DesiredSize ?? r.request?.scaling_group?.desired_size),
+        bar(r.observed?.serving, r.desiredSize ?? r.observed?.desired ?? r.request?.ScalingGroup?.DesiredSize ?? r.request?.scaling_group?.desired_size),
         when(r.createdAt),
       ]),
     ),
@@ -256,7 +257,7 @@ function requestDetail(r: Json): Node {
   return h(
     'article',
     { class: 'detail', 'aria-label': `request ${r.id}` },
-    h('h3', {}, `${r.nodepoolName} `, badge(r.state)),
+    h('h3', {}, `${r.operation ?? 'create'} ${r.nodepoolName} `, badge(r.state)),
     h('p', {}, `${r.provider} cluster ${r.clusterId}, pool ${r.nodepoolId ?? 'not yet created'}, ${r.attempts} attempt(s), deadline ${when(r.deadlineAt)}`),
     r.lastError
       ? h(

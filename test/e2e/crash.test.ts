@@ -102,6 +102,90 @@ describe(`a crash between the cloud's answer and the commit (${DATABASE_URL ? 'P
   }, 90_000);
 });
 
+describe(`a crash after a scale's or a delete's call, before its commit (${DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
+  it('makes each call once: after a restart the request reads the pool, sees the call ran, and goes on waiting', async () => {
+    // Prepare: the cloud in its own process, a pool on a cluster of its own for each provider
+    const cloud = runTs('sandbox/main.ts', { ...process.env, SANDBOX_PORT: '0', SANDBOX_SPEED: '600' });
+    children.push(cloud);
+    const cloudUrl = (await cloud.waitFor(/cloud emulator\s+(http:\/\/\S+)/))[1]!;
+    const admin = async (path: string, body: unknown) =>
+      (await fetch(`${cloudUrl}/_sandbox${path}`, { method: 'POST', body: JSON.stringify(body) })).json() as Promise<any>;
+    const ens = await admin('/clusters', { provider: 'ens', pools: [{ name: 'edge-ops', desired: 2 }] });
+    const ack = await admin('/clusters', { provider: 'ack', pools: [{ name: 'workers-ops', desired: 2 }] });
+    const env = {
+      ...process.env,
+      SANDBOX_PORT: '0',
+      HTTP_PORT: '0',
+      ENS_ENDPOINT: cloudUrl,
+      ACK_ENDPOINT: cloudUrl,
+      VPC_ENDPOINT: cloudUrl,
+      ECS_ENDPOINT: cloudUrl,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: 'sandbox-access-key-id',
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'sandbox-access-key-secret',
+      API_TOKENS: TOKEN,
+      SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'npp-crash-ops-')),
+      DATABASE_URL: DATABASE_URL ? await isolatedPostgresUrl(DATABASE_URL) : '',
+      WATCH_INTERVAL_SECONDS: '1',
+      LEASE_SECONDS: '11',
+      PROVISION_BUDGET_SECONDS: '5',
+      CLOUD_CONNECT_TIMEOUT_MS: '1000',
+      DISPATCH_GRACE_SECONDS: '1',
+    };
+    const calls = async (action: string, clusterId: string) =>
+      ((await (await fetch(`${cloudUrl}/_sandbox/calls?action=${action}&clusterId=${clusterId}`)).json()) as { calls: any[] }).calls.map((c) => c.outcome);
+
+    for (const step of [
+      {
+        body: { operation: 'scale', provider: 'ens', clusterId: ens.id, nodepoolName: 'edge-ops', desiredSize: 3 },
+        action: 'ScaleClusterNodePool',
+        end: 'active',
+      },
+      {
+        body: { operation: 'delete', provider: 'ens', clusterId: ens.id, nodepoolName: 'edge-ops', confirm: 'edge-ops', force: true },
+        action: 'DeleteClusterNodePool',
+        end: 'deleted',
+      },
+      {
+        body: { operation: 'scale', provider: 'ack', regionId: ack.regionId, clusterId: ack.id, nodepoolName: 'workers-ops', desiredSize: 1 },
+        action: 'ModifyClusterNodePool',
+        end: 'active',
+      },
+    ]) {
+      // Act 1: the call is answered, and the process is killed before it commits that
+      const first = await startSystem({ ...env, NPP_TEST_CRASH_AFTER_CREATE: '1' });
+      const post = await fetch(`${first.api}/v1/nodepool-requests`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(step.body),
+      });
+      expect(post.status).toBe(202);
+      const { id } = (await post.json()) as { id: string };
+      const death = await Promise.race([
+        first.child.exited,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the system did not die:\n${first.child.output().slice(-2000)}`)), 20_000)),
+      ]);
+      expect(death.signal).toBe('SIGKILL');
+      expect(await calls(step.action, step.body.clusterId)).toEqual(['OK']);
+
+      // Act 2: restart without the hook; the sweep re-drives the request once its lease expires
+      const second = await startSystem(env);
+      let body: any;
+      for (let i = 0; i < 80 && body?.state !== step.end; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        body = await (await fetch(`${second.api}/v1/nodepool-requests/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+      }
+      second.child.proc.kill('SIGINT');
+      await second.child.exited;
+
+      // Assess: the end reached, through the pool read after the restart, with the one call
+      expect(body.state).toBe(step.end);
+      expect(body.history.map((h: any) => h.note).join('\n')).toContain('did run');
+      expect(await calls(step.action, step.body.clusterId)).toEqual(['OK']);
+    }
+  }, 180_000);
+});
+
 describe('npm start', () => {
   it('prints its URLs, token and curl, serves, and stops cleanly on Ctrl-C (SIGINT)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'npp-start-'));
