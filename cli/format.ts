@@ -43,3 +43,11 @@ export function failureReason(r: any): string {
   if (r.state === 'timed_out') return `no active pool before its deadline (${r.deadlineAt})`;
   return r.state;
 }
+
+/** A dry run's answer: each check with its verdict, then the call it would make. */
+export function dryRunText(r: any): string {
+  const mark: Record<string, string> = { passed: 'ok  ', warning: 'warn', failed: 'FAIL', error: 'err ' };
+  const lines = r.checks.map((c: any) => `${mark[c.status] ?? c.status}  ${c.name.padEnd(14)}  ${c.code ? `${c.code}: ` : ''}${c.detail}`);
+  const call = r.call ? `would call ${r.call.action} (${r.call.method} ${r.call.pathname})` : 'would make no call';
+  return [...lines, r.ok ? call : `${call}, but a check failed: nothing was sent`].join('\n');
+}

@@ -7,12 +7,16 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { duration, failureReason, parseDuration, progressLine, table } from './format.js';
+import { dryRunText, duration, failureReason, parseDuration, progressLine, table } from './format.js';
 import { ApiError, call, type Target, targetFrom } from './http.js';
 
 const USAGE = `usage: nodepool-pilot <command> [options]
 
   create -f FILE [--wait] [--idempotency-key K]   submit a request (JSON or YAML: the POST body)
+  scale PROVIDER CLUSTER_ID POOL --size N [--region R]
+  delete PROVIDER CLUSTER_ID POOL --confirm POOL [--force] [--region R]
+                                                   scale or delete a pool (both take --wait and --idempotency-key)
+  --dry-run                                        (create, scale, delete) the pre-flight checks and the exact call; nothing changes
   get ID                                           one request, with its history
   list [--state S] [--cluster C] [--limit N]       requests, newest first
   wait ID [--timeout 30m]                          follow a request until it ends
@@ -44,6 +48,11 @@ const OPTIONS = {
   for: { type: 'string' },
   comment: { type: 'string' },
   'created-by': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  size: { type: 'string' },
+  region: { type: 'string' },
+  confirm: { type: 'string' },
+  force: { type: 'boolean' },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -59,7 +68,8 @@ interface Io {
   sleep: (ms: number) => Promise<void>;
 }
 
-const ENDED = new Set(['active', 'failed', 'timed_out', 'rejected']);
+const ENDED = new Set(['active', 'deleted', 'failed', 'timed_out', 'rejected']);
+const DONE = new Set(['active', 'deleted']);
 
 function readRequestFile(file: string): unknown {
   let text: string;
@@ -119,8 +129,10 @@ function ended(r: any, io: Io, json: boolean): number {
     io.out(
       `active: node pool ${r.nodepoolId} (${r.nodepoolName}) serving ${r.observed?.serving ?? '?'} after ${duration(Date.parse(r.updatedAt) - Date.parse(r.createdAt))}\n`,
     );
+  else if (r.state === 'deleted')
+    io.out(`deleted: node pool ${r.nodepoolId} (${r.nodepoolName}) after ${duration(Date.parse(r.updatedAt) - Date.parse(r.createdAt))}\n`);
   else io.err(`${r.state}: ${failureReason(r)}\n`);
-  return r.state === 'active' ? 0 : 1;
+  return DONE.has(r.state) ? 0 : 1;
 }
 
 async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
@@ -135,19 +147,39 @@ async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<numb
   const print = (data: unknown, human: () => string) => io.out(`${json ? JSON.stringify(data, null, 2) : human()}\n`);
   const target = targetFrom(env);
 
+  /** Posts a request (or, with --dry-run, asks for its checks) and, with --wait, follows it. */
+  const submit = async (body: unknown): Promise<number> => {
+    if (v['dry-run']) {
+      const r = await call(target, 'POST', '/v1/nodepool-requests?dryRun=true', { body, retries: 3 });
+      print(r, () => dryRunText(r));
+      return r.ok ? 0 : 1;
+    }
+    const headers = v['idempotency-key'] ? { 'idempotency-key': v['idempotency-key'] } : undefined;
+    // With a key, a POST is safe to repeat: a 503 is retried; without one it is not.
+    const accepted = await call(target, 'POST', '/v1/nodepool-requests', { body, headers, retries: headers ? 3 : 0 });
+    if (!v.wait) {
+      print(accepted, () => `${accepted.id}  ${accepted.state}  ${accepted.provider}/${accepted.clusterId}/${accepted.nodepoolName}`);
+      return 0;
+    }
+    if (!json) io.err(`accepted ${accepted.id}; waiting for it to end (Ctrl-C stops waiting, not the request)\n`);
+    return ended(await follow(target, accepted.id, v, io, json), io, json);
+  };
+
   switch (command) {
-    case 'create': {
+    case 'create':
       if (!v.file) throw new UsageError('create needs -f FILE (the POST body, as JSON or YAML)');
-      const body = readRequestFile(v.file);
-      const headers = v['idempotency-key'] ? { 'idempotency-key': v['idempotency-key'] } : undefined;
-      // With a key, a POST is safe to repeat: a 503 is retried; without one it is not.
-      const accepted = await call(target, 'POST', '/v1/nodepool-requests', { body, headers, retries: headers ? 3 : 0 });
-      if (!v.wait) {
-        print(accepted, () => `${accepted.id}  ${accepted.state}  ${accepted.provider}/${accepted.clusterId}/${accepted.nodepoolName}`);
-        return 0;
+      return submit(readRequestFile(v.file));
+    case 'scale':
+    case 'delete': {
+      if (rest.length !== 3) throw new UsageError(`${command} takes PROVIDER CLUSTER_ID POOL`);
+      const [provider, clusterId, nodepoolName] = rest as [string, string, string];
+      const address = { provider, ...(v.region ? { regionId: v.region } : {}), clusterId, nodepoolName };
+      if (command === 'scale') {
+        if (!v.size || !/^\d{1,6}$/.test(v.size)) throw new UsageError('scale needs --size N, the new number of nodes');
+        return submit({ operation: 'scale', ...address, desiredSize: Number(v.size) });
       }
-      if (!json) io.err(`accepted ${accepted.id}; waiting for it to end (Ctrl-C stops waiting, not the request)\n`);
-      return ended(await follow(target, accepted.id, v, io, json), io, json);
+      if (v.confirm === undefined) throw new UsageError(`delete needs --confirm ${nodepoolName}: the pool's name again`);
+      return submit({ operation: 'delete', ...address, confirm: v.confirm, ...(v.force ? { force: true } : {}) });
     }
     case 'wait':
       return ended(await follow(target, decodeURIComponent(id(rest, 'request ID')), v, io, json), io, json);

@@ -278,7 +278,7 @@ export async function preflight(
       const refusal = deleteRefusal(t, pool, services.config.deleteGuardServingNodes);
       add(
         refusal
-          ? { name: 'guardRails', status: 'failed', ...refusal, detail: refusal.message }
+          ? { name: 'guardRails', status: 'failed', code: refusal.code, detail: refusal.message }
           : { name: 'guardRails', status: 'passed', detail: 'not a default pool; forced or within the serving limit' },
       );
       call = operationCall(ref, pool, { kind: 'delete' });

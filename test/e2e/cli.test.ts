@@ -119,4 +119,24 @@ describe('the nodepool-pilot command line against npm start', () => {
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/cannot be reached/);
   }, 60_000);
+
+  it('dry-runs, scales and deletes the pool the first test made (last: the tests before need it), with the exit codes of a create', async () => {
+    const dry = await cli(['scale', 'ens', 'eck-d2666c5f', 'test1', '--size', '4', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^ok {4}cluster/m);
+    expect(dry.stdout).toContain('would call ScaleClusterNodePool (POST /)');
+    const guarded = await cli(['delete', 'ens', 'eck-d2666c5f', 'test1', '--confirm', 'test1', '--dry-run']);
+    expect(guarded.code).toBe(1);
+    expect(guarded.stdout).toMatch(/^FAIL {2}guardRails {6}NodePoolServing: /m);
+    const mismatch = await cli(['delete', 'ens', 'eck-d2666c5f', 'test1', '--confirm', 'test2']);
+    expect(mismatch.code).toBe(3);
+    expect(mismatch.stderr).toContain('confirm');
+
+    const scaled = await cli(['scale', 'ens', 'eck-d2666c5f', 'test1', '--size', '4', '--wait', '--interval', '1s']);
+    expect(scaled.code).toBe(0);
+    expect(scaled.stdout).toMatch(/^active: node pool np\w+ \(test1\) serving 4 after/);
+    const deleted = await cli(['delete', 'ens', 'eck-d2666c5f', 'test1', '--confirm', 'test1', '--force', '--wait', '--interval', '1s']);
+    expect(deleted.code).toBe(0);
+    expect(deleted.stdout).toMatch(/^deleted: node pool np\w+ \(test1\)/);
+  }, 90_000);
 });
