@@ -204,7 +204,8 @@ function ecsAvailableResource(ctx: RpcContext): Json {
                     Value,
                     Status: 'Available',
                     StatusCategory: 'WithStock',
-                    ...(destination === 'SystemDisk' ? { Min: 20, Max: 2048, Unit: 'GiB' } : {}),
+                    // The model has the size range on every item; only disks fill it.
+                    ...(destination === 'SystemDisk' ? { Min: 20, Max: 2048, Unit: 'GiB' } : { Min: 0, Max: 0, Unit: '' }),
                   })),
                 },
               },

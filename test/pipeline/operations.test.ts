@@ -184,4 +184,37 @@ describe.each(backends)('scale and delete on $name', (backend) => {
     const after = (await t.api('GET', '/v1/alerts?state=firing&limit=100')).json.items.filter((a: any) => a.labels.clusterId === cluster.id);
     expect(after.map((a: any) => a.rule)).not.toContain('scale_failed');
   });
+
+  it('ends a partial ENS scale-out failed, naming the nodes that did not come up', async () => {
+    const { cluster, address } = await clusterWithPool('ens', 2);
+    await t.admin('PATCH', `/nodepools/${cluster.pools[0].id}`, { faults: { operationFailedNodes: 1 } });
+    const post = await t.api('POST', '/v1/nodepool-requests', { operation: 'scale', ...address, desiredSize: 4 });
+    const done = await settle(post.json.id);
+    expect(done).toMatchObject({ state: 'failed', lastError: { code: 'NodesFailed', message: expect.stringMatching(/^1 nodes failed to come up: i-/) } });
+    expect(writes(cluster.id).map((c) => c.action)).toEqual(['ScaleClusterNodePool']);
+  });
+
+  it('times out a delete stuck while it removes nodes, with the last state seen', async () => {
+    const { cluster, address, name } = await clusterWithPool('ens', 2);
+    const post = await t.api('POST', '/v1/nodepool-requests', { operation: 'delete', ...address, confirm: name, force: true, deadlineMinutes: 1 });
+    await t.idle();
+    await t.admin('PATCH', `/nodepools/${cluster.pools[0].id}`, { faults: { stuck: 'removing' } });
+    t.advanceTime(61_000);
+    const done = await settle(post.json.id);
+    expect(done).toMatchObject({ state: 'timed_out', lastError: { code: 'DeadlineExceeded', message: expect.stringContaining('removing_nodes') } });
+    expect(writes(cluster.id)).toHaveLength(1);
+  });
+
+  it("fails an ACK delete whose task fails, with the task's error, and alerts delete_failed", async () => {
+    const { cluster, address, name } = await clusterWithPool('ack', 2);
+    await t.admin('PATCH', `/nodepools/${cluster.pools[0].id}`, {
+      faults: { operationFails: { code: 'NodePoolDeleteFailed', message: 'instances could not be released' } },
+    });
+    const post = await t.api('POST', '/v1/nodepool-requests', { operation: 'delete', ...address, confirm: name, force: true });
+    const done = await settle(post.json.id);
+    expect(done).toMatchObject({ state: 'failed', lastError: { code: 'NodePoolDeleteFailed', message: 'instances could not be released' } });
+    await t.sweep();
+    const firing = (await t.api('GET', '/v1/alerts?state=firing&limit=100')).json.items.filter((a: any) => a.labels.clusterId === cluster.id);
+    expect(firing.map((a: any) => a.rule)).toEqual(['delete_failed']);
+  });
 });

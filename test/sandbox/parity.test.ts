@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import * as cs from '@alicloud/cs20151215';
 import { describe, expect, it } from 'vitest';
+import { SEED_ACK_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import type { ApiSpec } from '../../src/cloud/index.js';
 import { ensRpc, OpenApiTransport } from '../../src/cloud/index.js';
 import { ackExample, ensExample, KEYS, uniqueName, useEmulator } from '../helpers/cloud.js';
@@ -17,6 +18,7 @@ type ModelClass = { names(): Record<string, string>; types(): Record<string, unk
 
 const env = useEmulator({ timing: { speed: 600 } });
 const ENS_MODELS = JSON.parse(readFileSync('test/fixtures/ens-2017-11-10.models.json', 'utf8')) as Record<string, Tree>;
+const VPC_ECS_MODELS = JSON.parse(readFileSync('test/fixtures/vpc-ecs.models.json', 'utf8')) as Record<string, Tree>;
 const exported = cs as unknown as Record<string, unknown> & { default: Record<string, unknown> };
 const models = exported.CreateClusterNodePoolResponseBody ? exported : exported.default;
 
@@ -110,6 +112,70 @@ describe('parity with the official SDK models', () => {
     expect(differences(list, model('DescribeClusterNodePoolsResponseBody')).join('\n')).toBe('');
     expect(differences(detail, model('DescribeClusterNodePoolDetailResponseBody')).join('\n')).toBe('');
     expect(differences(task, model('DescribeTaskInfoResponseBody')).join('\n')).toBe('');
+  });
+
+  it('ENS: scale, delete and the pre-flight reads answer with exactly the model keys', async () => {
+    const cluster = env.emulator.addCluster({ provider: 'ens', id: 'eck-parity02', pools: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
+    const [a, b, c] = env.emulator.world.listedPools(cluster.id);
+    const nodes = await call(ensRpc('DescribeClusterNodes'), { query: { ClusterId: cluster.id, NodepoolId: b!.id, PageNumber: '1', PageSize: '10' } });
+    const node = (nodes.Nodes as Array<{ InstanceId: string }>)[0]!.InstanceId;
+    const answers = {
+      ScaleClusterNodePool: await call(ensRpc('ScaleClusterNodePool'), {
+        query: { ClusterId: cluster.id, NodepoolId: a!.id, Body: JSON.stringify({ Count: 3 }) },
+      }),
+      DeleteClusterNodes: await call(ensRpc('DeleteClusterNodes'), {
+        query: { ClusterId: cluster.id, Body: JSON.stringify({ Nodes: [node] }), ReleaseNode: 'true' },
+      }),
+      DeleteClusterNodePool: await call(ensRpc('DeleteClusterNodePool'), { query: { ClusterId: cluster.id, NodepoolId: c!.id } }),
+      DescribeClusterDetail: await call(ensRpc('DescribeClusterDetail'), { query: { ClusterId: cluster.id } }),
+      DescribeVSwitches: await call(ensRpc('DescribeVSwitches'), { query: { EnsRegionId: cluster.regionId, 'VSwitchIds.1': 'vsw-parity' } }),
+      DescribeAvailableResource: await call(ensRpc('DescribeAvailableResource'), {}),
+      DescribeCloudDiskTypes: await call({ ...ensRpc('DescribeCloudDiskTypes'), method: 'GET' }, { query: { EnsRegionId: cluster.regionId } }),
+    };
+    for (const [action, answer] of Object.entries(answers)) expect(`${action}${differences(answer, ENS_MODELS[action]!).join('\n')}`).toBe(action);
+    expect((answers.DescribeVSwitches.VSwitches as { VSwitch: unknown[] }).VSwitch).toHaveLength(1);
+  });
+
+  it('ACK: modify, scale, delete, their tasks and the cluster detail answer with exactly the keys of @alicloud/cs20151215', async () => {
+    // One operation per cluster at a time: a cluster for each.
+    const pool = (name: string) => {
+      const cluster = env.emulator.addCluster({ provider: 'ack', regionId: 'cn-beijing', pools: [{ name }] });
+      return `/clusters/${cluster.id}/nodepools/${env.emulator.world.listedPools(cluster.id)[0]!.id}`;
+    };
+    const modified = await call(roa('ModifyClusterNodePool', 'PUT', pool('m')), { body: { scaling_group: { desired_size: 1 } } });
+    const scaled = await call(roa('ScaleClusterNodePool', 'POST', pool('s')), { body: { count: 1 } });
+    const deleted = await call({ ...roa('DeleteClusterNodepool', 'DELETE', pool('d')) }, { query: { force: 'true' } });
+    const detail = await call(roa('DescribeClusterDetail', 'GET', `/clusters/${SEED_ACK_CLUSTER}`), {});
+    const task = await call(roa('DescribeTaskInfo', 'GET', `/tasks/${modified.task_id}`), {});
+    expect(differences(modified, model('ModifyClusterNodePoolResponseBody')).join('\n')).toBe('');
+    expect(differences(scaled, model('ScaleClusterNodePoolResponseBody')).join('\n')).toBe('');
+    expect(differences(deleted, model('DeleteClusterNodepoolResponseBody')).join('\n')).toBe('');
+    expect(differences(detail, model('DescribeClusterDetailResponseBody')).join('\n')).toBe('');
+    expect(differences(task, model('DescribeTaskInfoResponseBody')).join('\n')).toBe('');
+    expect(task).toMatchObject({ task_type: 'nodepool_update', state: 'running' });
+  });
+
+  it('VPC DescribeVSwitches and ECS DescribeAvailableResource answer with exactly the keys of their SDK models', async () => {
+    const rpc = (action: string, version: string): ApiSpec => ({
+      action,
+      version,
+      style: 'RPC',
+      method: 'POST',
+      pathname: '/',
+      reqBodyType: 'formData',
+      bodyType: 'json',
+    });
+    const vsw = await call(rpc('DescribeVSwitches', '2016-04-28'), { query: { RegionId: 'cn-beijing', VSwitchId: 'vsw-parity' } });
+    const types = await call(rpc('DescribeAvailableResource', '2014-05-26'), {
+      query: { RegionId: 'cn-beijing', DestinationResource: 'InstanceType', InstanceType: 'ecs.g7.large' },
+    });
+    const disks = await call(rpc('DescribeAvailableResource', '2014-05-26'), {
+      query: { RegionId: 'cn-beijing', DestinationResource: 'SystemDisk', ResourceType: 'instance', InstanceType: 'ecs.g7.large' },
+    });
+    expect(differences(vsw, VPC_ECS_MODELS['vpc:DescribeVSwitches']!).join('\n')).toBe('');
+    expect(differences(types, VPC_ECS_MODELS['ecs:DescribeAvailableResource']!).join('\n')).toBe('');
+    expect(differences(disks, VPC_ECS_MODELS['ecs:DescribeAvailableResource']!).join('\n')).toBe('');
+    expect(JSON.stringify(disks)).toContain('"Value":"cloud_essd"');
   });
 
   it('fails when an answer gains or loses a key', () => {
