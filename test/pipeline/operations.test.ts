@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SEED_ACK_CLUSTER } from '../../sandbox/cloud-emulator.js';
-import { uniqueName } from '../helpers/cloud.js';
+import { ensExample, uniqueName } from '../helpers/cloud.js';
 import { backends } from '../helpers/db.js';
 import { useSystem } from '../helpers/system.js';
 
@@ -19,7 +19,7 @@ const WRITES = [
 ];
 
 describe.each(backends)('scale and delete on $name', (backend) => {
-  const t = useSystem(backend, { env: { CLOUD_READ_TIMEOUT_MS: '400', PROVISION_BUDGET_SECONDS: '5' } });
+  const t = useSystem(backend, { env: { CLOUD_READ_TIMEOUT_MS: '400', PROVISION_BUDGET_SECONDS: '5' }, emulator: { timeoutHoldMs: 600 } });
 
   /** A cluster of its own with one active pool of `desired` nodes. */
   async function clusterWithPool(provider: 'ens' | 'ack', desired = 3, pool: Record<string, unknown> = {}) {
@@ -39,7 +39,7 @@ describe.each(backends)('scale and delete on $name', (backend) => {
     await t.idle();
     for (let i = 0; i < 8; i++) {
       const r = await t.api('GET', `/v1/nodepool-requests/${id}`);
-      if (!['accepted', 'submitting', 'applying'].includes(r.json.state)) return r.json;
+      if (!['accepted', 'submitting', 'creating', 'applying'].includes(r.json.state)) return r.json;
       t.advanceCloud(3_000);
       await t.sweep();
       await t.idle();
@@ -80,24 +80,33 @@ describe.each(backends)('scale and delete on $name', (backend) => {
     expect(alerts.json.items.filter((a: any) => a.labels.clusterId === cluster.id)).toEqual([]);
   });
 
-  it.each(['ens', 'ack'] as const)('%s: a scale delivered 5 times through the queue calls the cloud once', async (provider) => {
+  it.each(['ens', 'ack'] as const)('%s: a scale and a delete, each delivered 5 times through the queue, call the cloud once each', async (provider) => {
     const { cluster, address } = await clusterWithPool(provider, 2);
-    await t.admin('POST', '/faults', { duplicateDelivery: 4 });
-    try {
-      const res = await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, {
-        method: 'POST',
-        body: JSON.stringify({ operation: 'scale', ...address, desiredSize: 4, idempotencyKey: `scale-${address.nodepoolName}` }),
-      });
-      expect(res.status).toBe(201);
-      await t.idle();
-    } finally {
-      await t.admin('POST', '/faults', { duplicateDelivery: 0 });
-    }
-    const list = await t.api('GET', `/v1/nodepool-requests?clusterId=${cluster.id}`);
-    expect(list.json.items).toHaveLength(1);
-    const done = await settle(list.json.items[0].id);
-    expect(done.state).toBe('active');
-    expect(writes(cluster.id)).toHaveLength(1);
+    const deliver5 = async (body: Record<string, unknown>) => {
+      await t.admin('POST', '/faults', { duplicateDelivery: 4 });
+      try {
+        const res = await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, { method: 'POST', body: JSON.stringify(body) });
+        expect(res.status).toBe(201);
+        await t.idle();
+      } finally {
+        await t.admin('POST', '/faults', { duplicateDelivery: 0 });
+      }
+      const list = await t.api('GET', `/v1/nodepool-requests?clusterId=${cluster.id}`);
+      return list.json.items.filter((r: any) => r.operation === body.operation);
+    };
+    const scales = await deliver5({ operation: 'scale', ...address, desiredSize: 4, idempotencyKey: `scale-${address.nodepoolName}` });
+    expect(scales).toHaveLength(1);
+    expect((await settle(scales[0].id)).state).toBe('active');
+    const deletes = await deliver5({
+      operation: 'delete',
+      ...address,
+      confirm: address.nodepoolName,
+      force: true,
+      idempotencyKey: `delete-${address.nodepoolName}`,
+    });
+    expect(deletes).toHaveLength(1);
+    expect((await settle(deletes[0].id)).state).toBe('deleted');
+    expect(writes(cluster.id)).toHaveLength(2);
   });
 
   it.each(['ens', 'ack'] as const)('%s: a call whose answer is lost after it ran is not made again', async (provider) => {
@@ -216,5 +225,29 @@ describe.each(backends)('scale and delete on $name', (backend) => {
     await t.sweep();
     const firing = (await t.api('GET', '/v1/alerts?state=firing&limit=100')).json.items.filter((a: any) => a.labels.clusterId === cluster.id);
     expect(firing.map((a: any) => a.rule)).toEqual(['delete_failed']);
+  });
+
+  it('never raises nodepool_missing for a pool we created and then deleted', async () => {
+    const cluster = await t.admin('POST', '/clusters', { provider: 'ens' });
+    const name = uniqueName('own');
+    const created = await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample(cluster.id, name) });
+    expect((await settle(created.json.id)).state).toBe('active');
+    const del = await t.api('POST', '/v1/nodepool-requests', {
+      operation: 'delete',
+      provider: 'ens',
+      clusterId: cluster.id,
+      nodepoolName: name,
+      confirm: name,
+      force: true,
+    });
+    expect((await settle(del.json.id)).state).toBe('deleted');
+    for (let i = 0; i < 3; i++) {
+      t.advanceCloud(3_000);
+      await t.sweep();
+    }
+    const alerts = (await t.api('GET', '/v1/alerts?limit=100')).json.items.filter((a: any) => a.labels.clusterId === cluster.id);
+    expect(alerts).toEqual([]);
+    // The creation request stays active (it did create the pool); its pool is watched no more.
+    expect((await t.api('GET', `/v1/nodepool-requests/${created.json.id}`)).json.state).toBe('active');
   });
 });
