@@ -4,7 +4,7 @@
  */
 import { redact } from '../redact.js';
 import { newRequestId } from '../requests/ids.js';
-import type { NodepoolRequest, Submission } from '../requests/model.js';
+import { type NodepoolRequest, OPERATIONS, type Operation, type Submission } from '../requests/model.js';
 import { isStorableText } from '../requests/schema.js';
 import { canonicalJson, liftSecrets } from '../requests/secrets.js';
 import type { InsertOutcome } from '../store/requests.js';
@@ -58,12 +58,16 @@ export async function rejectMessage(
   const b = (input.body && typeof input.body === 'object' ? input.body : {}) as Record<string, unknown>;
   const req = (b.request && typeof b.request === 'object' ? b.request : {}) as Record<string, unknown>;
   const provider = b.provider === 'ens' || b.provider === 'ack' ? b.provider : undefined;
-  const clusterId = provider === 'ens' ? req.ClusterId : b.clusterId;
-  const name = provider === 'ens' ? (req.NodepoolInfo as { Name?: unknown } | undefined)?.Name : (req.nodepool_info as { name?: unknown } | undefined)?.name;
+  // A scale or delete names its pool at the top; a create, in its parameters (ENS: the cluster too).
+  const clusterId = b.clusterId ?? (provider === 'ens' ? req.ClusterId : undefined);
+  const name =
+    b.nodepoolName ??
+    (provider === 'ens' ? (req.NodepoolInfo as { Name?: unknown } | undefined)?.Name : (req.nodepool_info as { name?: unknown } | undefined)?.name);
   const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 128 && isStorableText(v) ? v : undefined);
   // A rejection is never checked against pool names, so it always comes back with a request.
   return (await services.store.insert({
     id: newRequestId(now),
+    operation: OPERATIONS.includes(b.operation as Operation) ? (b.operation as Operation) : undefined,
     provider,
     clusterId: str(clusterId),
     nodepoolName: str(name),

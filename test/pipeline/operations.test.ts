@@ -250,4 +250,23 @@ describe.each(backends)('scale and delete on $name', (backend) => {
     // The creation request stays active (it did create the pool); its pool is watched no more.
     expect((await t.api('GET', `/v1/nodepool-requests/${created.json.id}`)).json.state).toBe('active');
   });
+
+  it('stores a bad scale message from the queue as rejected, as a scale of its pool, naming the field, and calls nothing', async () => {
+    const { cluster, address } = await clusterWithPool('ens', 2);
+    const res = await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, {
+      method: 'POST',
+      body: JSON.stringify({ operation: 'scale', ...address, desiredSize: 'many' }),
+    });
+    expect(res.status).toBe(201);
+    await t.idle();
+    const items = (await t.api('GET', `/v1/nodepool-requests?clusterId=${cluster.id}`)).json.items;
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      operation: 'scale',
+      state: 'rejected',
+      nodepoolName: address.nodepoolName,
+      rejectReasons: [{ path: 'desiredSize', message: 'must be an integer, not string' }],
+    });
+    expect(writes(cluster.id)).toEqual([]);
+  });
 });
