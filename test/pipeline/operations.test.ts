@@ -80,53 +80,71 @@ describe.each(backends)('scale and delete on $name', (backend) => {
     expect(alerts.json.items.filter((a: any) => a.labels.clusterId === cluster.id)).toEqual([]);
   });
 
-  it.each(['ens', 'ack'] as const)('%s: a scale and a delete, each delivered 5 times through the queue, call the cloud once each', async (provider) => {
-    const { cluster, address } = await clusterWithPool(provider, 2);
-    const deliver5 = async (body: Record<string, unknown>) => {
-      await t.admin('POST', '/faults', { duplicateDelivery: 4 });
-      try {
-        const res = await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, { method: 'POST', body: JSON.stringify(body) });
-        expect(res.status).toBe(201);
-        await t.idle();
-      } finally {
-        await t.admin('POST', '/faults', { duplicateDelivery: 0 });
-      }
-      const list = await t.api('GET', `/v1/nodepool-requests?clusterId=${cluster.id}`);
-      return list.json.items.filter((r: any) => r.operation === body.operation);
-    };
-    const scales = await deliver5({ operation: 'scale', ...address, desiredSize: 4, idempotencyKey: `scale-${address.nodepoolName}` });
-    expect(scales).toHaveLength(1);
-    expect((await settle(scales[0].id)).state).toBe('active');
-    const deletes = await deliver5({
-      operation: 'delete',
-      ...address,
-      confirm: address.nodepoolName,
-      force: true,
-      idempotencyKey: `delete-${address.nodepoolName}`,
-    });
-    expect(deletes).toHaveLength(1);
-    expect((await settle(deletes[0].id)).state).toBe('deleted');
-    expect(writes(cluster.id)).toHaveLength(2);
-  });
+  it.each(['ens', 'ack'] as const)(
+    '%s: a scale up, a scale down and a delete, each delivered 5 times through the queue, call the cloud once each',
+    async (provider) => {
+      const { cluster, address } = await clusterWithPool(provider, 2);
+      const deliver5 = async (body: Record<string, unknown>) => {
+        await t.admin('POST', '/faults', { duplicateDelivery: 4 });
+        try {
+          const res = await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, { method: 'POST', body: JSON.stringify(body) });
+          expect(res.status).toBe(201);
+          await t.idle();
+        } finally {
+          await t.admin('POST', '/faults', { duplicateDelivery: 0 });
+        }
+        const list = await t.api('GET', `/v1/nodepool-requests?clusterId=${cluster.id}`);
+        return list.json.items.filter((r: any) => r.operation === body.operation);
+      };
+      const scales = await deliver5({ operation: 'scale', ...address, desiredSize: 4, idempotencyKey: `scale-${address.nodepoolName}` });
+      expect(scales).toHaveLength(1);
+      expect((await settle(scales[0].id)).state).toBe('active');
+      const downs = (await deliver5({ operation: 'scale', ...address, desiredSize: 1, idempotencyKey: `down-${address.nodepoolName}` })).filter(
+        (r: any) => r.id !== scales[0].id,
+      );
+      expect(downs).toHaveLength(1);
+      expect((await settle(downs[0].id)).observed).toMatchObject({ desired: 1, serving: 1 });
+      const deletes = await deliver5({
+        operation: 'delete',
+        ...address,
+        confirm: address.nodepoolName,
+        force: true,
+        idempotencyKey: `delete-${address.nodepoolName}`,
+      });
+      expect(deletes).toHaveLength(1);
+      expect((await settle(deletes[0].id)).state).toBe('deleted');
+      expect(writes(cluster.id)).toHaveLength(3);
+    },
+  );
 
-  it.each(['ens', 'ack'] as const)('%s: a call whose answer is lost after it ran is not made again', async (provider) => {
+  it.each(['ens', 'ack'] as const)('%s: a scale up, a scale down and a delete whose answers are lost after they ran are not made again', async (provider) => {
     const { cluster, address, name } = await clusterWithPool(provider, 2);
-    const actions = provider === 'ens' ? ['ScaleClusterNodePool', 'DeleteClusterNodePool'] : ['ModifyClusterNodePool', 'DeleteClusterNodepool'];
-    await t.admin('POST', '/faults', { calls: [{ kind: 'timeout', phase: 'after', count: 2, actions, clusterId: cluster.id }] });
-    const scale = await t.api('POST', '/v1/nodepool-requests', { operation: 'scale', ...address, desiredSize: 3 });
-    await t.idle();
-    t.advanceTime(60_000); // past the deferral
-    const scaled = await settle(scale.json.id);
-    expect(scaled.state).toBe('active');
-    expect(scaled.history.map((h: any) => h.note).join('\n')).toContain('did run');
-
-    const del = await t.api('POST', '/v1/nodepool-requests', { operation: 'delete', ...address, confirm: name, force: true });
-    await t.idle();
-    t.advanceTime(60_000);
-    expect((await settle(del.json.id)).state).toBe('deleted');
-    const calls = t.sys.emulator.callLog({ clusterId: cluster.id }).filter((c) => actions.includes(c.action));
+    const actions =
+      provider === 'ens'
+        ? ['ScaleClusterNodePool', 'DeleteClusterNodes', 'DeleteClusterNodePool']
+        : ['ModifyClusterNodePool', 'ModifyClusterNodePool', 'DeleteClusterNodepool'];
+    const steps: Array<[Record<string, unknown>, (r: any) => void]> = [
+      [{ operation: 'scale', ...address, desiredSize: 3 }, (r) => expect(r).toMatchObject({ state: 'active', observed: { desired: 3, serving: 3 } })],
+      [{ operation: 'scale', ...address, desiredSize: 1 }, (r) => expect(r).toMatchObject({ state: 'active', observed: { desired: 1, serving: 1 } })],
+      [{ operation: 'delete', ...address, confirm: name, force: true }, (r) => expect(r.state).toBe('deleted')],
+    ];
+    for (const [i, [body, ends]] of steps.entries()) {
+      // The call runs and its answer is lost: the client times out, the request is deferred.
+      await t.admin('POST', '/faults', { calls: [{ kind: 'timeout', phase: 'after', count: 1, actions: [actions[i]], clusterId: cluster.id }] });
+      const post = await t.api('POST', '/v1/nodepool-requests', body);
+      await t.idle();
+      t.advanceTime(60_000); // past the deferral
+      const done = await settle(post.json.id);
+      ends(done);
+      expect(done.history.map((h: any) => h.note).join('\n')).toContain('did run');
+    }
     // Each ran once (its answer lost); none was sent again.
-    expect(calls.map((c) => c.action)).toEqual(actions);
+    expect(
+      t.sys.emulator
+        .callLog({ clusterId: cluster.id })
+        .filter((c) => actions.includes(c.action))
+        .map((c) => c.action),
+    ).toEqual(actions);
     await t.admin('DELETE', '/faults');
   });
 
