@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createApiHandler } from '../functions/api.js';
 import { createProvisionHandler, hooksFromEnv, type ProvisionHooks } from '../functions/provision.js';
 import { createWatchHandler } from '../functions/watch.js';
-import { ConfigError } from '../src/config.js';
+import { ConfigError, parseApiTokens } from '../src/config.js';
 import { createInstance, type Instance } from '../src/fc/runtime.js';
 import { CloudEmulator, type CloudEmulatorOptions, SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from './cloud-emulator.js';
 import { ensReferenceRequest } from './examples.js';
@@ -75,7 +75,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   try {
     const dataDir = baseEnv.DATA_DIR || '.data';
     const generatedToken = !baseEnv.API_TOKENS;
-    const apiToken = baseEnv.API_TOKENS?.split(',')[0]?.trim() || `dev-${randomBytes(24).toString('base64url')}`;
+    // A token of the user's own (API_TOKENS) is never printed; one generated here is, as the way in.
+    const apiToken = parseApiTokens(baseEnv.API_TOKENS).tokens[0]?.token || `dev-${randomBytes(24).toString('base64url')}`;
     const realKeys =
       baseEnv.ALIBABA_CLOUD_ACCESS_KEY_ID && baseEnv.ALIBABA_CLOUD_ACCESS_KEY_SECRET
         ? {
@@ -178,12 +179,14 @@ function banner(sys: RunningSystem): string {
     `  cloud emulator         ${sys.cloudUrl}   (admin: ${sys.cloudUrl}/_sandbox/state)`,
     `  store                  ${sys.instance.store.db.kind === 'pglite' ? `PGlite under ${sys.instance.config.dataDir}/pglite` : 'PostgreSQL (DATABASE_URL)'}`,
     `  queue                  POST ${sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`,
-    `  API token              ${sys.apiToken}${sys.generatedToken ? '   (generated for this run; set API_TOKENS to choose one)' : ''}`,
+    sys.generatedToken
+      ? `  API token              ${sys.apiToken}   (generated for this run; set API_TOKENS to choose one)`
+      : `  API tokens             from API_TOKENS: ${sys.instance.config.apiTokens.map((t) => `${t.name} (${t.scope})`).join(', ')}`,
     `  seed clusters          ENS ${SEED_ENS_CLUSTER} (cn-guiyang-14), ACK ${SEED_ACK_CLUSTER} (cn-beijing)`,
     '',
     "Create the API reference's example ENS pool:",
     `  curl -s -X POST ${sys.apiUrl}/v1/nodepool-requests \\`,
-    `    -H 'Authorization: Bearer ${sys.apiToken}' -H 'Content-Type: application/json' \\`,
+    `    -H 'Authorization: Bearer ${sys.generatedToken ? sys.apiToken : '$TOKEN'}' -H 'Content-Type: application/json' \\`,
     `    -d '${example}'`,
     'then follow it with GET the "links.self" URL it returns (same Authorization header).',
     'Ctrl-C stops everything.',

@@ -2,6 +2,8 @@
  * Environment -> typed, validated configuration. Read once per instance; a bad value is
  * reported by name, with what was expected, before any work is done.
  */
+
+import { createHash } from 'node:crypto';
 import { defaultEndpoints } from './cloud/client.js';
 import { type Cluster, parseClusterSpec } from './cloud/cluster.js';
 import { DEFAULT_BURST_SHARE } from './cloud/rate-limiter.js';
@@ -45,7 +47,8 @@ export interface Config {
   dataDir: string;
   databasePoolSize: number;
   /** Bearer tokens accepted by the API. Empty: every authenticated route is refused. */
-  apiTokens: string[];
+  /** API_TOKENS: named tokens with their scope (http/tokens.ts). */
+  apiTokens: ApiToken[];
   /** 32-byte AES-256-GCM key for stored passwords. */
   secretKey?: Buffer;
   endpoints: { ens: string; ack: string; vpc: string; ecs: string; fc?: string };
@@ -165,11 +168,8 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = (r.str('LOG_LEVEL') ?? 'info') as Config['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) r.problems.push('LOG_LEVEL must be debug, info, warn or error');
 
-  const apiTokens = (r.str('API_TOKENS') ?? '')
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
-  for (const t of apiTokens) if (t.length < 16) r.problems.push('API_TOKENS: every token must be at least 16 characters long');
+  const { tokens: apiTokens, problems: tokenProblems } = parseApiTokens(r.str('API_TOKENS'));
+  r.problems.push(...tokenProblems);
 
   const config: Config = {
     databaseUrl,
@@ -305,4 +305,50 @@ export function fcEndpoint(config: Config): string | undefined {
   if (config.endpoints.fc) return config.endpoints.fc;
   if (!config.fcAccountId) return undefined;
   return `https://${config.fcAccountId}.${config.region}.fc.aliyuncs.com`;
+}
+
+/**
+ * API tokens: each has a name, recorded as who did what, and a scope: `read` (GETs, the
+ * console's data, metrics) or `write` (also creates, scales, deletes and silences).
+ *
+ * API_TOKENS is a comma-separated list. An entry is `name:scope:token`, or a bare token (the
+ * old form), which is a `write` token named `token-` and the first 8 hex digits of its
+ * SHA-256: enough to tell tokens apart in history and logs, and nothing to guess it from.
+ */
+export type Scope = 'read' | 'write';
+
+export interface ApiToken {
+  name: string;
+  scope: Scope;
+  token: string;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const MIN_TOKEN_LENGTH = 16;
+
+/** The name a bare token is known by. */
+export function derivedTokenName(token: string): string {
+  return `token-${createHash('sha256').update(token).digest('hex').slice(0, 8)}`;
+}
+
+/** Parses API_TOKENS; every problem is named (never with the token's value). */
+export function parseApiTokens(raw: string | undefined): { tokens: ApiToken[]; problems: string[] } {
+  const tokens: ApiToken[] = [];
+  const problems: string[] = [];
+  const entries = (raw ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  entries.forEach((entry, i) => {
+    const m = /^([^:]*):(read|write):(.+)$/.exec(entry);
+    const named: ApiToken = m ? { name: m[1]!, scope: m[2] as Scope, token: m[3]! } : { name: derivedTokenName(entry), scope: 'write', token: entry };
+    const where = `API_TOKENS entry ${i + 1}${m ? ` (${NAME.test(named.name) ? named.name : 'unnamed'})` : ''}`;
+    if (m && !NAME.test(named.name)) problems.push(`${where}: the name must be 1 to 63 letters, digits, dots, underscores or hyphens`);
+    if (named.token.length < MIN_TOKEN_LENGTH) problems.push(`${where}: every token must be at least ${MIN_TOKEN_LENGTH} characters long`);
+    if (/\s/.test(named.token)) problems.push(`${where}: a token must not contain white space`);
+    tokens.push(named);
+  });
+  const names = tokens.map((t) => t.name);
+  for (const n of new Set(names.filter((n, i) => names.indexOf(n) !== i))) problems.push(`API_TOKENS: the name ${n} is used twice`);
+  return { tokens, problems };
 }

@@ -337,7 +337,6 @@ function alertDetail(a: Json): Node {
                   matchers: { provider: a.labels.provider, clusterId: a.labels.clusterId, ...(pool ? { pool } : {}), rule: a.rule },
                   endsAt: new Date(Date.now() + hours * 3600_000).toISOString(),
                   ...(comment ? { comment } : {}),
-                  createdBy: 'console',
                 });
                 showError(null);
                 await render();

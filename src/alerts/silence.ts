@@ -54,18 +54,22 @@ export function silenceBodySchema(): Record<string, unknown> {
       startsAt: { ...time, description: `${time.description}; now when left out, and at most ${MAX_SILENCE_DAYS} days ahead` },
       endsAt: { ...time, description: `${time.description}; after now and startsAt, at most ${MAX_SILENCE_DAYS} days after the silence takes effect` },
       comment: text,
-      createdBy: text,
     },
   };
 }
 
-/** A silence as the API takes it (`POST /v1/silences`), or every problem with it by field. */
-export function parseSilence(body: unknown, now: number): { ok: true; silence: NewSilence } | { ok: false; errors: Issue[] } {
+/**
+ * A silence as the API takes it (`POST /v1/silences`), or every problem with it by field. Who
+ * made it is the name of the token that sent it (`createdBy`), never what the body says.
+ */
+export function parseSilence(body: unknown, now: number, createdBy: string): { ok: true; silence: NewSilence } | { ok: false; errors: Issue[] } {
   const b = body as Record<string, unknown>;
   const errors: Issue[] = [];
   if (!b || typeof b !== 'object' || Array.isArray(b)) return { ok: false, errors: [{ path: '', message: 'the body must be a JSON object' }] };
-  for (const k of Object.keys(b))
-    if (!['matchers', 'startsAt', 'endsAt', 'comment', 'createdBy'].includes(k)) errors.push({ path: k, message: 'is not a known field' });
+  for (const k of Object.keys(b)) {
+    if (k === 'createdBy') errors.push({ path: k, message: 'is the name of the token that sends the silence: leave it out' });
+    else if (!['matchers', 'startsAt', 'endsAt', 'comment'].includes(k)) errors.push({ path: k, message: 'is not a known field' });
+  }
   const m = b.matchers as Record<string, unknown> | undefined;
   if (!m || typeof m !== 'object' || Array.isArray(m))
     errors.push({ path: 'matchers', message: 'is required: an object with provider, clusterId, pool and/or rule' });
@@ -100,7 +104,7 @@ export function parseSilence(body: unknown, now: number): { ok: true; silence: N
     else if (endsAt - Math.max(now, startsAt) > MAX_SILENCE_DAYS * DAY_MS)
       errors.push({ path: 'endsAt', message: `must be at most ${MAX_SILENCE_DAYS} days after the silence takes effect` });
   }
-  for (const k of ['comment', 'createdBy']) {
+  for (const k of ['comment']) {
     const v = b[k];
     if (v === undefined) continue;
     if (typeof v !== 'string' || v.length > TEXT_MAX) errors.push({ path: k, message: `must be a string of at most ${TEXT_MAX} characters` });
@@ -115,7 +119,7 @@ export function parseSilence(body: unknown, now: number): { ok: true; silence: N
       startsAt: new Date(startsAt),
       endsAt: new Date(endsAt!),
       comment: b.comment as string | undefined,
-      createdBy: b.createdBy as string | undefined,
+      createdBy,
     },
   };
 }

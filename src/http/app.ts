@@ -3,6 +3,7 @@
  * RFC 9457 problem; nothing reaches the cloud unless the body validated.
  */
 import { parseSilence, silenceMatches } from '../alerts/silence.js';
+import type { ApiToken } from '../config.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../json.js';
 import type { Services } from '../pipeline/services.js';
 import { acceptSubmission, dispatchCreation } from '../pipeline/submit.js';
@@ -12,7 +13,7 @@ import type { Issue } from '../requests/schema.js';
 import { REQUEST_STATES, type RequestState } from '../requests/state.js';
 import { parseSubmission, ValidationError } from '../requests/validate.js';
 import { StoreRejectedError, StoreUnavailableError } from '../store/errors.js';
-import { type Authenticate, bearerAuthenticator } from './auth.js';
+import { type Authenticate, bearerAuthenticator, type Caller, isWrite } from './auth.js';
 import { consoleRoute } from './console.js';
 import { dryRunAnswer } from './dry-run.js';
 import { CLUSTERS, fleetRoute } from './fleet.js';
@@ -30,7 +31,7 @@ export interface ApiApp {
   handle(req: HttpRequest, services: Services): Promise<HttpResponse>;
 }
 
-export function createApiApp(options: { tokens: string[] }): ApiApp {
+export function createApiApp(options: { tokens: ApiToken[] }): ApiApp {
   const authenticate = bearerAuthenticator(options.tokens);
   return {
     async handle(req, services) {
@@ -75,6 +76,10 @@ async function route(req: HttpRequest, services: Services, authenticate: Authent
 
   const auth = authenticate(req.headers.authorization);
   if (!auth.ok) return problems.unauthorized(auth.reason);
+  const caller = auth.caller;
+  if (isWrite(req.method) && caller.scope !== 'write') {
+    return problems.forbidden(`the token ${caller.name} may read only; ${req.method} ${path} needs a token with the write scope`);
+  }
 
   if (path === '/metrics') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return problems.methodNotAllowed(['GET']);
@@ -87,21 +92,21 @@ async function route(req: HttpRequest, services: Services, authenticate: Authent
     return listAlerts(req, services);
   }
   if (path === SILENCES) {
-    if (req.method === 'POST') return createSilence(req, services);
+    if (req.method === 'POST') return createSilence(req, services, caller);
     if (req.method === 'GET') return listSilences(services);
     return problems.methodNotAllowed(['GET', 'POST']);
   }
   if (path.startsWith(`${SILENCES}/`)) {
     const id = path.slice(SILENCES.length + 1);
     if (req.method !== 'DELETE') return problems.methodNotAllowed(['DELETE']);
-    return expireSilence(id, services);
+    return expireSilence(id, services, caller);
   }
   const isCollection = path === COLLECTION;
   const item = isCollection ? undefined : path.slice(COLLECTION.length + 1);
   if (!isCollection && (!item || item.includes('/'))) return problems.notFound(`no route ${req.method} ${req.path}`);
 
   if (isCollection) {
-    if (req.method === 'POST') return submit(req, services);
+    if (req.method === 'POST') return submit(req, services, caller);
     if (req.method === 'GET') return list(req, services);
     return problems.methodNotAllowed(['GET', 'POST']);
   }
@@ -168,7 +173,7 @@ function queryInt(req: HttpRequest, name: string, min: number, max: number, erro
   return n;
 }
 
-async function submit(req: HttpRequest, services: Services): Promise<HttpResponse> {
+async function submit(req: HttpRequest, services: Services, caller: Caller): Promise<HttpResponse> {
   const read = readJson(req, services);
   if (!read.ok) return read.response;
   const body = read.body;
@@ -193,7 +198,7 @@ async function submit(req: HttpRequest, services: Services): Promise<HttpRespons
   }
   // Nothing stored, nothing changed: the checks and the exact call.
   if (dryRun === 'true' || (body as { dryRun?: unknown }).dryRun === true) return dryRunAnswer(services, submission);
-  const outcome = await acceptSubmission(services, submission, { source: 'http', idempotencyKey: key, body });
+  const outcome = await acceptSubmission(services, submission, { source: 'http', idempotencyKey: key, body, createdBy: caller.name });
   const base = services.config.publicBaseUrl;
   switch (outcome.kind) {
     case 'created':
@@ -202,6 +207,8 @@ async function submit(req: HttpRequest, services: Services): Promise<HttpRespons
         provider: outcome.request.provider,
         clusterId: outcome.request.clusterId,
         nodepoolName: outcome.request.nodepoolName,
+        operation: outcome.request.operation,
+        createdBy: caller.name,
       });
       await dispatchCreation(services, outcome.request);
       return json(202, submitView(outcome.request, base), { location: submitView(outcome.request, base).links.self });
@@ -286,14 +293,14 @@ async function listAlerts(req: HttpRequest, services: Services): Promise<HttpRes
   });
 }
 
-async function createSilence(req: HttpRequest, services: Services): Promise<HttpResponse> {
+async function createSilence(req: HttpRequest, services: Services, caller: Caller): Promise<HttpResponse> {
   const read = readJson(req, services);
   if (!read.ok) return read.response;
   const now = services.clock.now();
-  const parsed = parseSilence(read.body, now);
+  const parsed = parseSilence(read.body, now, caller.name);
   if (!parsed.ok) return problems.validation(parsed.errors);
   const silence = await services.alerts.createSilence(parsed.silence, new Date(now));
-  services.log.info('silence created', { silenceId: silence.id, matchers: silence.matchers, endsAt: silence.endsAt.toISOString() });
+  services.log.info('silence created', { silenceId: silence.id, matchers: silence.matchers, endsAt: silence.endsAt.toISOString(), createdBy: caller.name });
   return json(201, silenceView(silence, now), { location: `${SILENCES}/${silence.id}` });
 }
 
@@ -302,10 +309,11 @@ async function listSilences(services: Services): Promise<HttpResponse> {
   return json(200, { items: (await services.alerts.listSilences()).map((s) => silenceView(s, now)) });
 }
 
-async function expireSilence(id: string, services: Services): Promise<HttpResponse> {
+async function expireSilence(id: string, services: Services, caller: Caller): Promise<HttpResponse> {
   if (!/^sil_[0-9a-f]{20}$/.test(id)) return problems.notFound(`no silence ${id}`);
   const now = services.clock.now();
   const s = await services.alerts.expireSilence(id, new Date(now));
   if (!s) return problems.notFound(`no silence ${id}`);
+  services.log.info('silence expired', { silenceId: s.id, expiredBy: caller.name });
   return json(200, silenceView(s, now));
 }

@@ -106,6 +106,7 @@ function schemas(): Record<string, JsonSchema> {
         ...summary,
         nodepoolId: nullable(str),
         desiredSize: count,
+        createdBy: { ...nullable(str), description: 'the name of the API token that sent it, or `queue`; null for requests older than named tokens' },
         taskId: str,
         attempts: count,
         deadlineAt: time,
@@ -193,6 +194,8 @@ function schemas(): Record<string, JsonSchema> {
 
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
 const ok = (schema: string, description = 'OK', status = '200') => ({ [status]: { description, content: { 'application/json': { schema: ref(schema) } } } });
+/** A write route: a token with the read scope is refused. */
+const forbidden = { '403': problem('the token may read only: this route needs one with the write scope') };
 const guarded = {
   '400': problem('a parameter or field is not valid; `errors` names each'),
   '401': problem('no token, or one the API does not know'),
@@ -245,6 +248,7 @@ function document(): JsonSchema {
             ...ok('Accepted', 'accepted; the same answer for a replayed Idempotency-Key', '202'),
             ...ok('DryRun', 'a dry run: the pre-flight checks and the exact call, nothing stored or changed'),
             ...guarded,
+            ...forbidden,
             '409': problem('the key was used with another body, a live request exists for the pool, or the name is taken (`existingId`)'),
             '413': problem('the body is over MAX_BODY_BYTES'),
             '415': problem('the body is not application/json in UTF-8'),
@@ -287,7 +291,7 @@ function document(): JsonSchema {
           operationId: 'createSilence',
           ...secured,
           requestBody: body('SilenceInput'),
-          responses: { ...ok('Silence', 'created', '201'), ...guarded, '413': problem('the body is too large'), '415': problem('not JSON') },
+          responses: { ...ok('Silence', 'created', '201'), ...guarded, ...forbidden, '413': problem('the body is too large'), '415': problem('not JSON') },
         },
         get: { operationId: 'listSilences', ...secured, responses: { ...ok('SilenceList'), ...guarded } },
       },
@@ -296,7 +300,7 @@ function document(): JsonSchema {
           operationId: 'expireSilence',
           ...secured,
           parameters: [path('id', { type: 'string', pattern: '^sil_[0-9a-f]{20}$' })],
-          responses: { ...ok('Silence', 'the silence, expired now'), ...guarded, '404': problem('no such silence') },
+          responses: { ...ok('Silence', 'the silence, expired now'), ...guarded, ...forbidden, '404': problem('no such silence') },
         },
       },
       '/v1/clusters': {

@@ -32,6 +32,7 @@ export const problems = {
   malformedJson: (detail: string) => problem(400, 'malformed-json', 'The body is not valid JSON', detail),
   unauthorized: (detail: string) =>
     problem(401, 'unauthorized', 'Authentication required', detail, {}, { 'www-authenticate': 'Bearer realm="nodepool-pilot"' }),
+  forbidden: (detail: string) => problem(403, 'forbidden', 'Forbidden', detail),
   notFound: (detail: string) => problem(404, 'not-found', 'Not found', detail),
   methodNotAllowed: (allowed: string[]) =>
     problem(405, 'method-not-allowed', 'Method not allowed', `allowed: ${allowed.join(', ')}`, {}, { allow: allowed.join(', ') }),

@@ -23,6 +23,7 @@ export function requestView(r: NodepoolRequest, history: HistoryEntry[] | undefi
     ...submitView(r, base),
     nodepoolId: r.nodepoolId ?? null,
     ...(r.targetSize !== undefined ? { desiredSize: r.targetSize } : {}),
+    createdBy: r.createdBy ?? null,
     ...(r.taskId ? { taskId: r.taskId } : {}),
     attempts: r.attempts,
     deadlineAt: r.deadlineAt.toISOString(),

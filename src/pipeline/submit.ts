@@ -21,7 +21,7 @@ function bodyHash(services: Pick<Services, 'secrets'>, body: unknown): string {
 export async function acceptSubmission(
   services: Services,
   submission: Submission,
-  meta: { source: 'http' | 'queue'; idempotencyKey?: string; body: unknown },
+  meta: { source: 'http' | 'queue'; idempotencyKey?: string; body: unknown /** The API token's name; a queue message is `queue`. */; createdBy?: string },
 ): Promise<SubmitOutcome> {
   const now = services.clock.now();
   // Only a create carries secrets (a password); a scale or delete carries none.
@@ -31,6 +31,7 @@ export async function acceptSubmission(
   return services.store.insert({
     id: newRequestId(now),
     operation: submission.operation,
+    createdBy: meta.createdBy ?? meta.source,
     nodepoolId: submission.nodepoolId,
     targetSize: submission.targetSize,
     provider: submission.provider,
@@ -45,7 +46,7 @@ export async function acceptSubmission(
     source: meta.source,
     deadlineAt: new Date(now + minutes * 60_000),
     createdAt: new Date(now),
-    note: `${submission.operation} accepted from ${meta.source === 'http' ? 'the HTTP API' : 'the queue'}; deadline in ${minutes} min`,
+    note: `${submission.operation} accepted from ${meta.source === 'http' ? `the HTTP API, sent by ${meta.createdBy ?? 'an unnamed caller'}` : 'the queue'}; deadline in ${minutes} min`,
   });
 }
 
@@ -68,6 +69,7 @@ export async function rejectMessage(
   return (await services.store.insert({
     id: newRequestId(now),
     operation: OPERATIONS.includes(b.operation as Operation) ? (b.operation as Operation) : undefined,
+    createdBy: 'queue',
     provider,
     clusterId: str(clusterId),
     nodepoolName: str(name),

@@ -51,6 +51,8 @@ export interface NodepoolRequest {
   operation: Operation;
   /** scale: the desired size asked for. */
   targetSize?: number;
+  /** Who sent it: the API token's name, or `queue`. */
+  createdBy?: string;
   state: RequestState;
   /** The CreateClusterNodePool parameters (or a scale's or delete's fields), with secrets masked. */
   createParams: Record<string, unknown>;

@@ -49,6 +49,7 @@ export function toRequest(r: Row): NodepoolRequest {
     clusterId: (r.cluster_id as string | null) ?? '',
     nodepoolName: (r.nodepool_name as string | null) ?? '',
     operation: ((r.operation as string | null) ?? 'create') as Operation,
+    createdBy: (r.created_by as string | null) ?? undefined,
     targetSize: (r.target_size as number | null) ?? undefined,
     state: r.state as RequestState,
     createParams: json<Record<string, unknown>>(r.request) ?? {},
@@ -81,6 +82,7 @@ export interface NewRequest {
   nodepoolName?: string;
   state: 'accepted' | 'rejected';
   operation?: Operation;
+  createdBy?: string;
   nodepoolId?: string;
   targetSize?: number;
   /** The create parameters with secrets lifted out; for a rejected message, what it held (redacted). */
