@@ -22,6 +22,8 @@ export interface NotificationItem {
   annotations: AlertRecord['annotations'];
   startsAt: string;
   endsAt?: string;
+  /** Sent now because a silence that covered it ended while it fired. */
+  afterSilence?: { id: string; endedAt: string; comment?: string };
 }
 
 export interface NotificationPayload {
@@ -30,6 +32,16 @@ export interface NotificationPayload {
   sweepAt: string;
   status: 'firing' | 'resolved';
   alerts: NotificationItem[];
+}
+
+/**
+ * A firing alert never sent, that a silence which has since ended covered while it fired: it
+ * goes out now because that silence ended, and says so (the latest such silence).
+ */
+function afterSilence(a: AlertRecord, reason: NotificationItem['reason'], ended: Silence[]): Pick<NotificationItem, 'afterSilence'> {
+  if (reason !== 'new' || a.lastNotifiedAt || a.state !== 'firing') return {};
+  const s = ended.filter((x) => x.endsAt.getTime() > a.startsAt.getTime() && silenceMatches(x, a)).sort((x, y) => y.endsAt.getTime() - x.endsAt.getTime())[0];
+  return s ? { afterSilence: { id: s.id, endedAt: s.endsAt.toISOString(), ...(s.comment ? { comment: s.comment } : {}) } } : {};
 }
 
 /** One payload per channel with what it should hear of this sweep, and the alerts that were sent anywhere. */
@@ -48,9 +60,12 @@ export function planNotifications(
   ];
   let silenced = 0;
   let inhibitedCount = 0;
+  const now = options.now.getTime();
+  const active = options.silences.filter((s) => s.endsAt.getTime() > now);
+  const ended = options.silences.filter((s) => s.endsAt.getTime() <= now);
   const sendable = candidates.filter(({ a, reason }) => {
     // A resolution of an alert people heard firing always goes out, silence or not: it closes what they saw.
-    if (reason !== 'resolved' && options.silences.some((s) => silenceMatches(s, a))) {
+    if (reason !== 'resolved' && active.some((s) => silenceMatches(s, a))) {
       silenced++;
       return false;
     }
@@ -77,6 +92,7 @@ export function planNotifications(
           annotations: a.annotations,
           startsAt: a.startsAt.toISOString(),
           ...(a.endsAt ? { endsAt: a.endsAt.toISOString() } : {}),
+          ...afterSilence(a, reason, ended),
         }),
       );
     if (!items.length) continue;

@@ -34,6 +34,12 @@ export function facts(a: NotificationItem): Array<[string, string]> {
     ['nodes', counts(a)],
     ['failed nodes', a.annotations.failedInstances as string | undefined],
     ['since', String(a.annotations.since ?? a.startsAt)],
+    [
+      'after a silence',
+      a.afterSilence
+        ? `silence ${a.afterSilence.id}${a.afterSilence.comment ? ` ("${a.afterSilence.comment}")` : ''} ended at ${a.afterSilence.endedAt} while this fired`
+        : undefined,
+    ],
     ...(a.status === 'resolved' ? [['resolved at', a.endsAt] as [string, string | undefined]] : []),
     // At resolution the description says what holds now; the worst it got while firing is kept beside it.
     ...(a.status === 'resolved' && typeof a.annotations.peakDescription === 'string' && a.annotations.peakDescription !== a.annotations.description
@@ -48,7 +54,7 @@ export function facts(a: NotificationItem): Array<[string, string]> {
 
 export function headline(a: NotificationItem): string {
   const what = a.annotations.summary ?? a.rule;
-  const tag = a.status === 'resolved' ? 'RESOLVED' : a.reason === 'repeat' ? 'FIRING (repeat)' : 'FIRING';
+  const tag = a.status === 'resolved' ? 'RESOLVED' : a.reason === 'repeat' ? 'FIRING (repeat)' : a.afterSilence ? 'FIRING (silence ended)' : 'FIRING';
   return `${ICON[a.status]} [${tag}] ${what}: ${a.labels.nodepoolName ?? a.labels.clusterId}`;
 }
 

@@ -312,8 +312,9 @@ export class AlertStore {
     return (await this.db.query<Row>('SELECT * FROM silences ORDER BY created_at DESC, id')).rows.map(toSilence);
   }
 
-  async activeSilences(now: Date): Promise<Silence[]> {
-    return (await this.db.query<Row>('SELECT * FROM silences WHERE starts_at <= $1 AND ends_at > $1', [now])).rows.map(toSilence);
+  /** Silences in effect now; with `endedSince`, also those that ended since then (a sweep notes them on what they covered). */
+  async activeSilences(now: Date, endedSince: Date = now): Promise<Silence[]> {
+    return (await this.db.query<Row>('SELECT * FROM silences WHERE starts_at <= $1 AND ends_at > $2', [now, endedSince])).rows.map(toSilence);
   }
 
   /** Ends a silence now; false when there is no such silence. */

@@ -207,7 +207,8 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       summary.alertsResolved = lifecycle.resolved.length;
       const plan = planNotifications(lifecycle, {
         now: now(),
-        silences: await tx.activeSilences(now()),
+        // Those that ended in the last day too: an alert they covered that still fires is sent marked as such.
+        silences: await tx.activeSilences(now(), new Date(now().getTime() - 24 * 3600_000)),
         channels: channels.map((c) => ({ type: c.type, name: c.name, minSeverity: c.minSeverity })),
         failedListings: listings.filter((l) => l.error).map((l) => l.key),
       });

@@ -283,6 +283,40 @@ describe.each(backends)('watch and alert on $name', (backend) => {
     await t.api('DELETE', `/v1/silences/${silence.json.id}`);
   });
 
+  it('sends an alert that fired under a silence once when the silence ends, marked as after the silence', async () => {
+    const mark = webhook.accepted().length;
+    const dMark = dingtalk.accepted().length;
+    const silence = await t.api('POST', '/v1/silences', {
+      matchers: { pool: 'workers-off' },
+      endsAt: new Date(t.sys.instance.clock.now() + 3600_000).toISOString(),
+      comment: 'maintenance',
+    });
+    await fault(WATCH_ACK, 'workers-off', { failedNodes: 1 });
+    await t.sweep();
+    await t.sweep();
+    expect(about(heard(mark), 'nodes_failed', 'workers-off')).toEqual([]);
+    t.advanceTime(3600_000 + 1);
+    await t.sweep();
+    await t.sweep();
+    const after = webhook
+      .accepted()
+      .slice(mark)
+      .flatMap((m) => m.body.alerts)
+      .filter((a: any) => a.labels.alertname === 'nodes_failed' && a.labels.nodepoolName === 'workers-off');
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({ status: 'firing', annotations: { afterSilence: silence.json.id, silenceEndedAt: expect.any(String) } });
+    const chat = JSON.stringify(
+      dingtalk
+        .accepted()
+        .slice(dMark)
+        .map((m) => m.body),
+    );
+    expect(chat).toContain('FIRING (silence ended)');
+    expect(chat).toContain(`silence ${silence.json.id} (\\"maintenance\\") ended at`);
+    await fault(WATCH_ACK, 'workers-off', { failedNodes: 0 });
+    await t.sweep();
+  });
+
   it('keeps listing a cluster whose alerts still fire after its last request ended, so they resolve', async () => {
     const mark = webhook.accepted().length;
     const cluster = (await t.admin('POST', '/clusters', { provider: 'ens' })).id as string;

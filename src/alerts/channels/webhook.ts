@@ -27,6 +27,8 @@ function alertmanagerBody(p: NotificationPayload, externalUrl?: string) {
   const annotationsOf = (a: NotificationPayload['alerts'][number]) => {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(a.annotations)) if (v !== null && v !== undefined) out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    // Sent now because the silence that covered it ended (string annotations, as Alertmanager's are).
+    if (a.afterSilence) Object.assign(out, { afterSilence: a.afterSilence.id, silenceEndedAt: a.afterSilence.endedAt });
     return out;
   };
   const alerts = p.alerts.map((a) => ({
