@@ -12,7 +12,7 @@
  *   requests    the request model, its state machine, validation, sealed secrets
  *   config      environment -> typed configuration
  *   cloud       the ENS / ACK client, cluster identity, node-pool model, cloud errors
- *   base        clock, redact, log, json, concurrent
+ *   base        clock, redact, log, json, concurrent, text, labels
  */
 const LAYERS = [
   ['functions', '^functions/'],
@@ -25,7 +25,7 @@ const LAYERS = [
   ['requests', '^src/requests/'],
   ['config', '^src/config\\.ts$'],
   ['cloud', '^src/cloud/'],
-  ['base', '^src/(clock|redact|log|json|concurrent)\\.ts$'],
+  ['base', '^src/(clock|redact|log|json|concurrent|text|labels)\\.ts$'],
 ];
 
 const upward = LAYERS.slice(1).map(([name, path], i) => ({

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { defaultEndpoints } from './cloud/client.js';
 import { type Cluster, parseClusterSpec } from './cloud/cluster.js';
 import { DEFAULT_BURST_SHARE } from './cloud/rate-limiter.js';
+import { type Labels, labelIssues } from './labels.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -82,7 +83,8 @@ export interface Config {
   dispatchGraceSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   alertChannels: ChannelConfig[];
-  watchClusters: Cluster[];
+  /** WATCH_CLUSTERS, each with the labels its pools' alerts get. */
+  watchClusters: WatchedCluster[];
   thresholds: RuleThresholds;
   /** Clusters listed at once by a sweep. */
   sweepConcurrency: number;
@@ -285,17 +287,34 @@ function parseChannels(r: Reader, raw: string | undefined): ChannelConfig[] {
   return out;
 }
 
-/** `ens/eck-xxxxxxxx,ack/cn-beijing/c0123…`: the clusters to watch besides those with requests. */
-function parseWatchClusters(r: Reader, raw: string | undefined): Cluster[] {
+type WatchedCluster = Cluster & { labels?: Labels };
+
+/**
+ * `ens/eck-xxxxxxxx,ack/cn-beijing/c0123…{team=payments,env=prod}`: the clusters to watch
+ * besides those with requests, each with the labels (in braces) its pools' alerts get.
+ */
+function parseWatchClusters(r: Reader, raw: string | undefined): WatchedCluster[] {
   if (!raw) return [];
-  const out: Cluster[] = [];
-  for (const item of raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const cluster = parseClusterSpec(item);
-    if (cluster) out.push(cluster);
-    else r.problems.push(`WATCH_CLUSTERS: "${item}" must be ens/<clusterId> or ack/<regionId>/<clusterId>`);
+  const out: WatchedCluster[] = [];
+  // Commas separate clusters, except inside a cluster's braces.
+  for (const item of (raw.match(/[^,{]+(?:\{[^}]*\})?/g) ?? []).map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([^{]+?)\s*(?:\{([^}]*)\})?$/.exec(item);
+    const cluster = m ? parseClusterSpec(m[1]!) : undefined;
+    if (!cluster) {
+      r.problems.push(`WATCH_CLUSTERS: "${item}" must be ens/<clusterId> or ack/<regionId>/<clusterId>, with labels in braces if any: {team=edge,env=prod}`);
+      continue;
+    }
+    const labels: Labels = {};
+    for (const pair of (m![2] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+      else r.problems.push(`WATCH_CLUSTERS: "${pair}" in ${m![1]} must be name=value`);
+    }
+    for (const issue of labelIssues(labels, `${m![1]!.trim()} labels`)) r.problems.push(`WATCH_CLUSTERS: ${issue.path} ${issue.message}`);
+    out.push(Object.keys(labels).length ? { ...cluster, labels } : cluster);
   }
   return out;
 }

@@ -10,7 +10,7 @@ import { type NodePool, nodeCounts } from '../cloud/nodepool.js';
 import type { RuleThresholds, Severity } from '../config.js';
 import type { NodepoolRequest } from '../requests/model.js';
 import { LIVE_STATES } from '../requests/state.js';
-import type { AlertLabels, AlertRecord, Annotations } from '../store/alerts.js';
+import type { AlertLabels, AlertRecord, AlertSubject, Annotations } from '../store/alerts.js';
 
 export type RuleName =
   | 'creation_failed'
@@ -139,7 +139,7 @@ export function evaluate(input: EvaluationInput): Candidate[] {
   const out: Candidate[] = [];
   const add = (
     rule: RuleName,
-    labels: Omit<AlertLabels, 'rule' | 'severity'>,
+    labels: AlertSubject,
     annotations: Annotations,
     extra: { nodepoolRequestId?: string; forMs?: number; clusterKey: string; severity?: Severity; measure?: Candidate['measure']; hold?: boolean },
   ) => {
@@ -177,7 +177,7 @@ export function evaluate(input: EvaluationInput): Candidate[] {
     const rule = outcomeRule(r);
     add(
       rule,
-      { provider: r.provider, regionId: r.regionId, clusterId: r.clusterId, nodepoolName: r.nodepoolName, nodepoolId: r.nodepoolId },
+      { ...r.labels, provider: r.provider, regionId: r.regionId, clusterId: r.clusterId, nodepoolName: r.nodepoolName, nodepoolId: r.nodepoolId },
       {
         description: r.lastError ? `${r.lastError.code}: ${r.lastError.message}` : rule,
         errorCode: r.lastError?.code ?? null,
@@ -231,7 +231,8 @@ export function evaluate(input: EvaluationInput): Candidate[] {
       watched.set(r.nodepoolId!, { pool, request: r, name: pool?.name ?? r.nodepoolName, id: r.nodepoolId! });
     }
     for (const { pool, request, name, id } of watched.values()) {
-      const labels = { ...clusterLabels, nodepoolName: name, nodepoolId: id };
+      // The cluster's configured labels, then the labels of the request that made the pool; the alert's own last.
+      const labels = { ...c.labels, ...request?.labels, ...clusterLabels, nodepoolName: name, nodepoolId: id };
       const extra = { nodepoolRequestId: request?.id, clusterKey: c.key };
       const link: Annotations = request ? { requestLink: input.requestLink(request.id) } : {};
       if (!pool) {

@@ -38,4 +38,6 @@ export interface ClusterListing {
   consecutiveFailures: number;
   /** Configured in WATCH_CLUSTERS: every pool is watched, not only this system's. */
   watchAll: boolean;
+  /** The labels WATCH_CLUSTERS gives the cluster's pools' alerts. */
+  labels?: Record<string, string>;
 }

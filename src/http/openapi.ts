@@ -106,6 +106,7 @@ function schemas(): Record<string, JsonSchema> {
         ...summary,
         nodepoolId: nullable(str),
         desiredSize: count,
+        labels: { type: 'object', additionalProperties: str, description: "the labels the request was sent with, copied onto its pool's alerts" },
         createdBy: { ...nullable(str), description: 'the name of the API token that sent it, or `queue`; null for requests older than named tokens' },
         taskId: str,
         attempts: count,

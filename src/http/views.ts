@@ -24,6 +24,7 @@ export function requestView(r: NodepoolRequest, history: HistoryEntry[] | undefi
     nodepoolId: r.nodepoolId ?? null,
     ...(r.targetSize !== undefined ? { desiredSize: r.targetSize } : {}),
     createdBy: r.createdBy ?? null,
+    labels: r.labels ?? {},
     ...(r.taskId ? { taskId: r.taskId } : {}),
     attempts: r.attempts,
     deadlineAt: r.deadlineAt.toISOString(),

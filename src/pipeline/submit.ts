@@ -32,6 +32,7 @@ export async function acceptSubmission(
     id: newRequestId(now),
     operation: submission.operation,
     createdBy: meta.createdBy ?? meta.source,
+    labels: submission.labels,
     nodepoolId: submission.nodepoolId,
     targetSize: submission.targetSize,
     provider: submission.provider,

@@ -3,6 +3,7 @@
  * NodepoolRequest). Its states and their transitions are in state.ts.
  */
 import type { NodeCounts, NodePool, Provider } from '../cloud/nodepool.js';
+import type { Labels } from '../labels.js';
 import type { RequestState } from './state.js';
 
 /** What the cloud said when it refused or failed a request. */
@@ -39,6 +40,8 @@ export interface Submission {
   targetSize?: number;
   deadlineMinutes?: number;
   idempotencyKey?: string;
+  /** The caller's labels (labels.ts), copied onto the pool's alerts. */
+  labels?: Labels;
 }
 
 export interface NodepoolRequest {
@@ -53,6 +56,8 @@ export interface NodepoolRequest {
   targetSize?: number;
   /** Who sent it: the API token's name, or `queue`. */
   createdBy?: string;
+  /** The caller's labels, copied onto the pool's alerts. */
+  labels?: Labels;
   state: RequestState;
   /** The CreateClusterNodePool parameters (or a scale's or delete's fields), with secrets masked. */
   createParams: Record<string, unknown>;

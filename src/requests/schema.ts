@@ -2,10 +2,9 @@
  * A small declarative schema for request bodies: each node checks one value and reports
  * every problem with the path of the field, so one 400 lists all that is wrong.
  */
-export interface Issue {
-  path: string;
-  message: string;
-}
+import { type Issue, isStorableText, UNREADABLE_CHARS } from '../text.js';
+
+export type { Issue } from '../text.js';
 
 export type Schema =
   | {
@@ -36,19 +35,7 @@ export type Schema =
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** PostgreSQL text and jsonb refuse NUL and unpaired surrogates. */
-export function isStorableText(s: string): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point
-  return !/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
-}
-
-/**
- * Characters a person cannot read for what they are: C0 and C1 controls, the bidirectional
- * controls that reorder text on screen (U+202E turns "abc" around), zero-width characters,
- * the line and paragraph separators, and U+FFFD, which only text decoded wrongly holds.
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-export const UNREADABLE_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufffd]/u;
+export { isStorableText, UNREADABLE_CHARS } from '../text.js';
 
 /**
  * ACK node-pool names: 1 to 63 characters of letters, digits, Chinese characters and hyphens,

@@ -4,10 +4,12 @@
  * without `"operation": "create"`), a scale or a delete; scale and delete name the pool by its
  * cluster and name (and, if the caller knows it, its id).
  */
+
+import { labelIssues } from '../labels.js';
 import { ackCreateSchema } from './ack-schema.js';
 import { ensCreateSchema } from './ens-schema.js';
 import { OPERATIONS, type Operation, type Submission } from './model.js';
-import { ACK_NODEPOOL_NAME, ACK_NODEPOOL_NAME_HINT, bool, check, ensNodepoolNameProblem, type Issue, int, obj, type Schema, str } from './schema.js';
+import { ACK_NODEPOOL_NAME, ACK_NODEPOOL_NAME_HINT, bool, check, ensNodepoolNameProblem, type Issue, int, map, obj, type Schema, str } from './schema.js';
 
 export class ValidationError extends Error {
   override name = 'ValidationError';
@@ -57,6 +59,7 @@ const scaleEnvelope = (provider: 'ens' | 'ack', source: 'http' | 'queue') =>
     ...poolAddress[provider],
     desiredSize: int({ required: true, min: 0, max: MAX_DESIRED_SIZE }),
     deadlineMinutes: deadline,
+    labels: map(),
     ...dryRun(source),
     ...(source === 'queue' ? { idempotencyKey } : {}),
   });
@@ -69,6 +72,7 @@ const deleteEnvelope = (provider: 'ens' | 'ack', source: 'http' | 'queue') =>
       confirm: str({ required: true, maxLength: 128 }),
       force: bool(),
       deadlineMinutes: deadline,
+      labels: map(),
       ...dryRun(source),
       ...(source === 'queue' ? { idempotencyKey } : {}),
     },
@@ -87,6 +91,7 @@ const ensEnvelope = (source: 'http' | 'queue') =>
     provider: { type: 'const', value: 'ens', required: true },
     request: ensCreateSchema,
     deadlineMinutes: deadline,
+    labels: map(),
     ...dryRun(source),
     ...(source === 'queue' ? { idempotencyKey } : {}),
   });
@@ -99,6 +104,7 @@ const ackEnvelope = (source: 'http' | 'queue') =>
     clusterId: ackClusterId,
     request: ackCreateSchema,
     deadlineMinutes: deadline,
+    labels: map(),
     ...dryRun(source),
     ...(source === 'queue' ? { idempotencyKey } : {}),
   });
@@ -136,7 +142,9 @@ export function parseSubmission(body: unknown, source: 'http' | 'queue'): Submis
   }
   const issues: Issue[] = [];
   check(envelope(operation as Operation, b.provider, source), b, '', issues);
+  if (!issues.some((i) => i.path === 'labels' || i.path.startsWith('labels.'))) issues.push(...labelIssues(b.labels, 'labels'));
   if (issues.length) throw new ValidationError(issues);
+  const labels = b.labels as Record<string, string> | undefined;
 
   if (operation !== 'create') {
     return {
@@ -150,6 +158,7 @@ export function parseSubmission(body: unknown, source: 'http' | 'queue'): Submis
       createParams: operation === 'scale' ? { desiredSize: b.desiredSize } : { confirm: b.confirm, force: b.force === true },
       deadlineMinutes: b.deadlineMinutes as number | undefined,
       idempotencyKey: b.idempotencyKey as string | undefined,
+      labels,
     };
   }
   const createParams = b.request as Record<string, unknown>;
@@ -162,6 +171,7 @@ export function parseSubmission(body: unknown, source: 'http' | 'queue'): Submis
       createParams,
       deadlineMinutes: b.deadlineMinutes as number | undefined,
       idempotencyKey: b.idempotencyKey as string | undefined,
+      labels,
     };
   }
   return {
@@ -173,5 +183,6 @@ export function parseSubmission(body: unknown, source: 'http' | 'queue'): Submis
     createParams,
     deadlineMinutes: b.deadlineMinutes as number | undefined,
     idempotencyKey: b.idempotencyKey as string | undefined,
+    labels,
   };
 }

@@ -9,7 +9,7 @@ import type { Db, Queryable } from './db.js';
 
 export type AlertState = 'firing' | 'resolved';
 
-export interface AlertLabels {
+interface OwnAlertLabels {
   rule: string;
   severity: Severity;
   provider: string;
@@ -18,6 +18,10 @@ export interface AlertLabels {
   nodepoolName?: string;
   nodepoolId?: string;
 }
+
+/** An alert's subject with the labels of the pool's request and WATCH_CLUSTERS entry; and with its rule and severity. */
+export type AlertSubject = Omit<OwnAlertLabels, 'rule' | 'severity'> & { [label: string]: string | undefined };
+export type AlertLabels = OwnAlertLabels & AlertSubject;
 
 export type Annotations = Record<string, string | number | boolean | null | Record<string, number | null>>;
 
@@ -313,9 +317,8 @@ export class AlertStore {
   }
 
   /** Silences in effect now; with `endedSince`, also those that ended since then (a sweep notes them on what they covered). */
-  async activeSilences(now: Date, endedSince: Date = now): Promise<Silence[]> {
-    return (await this.db.query<Row>('SELECT * FROM silences WHERE starts_at <= $1 AND ends_at > $2', [now, endedSince])).rows.map(toSilence);
-  }
+  activeSilences = async (now: Date, endedSince: Date = now): Promise<Silence[]> =>
+    (await this.db.query<Row>('SELECT * FROM silences WHERE starts_at <= $1 AND ends_at > $2', [now, endedSince])).rows.map(toSilence);
 
   /** Ends a silence now; false when there is no such silence. */
   async expireSilence(id: string, now: Date): Promise<Silence | undefined> {

@@ -15,7 +15,7 @@ const LIVE = LIVE_STATES.map((s) => `'${s}'`).join(', ');
 
 /** What toRequest reads, named one by one: a prepared statement keeps its result type when a column is added. */
 const RETURNED =
-  'id, provider, region_id, cluster_id, nodepool_name, operation, target_size, created_by, state, request, sealed_secrets, idempotency_key, body_hash, source, nodepool_id, task_id, ' +
+  'id, provider, region_id, cluster_id, nodepool_name, operation, target_size, created_by, labels, state, request, sealed_secrets, idempotency_key, body_hash, source, nodepool_id, task_id, ' +
   'attempts, create_started_at, deadline_at, next_attempt_at, lease_owner, lease_expires_at, last_error, observed, reject_reasons, created_at, updated_at';
 
 /**
@@ -48,9 +48,9 @@ WITH by_key AS (
 ), ins AS (
   INSERT INTO nodepool_requests
     (id, provider, region_id, cluster_id, nodepool_name, state, request, sealed_secrets, idempotency_key, body_hash,
-     source, deadline_at, reject_reasons, created_at, updated_at, operation, nodepool_id, target_size, created_by)
+     source, deadline_at, reject_reasons, created_at, updated_at, operation, nodepool_id, target_size, created_by, labels)
   SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text, $9::text, $10::text,
-         $11::text, $12::timestamptz, $13::jsonb, $14::timestamptz, $14::timestamptz, $17::text, $18::text, $19::int, $20::text
+         $11::text, $12::timestamptz, $13::jsonb, $14::timestamptz, $14::timestamptz, $17::text, $18::text, $19::int, $20::text, $21::jsonb
    WHERE NOT EXISTS (SELECT FROM by_key) AND NOT EXISTS (SELECT FROM live) AND NOT EXISTS (SELECT FROM refusing_name)
   ON CONFLICT DO NOTHING
   RETURNING ${RETURNED}
@@ -112,6 +112,7 @@ export async function insertRequest(q: Queryable, r: NewRequest): Promise<Insert
     r.nodepoolId ?? null,
     r.targetSize ?? null,
     r.createdBy ?? null,
+    r.labels ? JSON.stringify(r.labels) : null,
   ];
   for (let attempt = 0; attempt < 3; attempt++) {
     const res = await q.query<Row>(INSERT_SQL, params, { name: 'insert_request' });

@@ -345,7 +345,7 @@ export class RequestStore {
     const pageSize = options.pageSize ?? 2_000;
     for (let after = ''; ; after = out[out.length - 1]!.id) {
       const res = await this.db.query<Row>(
-        `SELECT id, provider, region_id, cluster_id, nodepool_name, operation, target_size, state, '' AS body_hash, source, nodepool_id, task_id, attempts,
+        `SELECT id, provider, region_id, cluster_id, nodepool_name, operation, target_size, labels, state, '' AS body_hash, source, nodepool_id, task_id, attempts,
                 create_started_at, deadline_at, next_attempt_at, lease_owner, lease_expires_at, last_error, observed, created_at, updated_at
            FROM nodepool_requests r
           WHERE id > $4 AND (state = ANY($2) OR (state = ANY($3) AND updated_at >= $1))

@@ -50,6 +50,7 @@ export function toRequest(r: Row): NodepoolRequest {
     nodepoolName: (r.nodepool_name as string | null) ?? '',
     operation: ((r.operation as string | null) ?? 'create') as Operation,
     createdBy: (r.created_by as string | null) ?? undefined,
+    labels: json<Record<string, string>>(r.labels),
     targetSize: (r.target_size as number | null) ?? undefined,
     state: r.state as RequestState,
     createParams: json<Record<string, unknown>>(r.request) ?? {},
@@ -83,6 +84,7 @@ export interface NewRequest {
   state: 'accepted' | 'rejected';
   operation?: Operation;
   createdBy?: string;
+  labels?: Record<string, string>;
   nodepoolId?: string;
   targetSize?: number;
   /** The create parameters with secrets lifted out; for a rejected message, what it held (redacted). */

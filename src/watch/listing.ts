@@ -18,6 +18,8 @@ export interface WatchTarget {
   cluster: Cluster;
   /** Configured in WATCH_CLUSTERS: every pool is watched. */
   watchAll: boolean;
+  /** The labels WATCH_CLUSTERS gives the cluster's pools' alerts. */
+  labels?: Record<string, string>;
 }
 
 /**
@@ -40,11 +42,11 @@ export function watchTargets(
   firing: AlertRecord[],
 ): WatchTarget[] {
   const targets = new Map<string, WatchTarget>();
-  const add = (cluster: Cluster, watchAll: boolean) => {
+  const add = (cluster: Cluster, watchAll: boolean, labels?: Record<string, string>) => {
     const key = clusterKey(cluster);
-    if (!targets.has(key)) targets.set(key, { key, cluster, watchAll });
+    if (!targets.has(key)) targets.set(key, { key, cluster, watchAll, ...(labels ? { labels } : {}) });
   };
-  for (const c of config.watchClusters) add(c, true);
+  for (const { labels, ...c } of config.watchClusters) add(c as Cluster, true, labels);
   for (const r of requests) {
     // ACK requests waiting their turn keep their cluster listed too, so that its end wakes them.
     if (IN_CLOUD_STATES.includes(r.state) || r.state === 'active' || isRecoverable(r) || (r.provider === 'ack' && PRE_CREATE_STATES.includes(r.state)))

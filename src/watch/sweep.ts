@@ -161,8 +161,13 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         nodepoolId: p.id,
       });
     }
-    const watchAll = new Set(targets.filter((t) => t.watchAll).map((t) => t.key));
-    const listings: ClusterListing[] = results.map((r) => ({ ...r, consecutiveFailures: failures.get(r.key) ?? 0, watchAll: watchAll.has(r.key) }));
+    const byTarget = new Map(targets.map((t) => [t.key, t]));
+    const listings: ClusterListing[] = results.map((r) => ({
+      ...r,
+      consecutiveFailures: failures.get(r.key) ?? 0,
+      watchAll: byTarget.get(r.key)?.watchAll ?? false,
+      labels: byTarget.get(r.key)?.labels,
+    }));
     summary.clusterErrors = listings.filter((l) => l.error).length;
     summary.pools = listings.reduce((n, l) => n + (l.pools?.length ?? 0), 0);
 
