@@ -12,7 +12,7 @@ export const MAX_LABELS = 10;
 const KEY = /^[a-z][a-z0-9_]{0,62}$/;
 const VALUE_MAX = 128;
 /** What every alert carries of its own (rules.ts), and Alertmanager's name for the rule. */
-export const RESERVED_LABELS = ['rule', 'severity', 'alertname', 'provider', 'regionId', 'clusterId', 'nodepoolName', 'nodepoolId'];
+const RESERVED_LABELS = ['rule', 'severity', 'alertname', 'provider', 'regionId', 'clusterId', 'nodepoolName', 'nodepoolId'];
 
 /** Every problem with a labels object, by path. */
 export function labelIssues(value: unknown, path: string): Issue[] {
