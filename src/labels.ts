@@ -8,7 +8,7 @@ import { type Issue, isStorableText, UNREADABLE_CHARS } from './text.js';
 
 export type Labels = Record<string, string>;
 
-export const MAX_LABELS = 10;
+const MAX_LABELS = 10;
 const KEY = /^[a-z][a-z0-9_]{0,62}$/;
 const VALUE_MAX = 128;
 /** What every alert carries of its own (rules.ts), and Alertmanager's name for the rule. */
