@@ -23,7 +23,7 @@ const LAYERS = [
   ['pipeline', '^src/pipeline/'],
   ['store', '^src/store/'],
   ['requests', '^src/requests/'],
-  ['config', '^src/config\\.ts$'],
+  ['config', '^src/config(-routes)?\\.ts$'],
   ['cloud', '^src/cloud/'],
   ['base', '^src/(clock|redact|log|json|concurrent|text|labels)\\.ts$'],
 ];

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { defaultEndpoints } from './cloud/client.js';
 import { type Cluster, parseClusterSpec } from './cloud/cluster.js';
 import { DEFAULT_BURST_SHARE } from './cloud/rate-limiter.js';
+import { parseRoutes, type RouteConfig } from './config-routes.js';
 import { type Labels, labelIssues } from './labels.js';
 
 export class ConfigError extends Error {
@@ -83,6 +84,8 @@ export interface Config {
   dispatchGraceSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   alertChannels: ChannelConfig[];
+  /** ALERT_ROUTES (config-routes.ts); without it every channel hears every alert at or above its severity. */
+  alertRoutes?: RouteConfig;
   /** WATCH_CLUSTERS, each with the labels its pools' alerts get. */
   watchClusters: WatchedCluster[];
   thresholds: RuleThresholds;
@@ -231,6 +234,11 @@ export function loadConfig(env: Env = process.env): Config {
     r.problems.push(`LEASE_SECONDS (${config.leaseSeconds}) must be at least PROVISION_BUDGET_SECONDS + CLOUD_CONNECT_TIMEOUT_MS + 5 s = ${needed}`);
   }
   config.alertChannels = parseChannels(r, r.str('ALERT_CHANNELS'));
+  config.alertRoutes = parseRoutes(
+    r.str('ALERT_ROUTES'),
+    config.alertChannels.map((c) => c.name),
+    r.problems,
+  );
   config.watchClusters = parseWatchClusters(r, r.str('WATCH_CLUSTERS'));
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;

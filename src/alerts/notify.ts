@@ -4,9 +4,11 @@
  */
 import { clusterKey } from '../cloud/cluster.js';
 import type { ChannelConfig, Severity } from '../config.js';
+import type { RouteConfig } from '../config-routes.js';
 import type { AlertRecord, Silence } from '../store/alerts.js';
 import { inhibitingClusters, isInhibited } from './inhibit.js';
 import type { LifecycleResult } from './lifecycle.js';
+import { groupKeyOf, routesFor } from './routes.js';
 import { silenceMatches } from './silence.js';
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
@@ -44,10 +46,14 @@ function afterSilence(a: AlertRecord, reason: NotificationItem['reason'], ended:
   return s ? { afterSilence: { id: s.id, endedAt: s.endsAt.toISOString(), ...(s.comment ? { comment: s.comment } : {}) } } : {};
 }
 
-/** One payload per channel with what it should hear of this sweep, and the alerts that were sent anywhere. */
+/**
+ * The payloads of this sweep, and the alerts that were sent anywhere. Without routes, one per
+ * channel with what it should hear; with ALERT_ROUTES, one per channel of each route that
+ * takes alerts, and per group of its groupBy labels.
+ */
 export function planNotifications(
   result: LifecycleResult,
-  options: { now: Date; silences: Silence[]; channels: ChannelConfig[]; failedListings?: Iterable<string> },
+  options: { now: Date; silences: Silence[]; channels: ChannelConfig[]; routes?: RouteConfig; failedListings?: Iterable<string> },
 ): { payloads: NotificationPayload[]; notified: number[]; silenced: number; inhibited: number; inhibitedIds: Map<number, string> } {
   const inhibited = inhibitingClusters(result.firing, options.failedListings);
   const inhibitedIds = new Map(result.firing.filter((a) => isInhibited(a, inhibited)).map((a) => [a.id, clusterKey(a.labels)]));
@@ -77,29 +83,46 @@ export function planNotifications(
   });
   const notified = new Set<number>();
   const payloads: NotificationPayload[] = [];
-  for (const ch of options.channels) {
-    const items = sendable
-      .filter(({ a }) => RANK[a.severity] >= RANK[ch.minSeverity])
-      .map(
-        ({ a, reason }): NotificationItem => ({
-          id: a.id,
-          fingerprint: a.fingerprint,
-          status: reason === 'resolved' ? 'resolved' : 'firing',
-          reason,
-          rule: a.rule,
-          severity: a.severity,
-          labels: a.labels,
-          annotations: a.annotations,
-          startsAt: a.startsAt.toISOString(),
-          ...(a.endsAt ? { endsAt: a.endsAt.toISOString() } : {}),
-          ...afterSilence(a, reason, ended),
-        }),
-      );
-    if (!items.length) continue;
+  const minSeverity = new Map(options.channels.map((c) => [c.name, c.minSeverity]));
+  // Each (channel, group) and what it hears, in the order the routes give them.
+  const buckets = new Map<string, { channel: string; groupKey: string; items: typeof sendable }>();
+  const put = (channel: string, groupKey: string, item: (typeof sendable)[number]) => {
+    const severity = minSeverity.get(channel);
+    if (!severity || RANK[item.a.severity] < RANK[severity]) return;
+    const key = `${channel}\u0000${groupKey}`;
+    const bucket = buckets.get(key) ?? { channel, groupKey, items: [] };
+    if (!bucket.items.includes(item)) bucket.items.push(item);
+    buckets.set(key, bucket);
+  };
+  for (const item of sendable) {
+    if (!options.routes) {
+      for (const ch of options.channels) put(ch.name, `nodepool-pilot/${ch.name}`, item);
+      continue;
+    }
+    for (const route of routesFor(options.routes, item.a.labels)) {
+      for (const channel of route.channels) put(channel, `nodepool-pilot/${groupKeyOf(route, item.a.labels)}`, item);
+    }
+  }
+  for (const { channel, groupKey, items: picked } of buckets.values()) {
+    const items = picked.map(
+      ({ a, reason }): NotificationItem => ({
+        id: a.id,
+        fingerprint: a.fingerprint,
+        status: reason === 'resolved' ? 'resolved' : 'firing',
+        reason,
+        rule: a.rule,
+        severity: a.severity,
+        labels: a.labels,
+        annotations: a.annotations,
+        startsAt: a.startsAt.toISOString(),
+        ...(a.endsAt ? { endsAt: a.endsAt.toISOString() } : {}),
+        ...afterSilence(a, reason, ended),
+      }),
+    );
     for (const i of items) notified.add(i.id);
     payloads.push({
-      channel: ch.name,
-      groupKey: `nodepool-pilot/${ch.name}`,
+      channel,
+      groupKey,
       sweepAt: options.now.toISOString(),
       status: items.some((i) => i.status === 'firing') ? 'firing' : 'resolved',
       alerts: items,

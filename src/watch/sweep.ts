@@ -215,6 +215,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         // Those that ended in the last day too: an alert they covered that still fires is sent marked as such.
         silences: await tx.activeSilences(now(), new Date(now().getTime() - 24 * 3600_000)),
         channels: channels.map((c) => ({ type: c.type, name: c.name, minSeverity: c.minSeverity })),
+        routes: config.alertRoutes,
         failedListings: listings.filter((l) => l.error).map((l) => l.key),
       });
       summary.silenced = plan.silenced;

@@ -1,0 +1,111 @@
+/**
+ * ALERT_ROUTES, after Alertmanager's routing tree: which channels hear which alerts.
+ *
+ *   {"routes": [{"match": {"team": "payments"}, "channels": ["payments-dingtalk"], "groupBy": ["clusterId"],
+ *                "routes": [...]},
+ *               {"matchRe": {"severity": "critical"}, "channels": ["pager"], "continue": true}],
+ *    "default": {"channels": ["ops-webhook"]}}
+ *
+ * A route matches an alert when every `match` label equals and every `matchRe` label matches
+ * (the whole value) the alert's; the labels are the alert's own (rule, severity, provider,
+ * regionId, clusterId, nodepoolName, nodepoolId) and its request's and cluster's labels. An
+ * alert goes down the first matching route of each level (and on to the next ones of that
+ * level after a route with `continue`); a route none of whose children match takes it itself;
+ * one that matches no route goes to `default`. `groupBy` puts the alerts of one sweep that share
+ * those labels in one message (all of a route's in one when it is empty). Checked at start:
+ * a route's channels must be named in ALERT_CHANNELS.
+ */
+export interface RouteConfig {
+  /** Its place in the tree, such as `routes[0].routes[1]`, or `default`. */
+  id: string;
+  match: Record<string, string>;
+  matchRe: Record<string, RegExp>;
+  channels: string[];
+  groupBy: string[];
+  continue: boolean;
+  routes: RouteConfig[];
+}
+
+const FIELDS = ['match', 'matchRe', 'channels', 'groupBy', 'continue', 'routes'];
+const MAX_DEPTH = 5;
+const MAX_ROUTES = 100;
+
+/** The routing tree (its root is the default route), or undefined without ALERT_ROUTES; problems are pushed by path. */
+export function parseRoutes(raw: string | undefined, channelNames: string[], problems: string[]): RouteConfig | undefined {
+  if (!raw) return undefined;
+  let tree: unknown;
+  try {
+    tree = JSON.parse(raw);
+  } catch {
+    problems.push('ALERT_ROUTES must be JSON: {"routes": [...], "default": {"channels": [...]}}');
+    return undefined;
+  }
+  if (!tree || typeof tree !== 'object' || Array.isArray(tree)) {
+    problems.push('ALERT_ROUTES must be an object with "routes" and "default"');
+    return undefined;
+  }
+  const t = tree as Record<string, unknown>;
+  for (const k of Object.keys(t)) if (k !== 'routes' && k !== 'default') problems.push(`ALERT_ROUTES.${k} is not a known field (routes, default)`);
+  let count = 0;
+  const route = (v: unknown, at: string, depth: number, isDefault: boolean): RouteConfig => {
+    const out: RouteConfig = { id: at.replace(/^ALERT_ROUTES\./, ''), match: {}, matchRe: {}, channels: [], groupBy: [], continue: false, routes: [] };
+    if (++count > MAX_ROUTES) {
+      if (count === MAX_ROUTES + 1) problems.push(`ALERT_ROUTES has more than ${MAX_ROUTES} routes`);
+      return out;
+    }
+    if (!v || typeof v !== 'object' || Array.isArray(v)) {
+      problems.push(`${at} must be an object`);
+      return out;
+    }
+    const r = v as Record<string, unknown>;
+    for (const k of Object.keys(r)) {
+      if (k === 'repeatIntervalMinutes') problems.push(`${at}.${k}: a repeat interval per route is not supported yet (REPEAT_INTERVAL_MINUTES applies to all)`);
+      else if (!FIELDS.includes(k)) problems.push(`${at}.${k} is not a known field (${FIELDS.join(', ')})`);
+      else if (isDefault && (k === 'match' || k === 'matchRe' || k === 'continue'))
+        problems.push(`${at}.${k}: the default route takes every alert no route took`);
+    }
+    const strings = (k: string, value: unknown): Record<string, string> => {
+      if (value === undefined) return {};
+      if (!value || typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((x) => typeof x !== 'string')) {
+        problems.push(`${at}.${k} must be an object of label names to strings`);
+        return {};
+      }
+      return value as Record<string, string>;
+    };
+    out.match = strings('match', r.match);
+    for (const [label, re] of Object.entries(strings('matchRe', r.matchRe))) {
+      try {
+        out.matchRe[label] = new RegExp(`^(?:${re})$`);
+      } catch {
+        problems.push(`${at}.matchRe.${label} is not a regular expression`);
+      }
+    }
+    const list = (k: string, value: unknown): string[] => {
+      if (value === undefined) return [];
+      if (!Array.isArray(value) || value.some((x) => typeof x !== 'string' || !x)) {
+        problems.push(`${at}.${k} must be a list of names`);
+        return [];
+      }
+      return value as string[];
+    };
+    out.channels = list('channels', r.channels);
+    for (const c of out.channels)
+      if (!channelNames.includes(c)) problems.push(`${at}.channels: ${c} is not a channel of ALERT_CHANNELS (${channelNames.join(', ') || 'none'})`);
+    out.groupBy = list('groupBy', r.groupBy);
+    if (r.continue !== undefined && typeof r.continue !== 'boolean') problems.push(`${at}.continue must be true or false`);
+    out.continue = r.continue === true;
+    if (r.routes !== undefined && !Array.isArray(r.routes)) problems.push(`${at}.routes must be a list`);
+    if (Array.isArray(r.routes)) {
+      if (depth >= MAX_DEPTH) problems.push(`${at}.routes: routes nest at most ${MAX_DEPTH} deep`);
+      else out.routes = r.routes.map((child, i) => route(child, `${at}.routes[${i}]`, depth + 1, false));
+    }
+    if (!isDefault && !out.channels.length && !out.routes.length) problems.push(`${at} sends nowhere: give it channels or routes`);
+    return out;
+  };
+  const root = route(t.default ?? { channels: [] }, 'ALERT_ROUTES.default', 0, true);
+  root.id = 'default';
+  if (t.routes !== undefined && !Array.isArray(t.routes)) problems.push('ALERT_ROUTES.routes must be a list');
+  const top = Array.isArray(t.routes) ? t.routes : [];
+  root.routes = top.map((child, i) => route(child, `ALERT_ROUTES.routes[${i}]`, 1, false));
+  return root;
+}
