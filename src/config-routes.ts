@@ -109,3 +109,58 @@ export function parseRoutes(raw: string | undefined, channelNames: string[], pro
   root.routes = top.map((child, i) => route(child, `ALERT_ROUTES.routes[${i}]`, 1, false));
   return root;
 }
+
+/**
+ * Who a chat channel mentions in a firing message with an alert at or above `minSeverity`
+ * (`critical` unless given): DingTalk `at.atMobiles`, `at.atUserIds` and `at.isAtAll`; WeCom
+ * `mentioned_mobile_list` and `mentioned_list` (a text message, the type that takes them);
+ * Feishu `at` elements of a post, by user id (Feishu mentions no phone number).
+ */
+export interface Mentions {
+  mobiles: string[];
+  userIds: string[];
+  all: boolean;
+  minSeverity: 'info' | 'warning' | 'critical';
+}
+
+const MENTION_TYPES: Record<string, Array<'mobiles' | 'userIds' | 'all'>> = {
+  dingtalk: ['mobiles', 'userIds', 'all'],
+  wecom: ['mobiles', 'userIds', 'all'],
+  feishu: ['userIds', 'all'],
+};
+
+/** A channel's `mentions`, or undefined without one; problems are pushed by path. */
+export function parseMentions(v: unknown, channelType: string, at: string, problems: string[]): Mentions | undefined {
+  if (v === undefined) return undefined;
+  const allowed = MENTION_TYPES[channelType];
+  if (!allowed) {
+    problems.push(`${at}: ${channelType} channels mention no one (mentions are for dingtalk, wecom and feishu)`);
+    return undefined;
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) {
+    problems.push(`${at} must be an object: {"mobiles"?, "userIds"?, "all"?, "minSeverity"?}`);
+    return undefined;
+  }
+  const m = v as Record<string, unknown>;
+  for (const k of Object.keys(m)) {
+    if (k !== 'minSeverity' && !allowed.includes(k as never)) problems.push(`${at}.${k} is not something ${channelType} mentions by (${allowed.join(', ')})`);
+  }
+  const list = (k: string, pattern: RegExp): string[] => {
+    const x = m[k];
+    if (x === undefined) return [];
+    if (!Array.isArray(x) || x.length > 50 || x.some((s) => typeof s !== 'string' || !pattern.test(s))) {
+      problems.push(`${at}.${k} must be a list of at most 50 ${k === 'mobiles' ? 'phone numbers (digits, an optional leading +)' : 'user ids'}`);
+      return [];
+    }
+    return x as string[];
+  };
+  const minSeverity = m.minSeverity ?? 'critical';
+  if (minSeverity !== 'info' && minSeverity !== 'warning' && minSeverity !== 'critical') problems.push(`${at}.minSeverity must be info, warning or critical`);
+  if (m.all !== undefined && typeof m.all !== 'boolean') problems.push(`${at}.all must be true or false`);
+  return {
+    mobiles: list('mobiles', /^\+?\d{5,20}$/),
+    userIds: list('userIds', /^[\w.@-]{1,64}$/),
+    all: m.all === true,
+    minSeverity: minSeverity as Mentions['minSeverity'],
+  };
+}

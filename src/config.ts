@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { defaultEndpoints } from './cloud/client.js';
 import { type Cluster, parseClusterSpec } from './cloud/cluster.js';
 import { DEFAULT_BURST_SHARE } from './cloud/rate-limiter.js';
-import { parseRoutes, type RouteConfig } from './config-routes.js';
+import { type Mentions, parseMentions, parseRoutes, type RouteConfig } from './config-routes.js';
 import { type Labels, labelIssues } from './labels.js';
 
 export class ConfigError extends Error {
@@ -29,6 +29,8 @@ export interface ChannelConfig {
   url?: string;
   secret?: string;
   minSeverity: Severity;
+  /** Who a chat channel mentions in firing messages (config-routes.ts). */
+  mentions?: Mentions;
 }
 
 export interface RuleThresholds {
@@ -270,7 +272,9 @@ function parseChannels(r: Reader, raw: string | undefined): ChannelConfig[] {
       r.problems.push(`${at}.type must be one of ${CHANNEL_TYPES.join(', ')}`);
       continue;
     }
-    for (const k of Object.keys(c)) if (!['type', 'name', 'url', 'secret', 'minSeverity'].includes(k)) r.problems.push(`${at}.${k} is not a known field`);
+    for (const k of Object.keys(c))
+      if (!['type', 'name', 'url', 'secret', 'minSeverity', 'mentions'].includes(k)) r.problems.push(`${at}.${k} is not a known field`);
+    const mentions = parseMentions(c.mentions, type, `${at}.mentions`, r.problems);
     const url = c.url;
     if (type !== 'console') {
       if (typeof url !== 'string') r.problems.push(`${at}.url is required for ${type}`);
@@ -290,7 +294,14 @@ function parseChannels(r: Reader, raw: string | undefined): ChannelConfig[] {
     let name = typeof c.name === 'string' && c.name ? c.name : type;
     if (names.has(name)) name = `${name}-${i}`;
     names.add(name);
-    out.push({ type, name, url: typeof url === 'string' ? url : undefined, secret: typeof c.secret === 'string' ? c.secret : undefined, minSeverity });
+    out.push({
+      type,
+      name,
+      url: typeof url === 'string' ? url : undefined,
+      secret: typeof c.secret === 'string' ? c.secret : undefined,
+      minSeverity,
+      ...(mentions ? { mentions } : {}),
+    });
   }
   return out;
 }

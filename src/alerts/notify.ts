@@ -11,7 +11,7 @@ import type { LifecycleResult } from './lifecycle.js';
 import { groupKeyOf, routesFor } from './routes.js';
 import { silenceMatches } from './silence.js';
 
-const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+export const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
 export interface NotificationItem {
   id: number;

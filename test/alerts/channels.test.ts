@@ -166,3 +166,54 @@ describe('generic webhook', () => {
     expect(err.message).not.toContain('sekret-token');
   });
 });
+
+describe('mentions', () => {
+  const mentioning = async (type: 'dingtalk' | 'wecom' | 'feishu', mentions: ChannelConfig['mentions']) => {
+    const r = await startReceiver(type, type === 'wecom' ? undefined : `SEC-${type}`);
+    receivers.push(r);
+    const ch = createChannel(
+      { type, name: type, url: r.url, secret: type === 'wecom' ? undefined : `SEC-${type}`, minSeverity: 'warning', mentions },
+      { timeoutMs: 2_000 },
+    );
+    return { r, ch };
+  };
+  const ctx = () => ({ deliveryId: 1, now: new Date() });
+  const resolvedOnly = (): NotificationPayload => {
+    const p = payload(2);
+    return { ...p, status: 'resolved', alerts: p.alerts.filter((a) => a.status === 'resolved') };
+  };
+
+  it('DingTalk: at.atMobiles, at.atUserIds and at.isAtAll, named in the text, on firing messages only', async () => {
+    const { r, ch } = await mentioning('dingtalk', { mobiles: ['13800001111'], userIds: ['manager01'], all: false, minSeverity: 'critical' });
+    await ch.send(payload(1), ctx());
+    await ch.send(resolvedOnly(), ctx());
+    const [firing, resolved] = r.accepted().map((m) => m.body);
+    expect(firing.at).toEqual({ atMobiles: ['13800001111'], atUserIds: ['manager01'], isAtAll: false });
+    expect(firing.markdown.text).toMatch(/@13800001111 @manager01$/);
+    expect(resolved.at).toBeUndefined();
+  });
+
+  it('WeCom: a text message with mentioned_list and mentioned_mobile_list', async () => {
+    const { r, ch } = await mentioning('wecom', { mobiles: ['13800001111'], userIds: ['wangqing'], all: true, minSeverity: 'critical' });
+    await ch.send(payload(1), ctx());
+    await ch.send(resolvedOnly(), ctx());
+    const [firing, resolved] = r.accepted().map((m) => m.body);
+    expect(firing).toMatchObject({ msgtype: 'text', text: { mentioned_list: ['wangqing', '@all'], mentioned_mobile_list: ['13800001111'] } });
+    expect(firing.text.content).toContain('edge-0');
+    expect(resolved.msgtype).toBe('markdown');
+  });
+
+  it('Feishu: at elements by user id first in the post, and none below the mention severity', async () => {
+    const { r, ch } = await mentioning('feishu', { mobiles: [], userIds: ['ou_7d8a6e6df7621556ce0d21922b676706'], all: true, minSeverity: 'critical' });
+    await ch.send(payload(1), ctx());
+    const warning = payload(1);
+    warning.alerts[0]!.severity = 'warning';
+    await ch.send(warning, ctx());
+    const [critical, low] = r.accepted().map((m) => m.body.content.post.zh_cn.content);
+    expect(critical[0]).toEqual([
+      { tag: 'at', user_id: 'ou_7d8a6e6df7621556ce0d21922b676706' },
+      { tag: 'at', user_id: 'all' },
+    ]);
+    expect(low.flat().some((e: any) => e.tag === 'at')).toBe(false);
+  });
+});

@@ -40,6 +40,8 @@ function eq(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
 function check(
   kind: Kind,
   secret: string | undefined,
@@ -59,6 +61,11 @@ function check(
       }
       if (r.body?.msgtype !== 'markdown' || typeof r.body?.markdown?.text !== 'string' || typeof r.body?.markdown?.title !== 'string') {
         return { ok: false, reason: 'bad payload', reply: { status: 200, body: JSON.stringify({ errcode: 300001, errmsg: 'param error' }) } };
+      }
+      // The robot's `at`: atMobiles and atUserIds lists of strings, isAtAll a boolean.
+      const at = r.body.at;
+      if (at !== undefined && (!strings(at.atMobiles ?? []) || !strings(at.atUserIds ?? []) || (at.isAtAll !== undefined && typeof at.isAtAll !== 'boolean'))) {
+        return { ok: false, reason: 'bad at', reply: { status: 200, body: JSON.stringify({ errcode: 300001, errmsg: 'param error' }) } };
       }
       return { ok: true, reply: { status: 200, body: JSON.stringify({ errcode: 0, errmsg: 'ok' }) } };
     }
@@ -81,9 +88,22 @@ function check(
       }
       if (r.body?.msg_type !== 'post' || !r.body?.content?.post?.zh_cn?.title)
         return { ok: false, reason: 'bad payload', reply: { status: 200, body: JSON.stringify({ code: 9499, msg: 'Bad Request', data: {} }) } };
+      // A post's elements: an `at` one names a user_id (an open id, or "all").
+      const elements = (r.body.content.post.zh_cn.content ?? []).flat();
+      if (elements.some((e: any) => e?.tag === 'at' && (typeof e.user_id !== 'string' || !e.user_id)))
+        return { ok: false, reason: 'bad at', reply: { status: 200, body: JSON.stringify({ code: 9499, msg: 'Bad Request', data: {} }) } };
       return { ok: true, reply: { status: 200, body: JSON.stringify({ code: 0, msg: 'success', data: {} }) } };
     }
     case 'wecom': {
+      // A text message: content at most 2048 bytes, mentioned_list and mentioned_mobile_list lists of strings.
+      if (r.body?.msgtype === 'text') {
+        const t = r.body.text;
+        if (typeof t?.content !== 'string' || !strings(t.mentioned_list ?? []) || !strings(t.mentioned_mobile_list ?? []))
+          return { ok: false, reason: 'bad payload', reply: { status: 200, body: JSON.stringify({ errcode: 40008, errmsg: 'invalid message type' }) } };
+        if (Buffer.byteLength(t.content) > 2048)
+          return { ok: false, reason: 'too long', reply: { status: 200, body: JSON.stringify({ errcode: 40058, errmsg: 'content exceed max length 2048' }) } };
+        return { ok: true, reply: { status: 200, body: JSON.stringify({ errcode: 0, errmsg: 'ok' }) } };
+      }
       const content = r.body?.markdown?.content;
       if (r.body?.msgtype !== 'markdown' || typeof content !== 'string')
         return { ok: false, reason: 'bad payload', reply: { status: 200, body: JSON.stringify({ errcode: 40008, errmsg: 'invalid message type' }) } };

@@ -54,4 +54,31 @@ describe('configuration', () => {
       /DATABASE_URL is required on Function Compute[\s\S]*SECRET_KEY is required/,
     );
   });
+
+  it('takes mentions on chat channels only, each by what its platform mentions by', () => {
+    const problems = (channel: Record<string, unknown>) => {
+      try {
+        loadConfig({ ALERT_CHANNELS: JSON.stringify([{ url: 'https://example.invalid/hook', secret: 's', ...channel }]) });
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems({ type: 'dingtalk', mentions: { mobiles: ['13800001111'], userIds: ['u1'], all: true } })).toEqual([]);
+    expect(problems({ type: 'slack', mentions: { userIds: ['u1'] } })).toEqual([
+      'ALERT_CHANNELS[0].mentions: slack channels mention no one (mentions are for dingtalk, wecom and feishu)',
+    ]);
+    expect(problems({ type: 'feishu', mentions: { mobiles: ['13800001111'], minSeverity: 'loud' } })).toEqual([
+      'ALERT_CHANNELS[0].mentions.mobiles is not something feishu mentions by (userIds, all)',
+      'ALERT_CHANNELS[0].mentions.minSeverity must be info, warning or critical',
+    ]);
+    expect(
+      loadConfig({ ALERT_CHANNELS: JSON.stringify([{ type: 'wecom', url: 'https://example.invalid/k', mentions: { all: true } }]) }).alertChannels[0]!.mentions,
+    ).toEqual({
+      mobiles: [],
+      userIds: [],
+      all: true,
+      minSeverity: 'critical',
+    });
+  });
 });

@@ -4,7 +4,8 @@
  */
 import { createHmac } from 'node:crypto';
 import type { ChannelConfig } from '../../config.js';
-import type { NotificationPayload } from '../notify.js';
+import type { Mentions } from '../../config-routes.js';
+import { type NotificationPayload, RANK } from '../notify.js';
 import { detail, facts, headline, markdown, plainText, title, truncateBytes } from '../render.js';
 import { type Channel, ChannelError, expectOk, type HttpResult, postJson, type SendContext } from './channel.js';
 
@@ -37,6 +38,11 @@ function expectCode(r: HttpResult, what: string, code: number, message: unknown,
 }
 
 /** What every chat channel keeps of its configuration. */
+/** Who this message mentions: a firing one with an alert at or above the channel's mention severity. */
+function mentionsIn(p: NotificationPayload, m: Mentions | undefined): Mentions | undefined {
+  return m && p.alerts.some((a) => a.status === 'firing' && RANK[a.severity] >= RANK[m.minSeverity]) ? m : undefined;
+}
+
 abstract class ChatChannel {
   readonly name: string;
   readonly minSeverity: ChannelConfig['minSeverity'];
@@ -60,8 +66,12 @@ export class DingTalkChannel extends ChatChannel implements Channel {
       url.searchParams.set('timestamp', String(ts));
       url.searchParams.set('sign', dingtalkSign(ts, this.config.secret));
     }
-    // DingTalk caps a message at 20000 bytes.
-    const r = await postJson(url.toString(), { msgtype: 'markdown', markdown: { title: title(p), text: truncateBytes(markdown(p), 18_000) } }, this.options);
+    // DingTalk caps a message at 20000 bytes. A mention is highlighted only when the text names it too.
+    const m = mentionsIn(p, this.config.mentions);
+    const named = m ? [...m.mobiles, ...m.userIds].map((x) => `@${x}`).join(' ') : '';
+    const text = truncateBytes(markdown(p), 18_000) + (named ? `\n\n${named}` : '');
+    const at = m ? { at: { atMobiles: m.mobiles, atUserIds: m.userIds, isAtAll: m.all } } : {};
+    const r = await postJson(url.toString(), { msgtype: 'markdown', markdown: { title: title(p), text }, ...at }, this.options);
     expectOk(r, 'DingTalk');
     const code = Number(r.json?.errcode ?? -1);
     expectCode(r, 'DingTalk', code, `errcode ${code} ${r.json?.errmsg ?? r.text}`, 130101, 10 * 60_000);
@@ -97,6 +107,8 @@ export class FeishuChannel extends ChatChannel implements Channel {
       shown++;
     }
     if (shown < p.alerts.length) content.push([{ tag: 'text', text: `…and ${p.alerts.length - shown} more: GET /v1/alerts` }]);
+    const m = mentionsIn(p, this.config.mentions);
+    if (m) content.unshift([...m.userIds, ...(m.all ? ['all'] : [])].map((id) => ({ tag: 'at', user_id: id })));
     const body: Record<string, unknown> = { msg_type: 'post', content: { post: { zh_cn: { title: title(p), content } } } };
     if (this.config.secret) {
       const ts = Math.floor(ctx.now.getTime() / 1000);
@@ -115,8 +127,19 @@ export class WeComChannel extends ChatChannel implements Channel {
   readonly perMinute = 20;
 
   async send(p: NotificationPayload): Promise<void> {
-    // WeCom refuses markdown over 4096 bytes (errcode 40058).
-    const r = await postJson(this.config.url!, { msgtype: 'markdown', markdown: { content: truncateBytes(markdown(p), 4096) } }, this.options);
+    // WeCom refuses markdown over 4096 bytes (errcode 40058). Mentions travel only on a text message (2048 bytes at most).
+    const m = mentionsIn(p, this.config.mentions);
+    const body = m
+      ? {
+          msgtype: 'text',
+          text: {
+            content: truncateBytes(plainText(p), 2048),
+            mentioned_list: [...m.userIds, ...(m.all ? ['@all'] : [])],
+            mentioned_mobile_list: m.mobiles,
+          },
+        }
+      : { msgtype: 'markdown', markdown: { content: truncateBytes(markdown(p), 4096) } };
+    const r = await postJson(this.config.url!, body, this.options);
     expectOk(r, 'WeCom');
     const code = Number(r.json?.errcode ?? -1);
     expectCode(r, 'WeCom', code, `errcode ${code} ${r.json?.errmsg ?? r.text}`, 45009, 60_000);
