@@ -87,11 +87,12 @@ function poolDescription(rule: RuleName, p: NodePool): string {
   }
 }
 
-/** The latest request for each pool name (provider/cluster/name), and the latest active one. */
+/** The latest request for each pool name (provider/cluster/name), the latest active one, and the pool's labels. */
 function latestByName(requests: NodepoolRequest[]): {
   latest: Map<string, NodepoolRequest>;
   lastFinal: Map<string, NodepoolRequest>;
   lastActive: Map<string, NodepoolRequest>;
+  labels: Map<string, Record<string, string>>;
 } {
   const latest = new Map<string, NodepoolRequest>();
   const lastFinal = new Map<string, NodepoolRequest>();
@@ -111,7 +112,13 @@ function latestByName(requests: NodepoolRequest[]): {
     const a = lastActive.get(k);
     if (a && r.operation === 'delete' && r.id > a.id && (LIVE_STATES.includes(r.state) || r.state === 'deleted')) lastActive.delete(k);
   }
-  return { latest, lastFinal, lastActive };
+  // A pool's labels: those of every request for its name, a later one's over an earlier one's (a
+  // scale sent without labels keeps the team its creation named).
+  const labels = new Map<string, Record<string, string>>();
+  for (const r of [...requests].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    if (r.labels) labels.set(poolNameKey(r), { ...labels.get(poolNameKey(r)), ...r.labels });
+  }
+  return { latest, lastFinal, lastActive, labels };
 }
 
 /** The rule a failed or timed-out request fires, by its operation. */
@@ -167,7 +174,7 @@ export function evaluate(input: EvaluationInput): Candidate[] {
 
   // Creation outcomes: the latest request for each pool decides; while a retry is still on its
   // way, the last failure stands (a retry is not yet a success).
-  const { latest, lastFinal, lastActive } = latestByName(input.requests);
+  const { latest, lastFinal, lastActive, labels: labelsByName } = latestByName(input.requests);
   const horizon = now.getTime() - thresholds.creationAlertHours * 3600_000;
   for (const [k, r0] of latest) {
     const r = r0.state === 'failed' || r0.state === 'timed_out' ? r0 : r0.state === 'active' || r0.state === 'deleted' ? undefined : lastFinal.get(k);
@@ -177,7 +184,7 @@ export function evaluate(input: EvaluationInput): Candidate[] {
     const rule = outcomeRule(r);
     add(
       rule,
-      { ...r.labels, provider: r.provider, regionId: r.regionId, clusterId: r.clusterId, nodepoolName: r.nodepoolName, nodepoolId: r.nodepoolId },
+      { ...labelsByName.get(k), provider: r.provider, regionId: r.regionId, clusterId: r.clusterId, nodepoolName: r.nodepoolName, nodepoolId: r.nodepoolId },
       {
         description: r.lastError ? `${r.lastError.code}: ${r.lastError.message}` : rule,
         errorCode: r.lastError?.code ?? null,
@@ -232,7 +239,7 @@ export function evaluate(input: EvaluationInput): Candidate[] {
     }
     for (const { pool, request, name, id } of watched.values()) {
       // The cluster's configured labels, then the labels of the request that made the pool; the alert's own last.
-      const labels = { ...c.labels, ...request?.labels, ...clusterLabels, nodepoolName: name, nodepoolId: id };
+      const labels = { ...c.labels, ...(request ? labelsByName.get(poolNameKey(request)) : undefined), ...clusterLabels, nodepoolName: name, nodepoolId: id };
       const extra = { nodepoolRequestId: request?.id, clusterKey: c.key };
       const link: Annotations = request ? { requestLink: input.requestLink(request.id) } : {};
       if (!pool) {

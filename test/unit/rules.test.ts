@@ -80,6 +80,17 @@ describe('rule evaluation', () => {
     ]);
   });
 
+  it("labels a pool's alerts with its requests' labels, a later request's over an earlier one's, and a scale without labels keeps them", () => {
+    const created = request('npr_01', { nodepoolId: 'np-1', labels: { team: 'payments', env: 'staging' } });
+    const scaled = request('npr_02', { nodepoolId: 'np-1', operation: 'scale', targetSize: 3 });
+    const moved = request('npr_03', { nodepoolId: 'np-1', operation: 'scale', targetSize: 3, labels: { env: 'prod' } });
+    const cluster = { ...listed([pool('np-1', { failed: 1 })]), labels: { team: 'edge', site: 'gy' } };
+    expect(run([created, scaled], [cluster])[0]!.labels).toMatchObject({ team: 'payments', env: 'staging', site: 'gy', rule: 'nodes_failed' });
+    expect(run([created, scaled, moved], [cluster])[0]!.labels).toMatchObject({ team: 'payments', env: 'prod' });
+    const failedScale = request('npr_04', { operation: 'scale', targetSize: 9, state: 'failed', lastError: { code: 'X', message: 'no' } });
+    expect(run([created, failedScale], []).map((c) => [c.rule, c.labels.team])).toEqual([['scale_failed', 'payments']]);
+  });
+
   it("ties a pool alert to the pool's id, so a new pool of the same name is another alert", () => {
     const old = run([request('npr_01', { nodepoolId: 'np-1' })], [listed([pool('np-1', { failed: 1 })])]);
     const renewed = run([request('npr_05', { nodepoolId: 'np-2' })], [listed([pool('np-2', { failed: 1 })])]);
