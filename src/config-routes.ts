@@ -12,8 +12,9 @@
  * alert goes down the first matching route of each level (and on to the next ones of that
  * level after a route with `continue`); a route none of whose children match takes it itself;
  * one that matches no route goes to `default`. `groupBy` puts the alerts of one sweep that share
- * those labels in one message (all of a route's in one when it is empty). Checked at start:
- * a route's channels must be named in ALERT_CHANNELS.
+ * those labels in one message (all of a route's in one when it is empty), and
+ * `repeatIntervalMinutes` repeats a firing alert on the route that often (REPEAT_INTERVAL_MINUTES
+ * when not given). Checked at start: a route's channels must be named in ALERT_CHANNELS.
  */
 export interface RouteConfig {
   /** Its place in the tree, such as `routes[0].routes[1]`, or `default`. */
@@ -23,10 +24,12 @@ export interface RouteConfig {
   channels: string[];
   groupBy: string[];
   continue: boolean;
+  /** How often the route repeats a firing alert; REPEAT_INTERVAL_MINUTES when not given. */
+  repeatIntervalMinutes?: number;
   routes: RouteConfig[];
 }
 
-const FIELDS = ['match', 'matchRe', 'channels', 'groupBy', 'continue', 'routes'];
+const FIELDS = ['match', 'matchRe', 'channels', 'groupBy', 'continue', 'repeatIntervalMinutes', 'routes'];
 const MAX_DEPTH = 5;
 const MAX_ROUTES = 100;
 
@@ -59,8 +62,7 @@ export function parseRoutes(raw: string | undefined, channelNames: string[], pro
     }
     const r = v as Record<string, unknown>;
     for (const k of Object.keys(r)) {
-      if (k === 'repeatIntervalMinutes') problems.push(`${at}.${k}: a repeat interval per route is not supported yet (REPEAT_INTERVAL_MINUTES applies to all)`);
-      else if (!FIELDS.includes(k)) problems.push(`${at}.${k} is not a known field (${FIELDS.join(', ')})`);
+      if (!FIELDS.includes(k)) problems.push(`${at}.${k} is not a known field (${FIELDS.join(', ')})`);
       else if (isDefault && (k === 'match' || k === 'matchRe' || k === 'continue'))
         problems.push(`${at}.${k}: the default route takes every alert no route took`);
     }
@@ -93,6 +95,12 @@ export function parseRoutes(raw: string | undefined, channelNames: string[], pro
       if (!channelNames.includes(c)) problems.push(`${at}.channels: ${c} is not a channel of ALERT_CHANNELS (${channelNames.join(', ') || 'none'})`);
     out.groupBy = list('groupBy', r.groupBy);
     if (r.continue !== undefined && typeof r.continue !== 'boolean') problems.push(`${at}.continue must be true or false`);
+    const repeat = r.repeatIntervalMinutes;
+    if (repeat !== undefined) {
+      if (typeof repeat !== 'number' || !Number.isInteger(repeat) || repeat < 1 || repeat > 10_080)
+        problems.push(`${at}.repeatIntervalMinutes must be a whole number of minutes from 1 to 10080 (a week)`);
+      else out.repeatIntervalMinutes = repeat;
+    }
     out.continue = r.continue === true;
     if (r.routes !== undefined && !Array.isArray(r.routes)) problems.push(`${at}.routes must be a list`);
     if (Array.isArray(r.routes)) {
@@ -163,4 +171,15 @@ export function parseMentions(v: unknown, channelType: string, at: string, probl
     all: m.all === true,
     minSeverity: minSeverity as Mentions['minSeverity'],
   };
+}
+
+/** The shortest repeat interval of the tree and the global one, in ms: how often a firing alert may be due again somewhere. */
+export function shortestRepeatMs(root: RouteConfig | undefined, globalMinutes: number): number {
+  let minutes = globalMinutes;
+  const walk = (r: RouteConfig) => {
+    if (r.repeatIntervalMinutes !== undefined) minutes = Math.min(minutes, r.repeatIntervalMinutes);
+    r.routes.forEach(walk);
+  };
+  if (root) walk(root);
+  return minutes * 60_000;
 }

@@ -6,6 +6,7 @@ import { clusterKey } from '../cloud/cluster.js';
 import type { ChannelConfig, Severity } from '../config.js';
 import type { RouteConfig } from '../config-routes.js';
 import type { AlertRecord, Silence } from '../store/alerts.js';
+import { routeNoticeKey } from '../store/route-notices.js';
 import { inhibitingClusters, isInhibited } from './inhibit.js';
 import type { LifecycleResult } from './lifecycle.js';
 import { groupKeyOf, routesFor } from './routes.js';
@@ -53,8 +54,26 @@ function afterSilence(a: AlertRecord, reason: NotificationItem['reason'], ended:
  */
 export function planNotifications(
   result: LifecycleResult,
-  options: { now: Date; silences: Silence[]; channels: ChannelConfig[]; routes?: RouteConfig; failedListings?: Iterable<string> },
-): { payloads: NotificationPayload[]; notified: number[]; silenced: number; inhibited: number; inhibitedIds: Map<number, string> } {
+  options: {
+    now: Date;
+    silences: Silence[];
+    channels: ChannelConfig[];
+    routes?: RouteConfig;
+    /** REPEAT_INTERVAL_MINUTES in ms, for routes without an interval of their own. */
+    repeatMs?: number;
+    /** When each route last sent each alert (store/route-notices.ts). */
+    routeNotices?: Map<string, Date>;
+    failedListings?: Iterable<string>;
+  },
+): {
+  payloads: NotificationPayload[];
+  notified: number[];
+  /** The (alert, route) pairs sent this sweep, to record. */
+  routeNotified: Array<{ alertId: number; routeId: string }>;
+  silenced: number;
+  inhibited: number;
+  inhibitedIds: Map<number, string>;
+} {
   const inhibited = inhibitingClusters(result.firing, options.failedListings);
   const inhibitedIds = new Map(result.firing.filter((a) => isInhibited(a, inhibited)).map((a) => [a.id, clusterKey(a.labels)]));
   const candidates: Array<{ a: AlertRecord; reason: NotificationItem['reason'] }> = [
@@ -86,13 +105,21 @@ export function planNotifications(
   const minSeverity = new Map(options.channels.map((c) => [c.name, c.minSeverity]));
   // Each (channel, group) and what it hears, in the order the routes give them.
   const buckets = new Map<string, { channel: string; groupKey: string; items: typeof sendable }>();
-  const put = (channel: string, groupKey: string, item: (typeof sendable)[number]) => {
+  const put = (channel: string, groupKey: string, item: (typeof sendable)[number]): boolean => {
     const severity = minSeverity.get(channel);
-    if (!severity || RANK[item.a.severity] < RANK[severity]) return;
+    if (!severity || RANK[item.a.severity] < RANK[severity]) return false;
     const key = `${channel}\u0000${groupKey}`;
     const bucket = buckets.get(key) ?? { channel, groupKey, items: [] };
     if (!bucket.items.includes(item)) bucket.items.push(item);
     buckets.set(key, bucket);
+    return true;
+  };
+  // A repeat goes down a route only when that route's own interval has passed since it last sent the alert.
+  const routeNotified: Array<{ alertId: number; routeId: string }> = [];
+  const dueOn = (route: RouteConfig, a: AlertRecord) => {
+    const last = options.routeNotices?.get(routeNoticeKey(a.id, route.id)) ?? a.lastNotifiedAt;
+    const interval = route.repeatIntervalMinutes !== undefined ? route.repeatIntervalMinutes * 60_000 : (options.repeatMs ?? 0);
+    return !last || now - last.getTime() >= interval;
   };
   for (const item of sendable) {
     if (!options.routes) {
@@ -100,7 +127,10 @@ export function planNotifications(
       continue;
     }
     for (const route of routesFor(options.routes, item.a.labels)) {
-      for (const channel of route.channels) put(channel, `nodepool-pilot/${groupKeyOf(route, item.a.labels)}`, item);
+      if (item.reason === 'repeat' && !dueOn(route, item.a)) continue;
+      let sent = false;
+      for (const channel of route.channels) sent = put(channel, `nodepool-pilot/${groupKeyOf(route, item.a.labels)}`, item) || sent;
+      if (sent && item.reason !== 'resolved') routeNotified.push({ alertId: item.a.id, routeId: route.id });
     }
   }
   for (const { channel, groupKey, items: picked } of buckets.values()) {
@@ -128,5 +158,5 @@ export function planNotifications(
       alerts: items,
     });
   }
-  return { payloads, notified: [...notified], silenced, inhibited: inhibitedCount, inhibitedIds };
+  return { payloads, notified: [...notified], routeNotified, silenced, inhibited: inhibitedCount, inhibitedIds };
 }

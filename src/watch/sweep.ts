@@ -5,16 +5,19 @@
  * outbox holds, and ends with one JSON summary line. A sweep that runs out of time resumes
  * at the next cluster.
  */
+
 import type { Channel } from '../alerts/channels/index.js';
 import { applyCandidates } from '../alerts/lifecycle.js';
 import { planNotifications } from '../alerts/notify.js';
 import { deliverPending } from '../alerts/outbox.js';
 import { evaluate, resolutionAnnotations } from '../alerts/rules.js';
 import { type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
+import { shortestRepeatMs } from '../config-routes.js';
 import type { Services } from '../pipeline/services.js';
 import { requestLink } from '../requests/ids.js';
 import type { NodepoolRequest } from '../requests/model.js';
 import { recordSweepRun } from '../store/metrics.js';
+import { recordRouteNotices, routeNotices } from '../store/route-notices.js';
 import { fromCursor, listClusters, watchTargets } from './listing.js';
 import { detectEnsNodeFailures, mayWalk } from './nodes.js';
 import { endUpCreations, observeActive, redrive, trackRequests } from './track.js';
@@ -204,7 +207,8 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       const lifecycle = await applyCandidates(tx, candidates, {
         now: now(),
         listedClusters: listed,
-        repeatMs: config.thresholds.repeatIntervalMinutes * 60_000,
+        // Due again as often as the most frequent route repeats (each route then checks its own interval).
+        repeatMs: shortestRepeatMs(config.alertRoutes, config.thresholds.repeatIntervalMinutes),
         resolution: (a) => resolutionAnnotations(a, { now: now(), clusters: listings, requests: current }),
       });
       summary.alertsFired = lifecycle.fired.length;
@@ -216,8 +220,16 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         silences: await tx.activeSilences(now(), new Date(now().getTime() - 24 * 3600_000)),
         channels: channels.map((c) => ({ type: c.type, name: c.name, minSeverity: c.minSeverity })),
         routes: config.alertRoutes,
+        repeatMs: config.thresholds.repeatIntervalMinutes * 60_000,
+        routeNotices: config.alertRoutes
+          ? await routeNotices(
+              tx.db,
+              lifecycle.repeated.map((a) => a.id),
+            )
+          : undefined,
         failedListings: listings.filter((l) => l.error).map((l) => l.key),
       });
+      await recordRouteNotices(tx.db, plan.routeNotified, now());
       summary.silenced = plan.silenced;
       summary.inhibited = plan.inhibited;
       await tx.markInhibited(plan.inhibitedIds);

@@ -26,7 +26,7 @@ describe('alert routes', () => {
       ALERT_CHANNELS: JSON.stringify(NAMES.map((name) => ({ type: 'webhook', name, url: receivers[name]!.url, secret: SECRET, minSeverity: 'info' }))),
       ALERT_ROUTES: JSON.stringify({
         routes: [
-          { matchRe: { severity: 'critical' }, channels: ['pager'], continue: true },
+          { matchRe: { severity: 'critical' }, channels: ['pager'], continue: true, repeatIntervalMinutes: 30 },
           { match: { team: 'a' }, channels: ['team-a'], groupBy: ['clusterId'] },
           { match: { team: 'b' }, channels: ['team-b'] },
         ],
@@ -66,6 +66,21 @@ describe('alert routes', () => {
     // The request's labels are on the alert, and on the request.
     const alert = receivers['team-a']!.accepted()[0]!.body.alerts[0];
     expect(alert.labels).toMatchObject({ team: 'a', provider: 'ens', rule: 'creation_failed' });
+
+    // Repeats: the pager's route every 30 minutes, the others on REPEAT_INTERVAL_MINUTES (240).
+    const count = () => Object.fromEntries(NAMES.map((n) => [n, receivers[n]!.accepted().length])) as Record<'team-a' | 'team-b' | 'pager' | 'ops', number>;
+    const before = count();
+    t.advanceTime(31 * 60_000);
+    await t.sweep();
+    expect(count()).toEqual({ ...before, pager: before.pager + 1 });
+    t.advanceTime(20 * 60_000);
+    await t.sweep();
+    expect(count()).toEqual({ ...before, pager: before.pager + 1 });
+    t.advanceTime(190 * 60_000); // 241 minutes since they fired
+    await t.sweep();
+    const after = count();
+    expect(after.pager).toBe(before.pager + 2);
+    expect([after['team-a'] - before['team-a'], after['team-b'] - before['team-b'], after.ops - before.ops]).toEqual([2, 1, 1]);
   });
 
   it('checks the tree at start and names what is wrong', () => {
@@ -81,9 +96,9 @@ describe('alert routes', () => {
     expect(problems({ routes: [{ match: { team: 'a' }, channels: ['nobody'] }], default: { channels: ['ops'] } })).toEqual([
       'ALERT_ROUTES.routes[0].channels: nobody is not a channel of ALERT_CHANNELS (ops)',
     ]);
-    expect(problems({ routes: [{ matchRe: { team: '(' }, channels: ['ops'], repeatIntervalMinutes: 5 }] })).toEqual([
-      'ALERT_ROUTES.routes[0].repeatIntervalMinutes: a repeat interval per route is not supported yet (REPEAT_INTERVAL_MINUTES applies to all)',
+    expect(problems({ routes: [{ matchRe: { team: '(' }, channels: ['ops'], repeatIntervalMinutes: 0 }] })).toEqual([
       'ALERT_ROUTES.routes[0].matchRe.team is not a regular expression',
+      'ALERT_ROUTES.routes[0].repeatIntervalMinutes must be a whole number of minutes from 1 to 10080 (a week)',
     ]);
     expect(problems({ routes: [{ match: { team: 'a' } }], default: { match: {}, channels: ['ops'] } })).toEqual([
       'ALERT_ROUTES.default.match: the default route takes every alert no route took',
