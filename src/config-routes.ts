@@ -26,10 +26,12 @@ export interface RouteConfig {
   continue: boolean;
   /** How often the route repeats a firing alert; REPEAT_INTERVAL_MINUTES when not given. */
   repeatIntervalMinutes?: number;
+  /** Who its messages mention on its chat channels, instead of the channels' own (a Feishu channel skips mobiles). */
+  mentions?: Mentions;
   routes: RouteConfig[];
 }
 
-const FIELDS = ['match', 'matchRe', 'channels', 'groupBy', 'continue', 'repeatIntervalMinutes', 'routes'];
+const FIELDS = ['match', 'matchRe', 'channels', 'groupBy', 'continue', 'repeatIntervalMinutes', 'mentions', 'routes'];
 const MAX_DEPTH = 5;
 const MAX_ROUTES = 100;
 
@@ -95,6 +97,8 @@ export function parseRoutes(raw: string | undefined, channelNames: string[], pro
       if (!channelNames.includes(c)) problems.push(`${at}.channels: ${c} is not a channel of ALERT_CHANNELS (${channelNames.join(', ') || 'none'})`);
     out.groupBy = list('groupBy', r.groupBy);
     if (r.continue !== undefined && typeof r.continue !== 'boolean') problems.push(`${at}.continue must be true or false`);
+    const mentions = parseMentions(r.mentions, 'route', `${at}.mentions`, problems);
+    if (mentions) out.mentions = mentions;
     const repeat = r.repeatIntervalMinutes;
     if (repeat !== undefined) {
       if (typeof repeat !== 'number' || !Number.isInteger(repeat) || repeat < 1 || repeat > 10_080)
@@ -132,6 +136,7 @@ export interface Mentions {
 }
 
 const MENTION_TYPES: Record<string, Array<'mobiles' | 'userIds' | 'all'>> = {
+  route: ['mobiles', 'userIds', 'all'],
   dingtalk: ['mobiles', 'userIds', 'all'],
   wecom: ['mobiles', 'userIds', 'all'],
   feishu: ['userIds', 'all'],

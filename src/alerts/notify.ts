@@ -4,7 +4,7 @@
  */
 import { clusterKey } from '../cloud/cluster.js';
 import type { ChannelConfig, Severity } from '../config.js';
-import type { RouteConfig } from '../config-routes.js';
+import type { Mentions, RouteConfig } from '../config-routes.js';
 import type { AlertRecord, Silence } from '../store/alerts.js';
 import { routeNoticeKey } from '../store/route-notices.js';
 import { inhibitingClusters, isInhibited } from './inhibit.js';
@@ -31,6 +31,8 @@ export interface NotificationItem {
 
 export interface NotificationPayload {
   channel: string;
+  /** The route's mentions, when its route names some (the channel's own otherwise). */
+  mentions?: Mentions;
   groupKey: string;
   sweepAt: string;
   status: 'firing' | 'resolved';
@@ -104,12 +106,12 @@ export function planNotifications(
   const payloads: NotificationPayload[] = [];
   const minSeverity = new Map(options.channels.map((c) => [c.name, c.minSeverity]));
   // Each (channel, group) and what it hears, in the order the routes give them.
-  const buckets = new Map<string, { channel: string; groupKey: string; items: typeof sendable }>();
-  const put = (channel: string, groupKey: string, item: (typeof sendable)[number]): boolean => {
+  const buckets = new Map<string, { channel: string; groupKey: string; items: typeof sendable; mentions?: Mentions }>();
+  const put = (channel: string, groupKey: string, item: (typeof sendable)[number], mentions?: Mentions): boolean => {
     const severity = minSeverity.get(channel);
     if (!severity || RANK[item.a.severity] < RANK[severity]) return false;
     const key = `${channel}\u0000${groupKey}`;
-    const bucket = buckets.get(key) ?? { channel, groupKey, items: [] };
+    const bucket = buckets.get(key) ?? { channel, groupKey, items: [], ...(mentions ? { mentions } : {}) };
     if (!bucket.items.includes(item)) bucket.items.push(item);
     buckets.set(key, bucket);
     return true;
@@ -129,11 +131,11 @@ export function planNotifications(
     for (const route of routesFor(options.routes, item.a.labels)) {
       if (item.reason === 'repeat' && !dueOn(route, item.a)) continue;
       let sent = false;
-      for (const channel of route.channels) sent = put(channel, `nodepool-pilot/${groupKeyOf(route, item.a.labels)}`, item) || sent;
+      for (const channel of route.channels) sent = put(channel, `nodepool-pilot/${groupKeyOf(route, item.a.labels)}`, item, route.mentions) || sent;
       if (sent && item.reason !== 'resolved') routeNotified.push({ alertId: item.a.id, routeId: route.id });
     }
   }
-  for (const { channel, groupKey, items: picked } of buckets.values()) {
+  for (const { channel, groupKey, items: picked, mentions } of buckets.values()) {
     const items = picked.map(
       ({ a, reason }): NotificationItem => ({
         id: a.id,
@@ -152,6 +154,7 @@ export function planNotifications(
     for (const i of items) notified.add(i.id);
     payloads.push({
       channel,
+      ...(mentions ? { mentions } : {}),
       groupKey,
       sweepAt: options.now.toISOString(),
       status: items.some((i) => i.status === 'firing') ? 'firing' : 'resolved',

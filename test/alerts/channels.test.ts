@@ -193,6 +193,12 @@ describe('mentions', () => {
     expect(resolved.at).toBeUndefined();
   });
 
+  it("uses a route's mentions instead of the channel's, when the message's route names some", async () => {
+    const { r, ch } = await mentioning('dingtalk', { mobiles: ['13800001111'], userIds: [], all: false, minSeverity: 'critical' });
+    await ch.send({ ...payload(1), mentions: { mobiles: ['13900002222'], userIds: [], all: true, minSeverity: 'warning' } }, ctx());
+    expect(r.accepted()[0]!.body.at).toEqual({ atMobiles: ['13900002222'], atUserIds: [], isAtAll: true });
+  });
+
   it('WeCom: a text message with mentioned_list and mentioned_mobile_list', async () => {
     const { r, ch } = await mentioning('wecom', { mobiles: ['13800001111'], userIds: ['wangqing'], all: true, minSeverity: 'critical' });
     await ch.send(payload(1), ctx());

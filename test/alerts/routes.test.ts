@@ -106,5 +106,8 @@ describe('alert routes', () => {
     ]);
     expect(problems('{not json')).toEqual(['ALERT_ROUTES must be JSON: {"routes": [...], "default": {"channels": [...]}}']);
     expect(problems({ routes: [], default: { channels: ['ops'] } })).toEqual([]);
+    expect(problems({ routes: [{ channels: ['ops'], mentions: { userIds: ['u1'], pager: true } }] })).toEqual([
+      'ALERT_ROUTES.routes[0].mentions.pager is not something route mentions by (mobiles, userIds, all)',
+    ]);
   });
 });

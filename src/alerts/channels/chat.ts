@@ -38,8 +38,12 @@ function expectCode(r: HttpResult, what: string, code: number, message: unknown,
 }
 
 /** What every chat channel keeps of its configuration. */
-/** Who this message mentions: a firing one with an alert at or above the channel's mention severity. */
-function mentionsIn(p: NotificationPayload, m: Mentions | undefined): Mentions | undefined {
+/**
+ * Who this message mentions (its route's mentions, or the channel's): a firing message with an
+ * alert at or above the mention severity.
+ */
+function mentionsIn(p: NotificationPayload, own: Mentions | undefined): Mentions | undefined {
+  const m = p.mentions ?? own;
   return m && p.alerts.some((a) => a.status === 'firing' && RANK[a.severity] >= RANK[m.minSeverity]) ? m : undefined;
 }
 
