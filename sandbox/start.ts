@@ -175,7 +175,7 @@ function banner(sys: RunningSystem): string {
     '',
     'nodepool-pilot is running locally',
     `  API (FC HTTP trigger)  ${sys.apiUrl}`,
-    `  console                ${sys.apiUrl}/   (sign in with the token below)`,
+    `  console                ${sys.apiUrl}/   (sign in with ${sys.generatedToken ? 'the token below' : 'one of your API_TOKENS'})`,
     `  cloud emulator         ${sys.cloudUrl}   (admin: ${sys.cloudUrl}/_sandbox/state)`,
     `  store                  ${sys.instance.store.db.kind === 'pglite' ? `PGlite under ${sys.instance.config.dataDir}/pglite` : 'PostgreSQL (DATABASE_URL)'}`,
     `  queue                  POST ${sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`,
@@ -186,7 +186,9 @@ function banner(sys: RunningSystem): string {
     '',
     "Create the API reference's example ENS pool:",
     `  curl -s -X POST ${sys.apiUrl}/v1/nodepool-requests \\`,
-    `    -H 'Authorization: Bearer ${sys.generatedToken ? sys.apiToken : '$TOKEN'}' -H 'Content-Type: application/json' \\`,
+    sys.generatedToken
+      ? `    -H 'Authorization: Bearer ${sys.apiToken}' -H 'Content-Type: application/json' \\`
+      : `    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
     `    -d '${example}'`,
     'then follow it with GET the "links.self" URL it returns (same Authorization header).',
     'Ctrl-C stops everything.',
