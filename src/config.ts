@@ -51,7 +51,7 @@ export interface Config {
   dataDir: string;
   databasePoolSize: number;
   /** Bearer tokens accepted by the API. Empty: every authenticated route is refused. */
-  /** API_TOKENS: named tokens with their scope (http/tokens.ts). */
+  /** API_TOKENS: named tokens with their scope (parseApiTokens, below). */
   apiTokens: ApiToken[];
   /** 32-byte AES-256-GCM key for stored passwords. */
   secretKey?: Buffer;

@@ -1,6 +1,6 @@
 /**
  * Bearer tokens from API_TOKENS, compared in constant time, each with its name and scope
- * (tokens.ts). With no token configured the API fails closed: every authenticated route
+ * (API_TOKENS in config.ts). With no token configured the API fails closed: every authenticated route
  * answers 401. A `read` token is refused every write with 403.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';

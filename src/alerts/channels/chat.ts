@@ -37,7 +37,6 @@ function expectCode(r: HttpResult, what: string, code: number, message: unknown,
   );
 }
 
-/** What every chat channel keeps of its configuration. */
 /**
  * Who this message mentions (its route's mentions, or the channel's): a firing message with an
  * alert at or above the mention severity.
@@ -47,6 +46,7 @@ function mentionsIn(p: NotificationPayload, own: Mentions | undefined): Mentions
   return m && p.alerts.some((a) => a.status === 'firing' && RANK[a.severity] >= RANK[m.minSeverity]) ? m : undefined;
 }
 
+/** What every chat channel keeps of its configuration. */
 abstract class ChatChannel {
   readonly name: string;
   readonly minSeverity: ChannelConfig['minSeverity'];
