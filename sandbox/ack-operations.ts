@@ -43,17 +43,18 @@ function modifyNodePool(ctx: RoaContext, clusterId: string, poolId: string): Jso
   const sg = body.scaling_group as Json | undefined;
   const desired = sg?.desired_size === undefined ? undefined : nonNegativeInteger(sg.desired_size, 'scaling_group.desired_size');
   const pool = poolFor(ctx, clusterId, poolId);
-  if (desired !== undefined && desired > pool.desired + MAX_SCALE_OUT) {
+  const wants = ctx.world.status(pool).desired;
+  if (desired !== undefined && desired > wants + MAX_SCALE_OUT) {
     throw errors.ackInvalidParameter(`scaling_group.desired_size may add at most ${MAX_SCALE_OUT} nodes at a time`);
   }
-  const op = ctx.world.startOperation(pool, 'scale', desired ?? pool.desired, 'nodepool_update');
+  const op = ctx.world.startOperation(pool, 'scale', desired ?? wants, 'nodepool_update');
   return shapeAs(ackModel('ModifyClusterNodePoolResponseBody'), { nodepool_id: pool.id, request_id: ctx.requestId, task_id: op.taskId });
 }
 
 function scaleOutNodePool(ctx: RoaContext, clusterId: string, poolId: string): Json {
   const count = nonNegativeInteger((ctx.body as Json | undefined)?.count, 'count', MAX_SCALE_OUT);
   const pool = poolFor(ctx, clusterId, poolId);
-  const op = ctx.world.startOperation(pool, 'scale', pool.desired + count, 'nodepool_scaleout');
+  const op = ctx.world.startOperation(pool, 'scale', ctx.world.status(pool).desired + count, 'nodepool_scaleout');
   return shapeAs(ackModel('ScaleClusterNodePoolResponseBody'), { task_id: op.taskId });
 }
 

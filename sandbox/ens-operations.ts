@@ -42,7 +42,7 @@ function scaleClusterNodePool(ctx: RpcContext): Json {
   const count = body.Count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw errors.invalidParameter('Body.Count', 'It must be a non-negative integer.');
   const pool = poolOf(ctx, ctx.params.NodepoolId);
-  if (count <= pool.desired) throw badRequest();
+  if (count <= ctx.world.status(pool).desired) throw badRequest();
   ctx.world.startOperation(pool, 'scale', count);
   return { RequestId: ctx.requestId };
 }
@@ -55,7 +55,7 @@ function deleteClusterNodes(ctx: RpcContext): Json {
   const pool = poolOf(ctx, owner?.id ?? '');
   const own = new Set(ctx.world.nodes(pool).map((n) => n.instanceId));
   if (nodes.some((n) => !own.has(n)) || new Set(nodes).size !== nodes.length) throw badRequest();
-  ctx.world.startOperation(pool, 'scale', pool.desired - nodes.length);
+  ctx.world.startOperation(pool, 'scale', ctx.world.status(pool).desired - nodes.length);
   return { RequestId: ctx.requestId };
 }
 

@@ -169,7 +169,8 @@ export class World {
     const f = pool.faults;
     const op: PoolOperation = {
       kind,
-      from: pool.desired,
+      // What the pool wants now: after a failed operation, what it wanted before that one.
+      from: this.status(pool).desired,
       to: kind === 'delete' ? 0 : to,
       at: this.clock.now(),
       ...(f.operationFails ? { fails: f.operationFails } : {}),

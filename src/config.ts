@@ -379,6 +379,11 @@ export function parseApiTokens(raw: string | undefined): { tokens: ApiToken[]; p
     .filter(Boolean);
   entries.forEach((entry, i) => {
     const m = /^([^:]*):(read|write):(.+)$/.exec(entry);
+    const scoped = /^[^:]*:[^:]*:./.exec(entry);
+    if (!m && scoped) {
+      problems.push(`API_TOKENS entry ${i + 1}: the scope must be read or write (name:scope:token)`);
+      return;
+    }
     const named: ApiToken = m ? { name: m[1]!, scope: m[2] as Scope, token: m[3]! } : { name: derivedTokenName(entry), scope: 'write', token: entry };
     const where = `API_TOKENS entry ${i + 1}${m ? ` (${NAME.test(named.name) ? named.name : 'unnamed'})` : ''}`;
     if (m && !NAME.test(named.name)) problems.push(`${where}: the name must be 1 to 63 letters, digits, dots, underscores or hyphens`);

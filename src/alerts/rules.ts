@@ -110,7 +110,13 @@ function latestByName(requests: NodepoolRequest[]): {
   // A pool that a later delete of ours is removing, or removed, is watched no more (a failed delete gives it back).
   for (const [k, r] of latest) {
     const a = lastActive.get(k);
-    if (a && r.operation === 'delete' && r.id > a.id && (LIVE_STATES.includes(r.state) || r.state === 'deleted')) lastActive.delete(k);
+    if (
+      a &&
+      r.operation === 'delete' &&
+      r.id > a.id &&
+      (r.state === 'applying' || r.state === 'deleted' || (LIVE_STATES.includes(r.state) && r.createStartedAt))
+    )
+      lastActive.delete(k);
   }
   // A pool's labels: those of every request for its name, a later one's over an earlier one's (a
   // scale sent without labels keeps the team its creation named).
@@ -177,7 +183,10 @@ export function evaluate(input: EvaluationInput): Candidate[] {
   const { latest, lastFinal, lastActive, labels: labelsByName } = latestByName(input.requests);
   const horizon = now.getTime() - thresholds.creationAlertHours * 3600_000;
   for (const [k, r0] of latest) {
-    const r = r0.state === 'failed' || r0.state === 'timed_out' ? r0 : r0.state === 'active' || r0.state === 'deleted' ? undefined : lastFinal.get(k);
+    // A delete under way speaks for the pool as an active request does: earlier failures stay quiet.
+    const deleting = r0.operation === 'delete' && LIVE_STATES.includes(r0.state);
+    const r =
+      r0.state === 'failed' || r0.state === 'timed_out' ? r0 : r0.state === 'active' || r0.state === 'deleted' || deleting ? undefined : lastFinal.get(k);
     if (!r || (r.state !== 'failed' && r.state !== 'timed_out') || r.updatedAt.getTime() < horizon) continue;
     const severity = creationSeverity(r);
     if (!severity) continue;

@@ -14,14 +14,15 @@ import { operationCall, runOperation } from '../cloud/pool-ops.js';
 import type { NodepoolRequest } from '../requests/model.js';
 import { PRE_CREATE_STATES } from '../requests/state.js';
 import { deferrals, type ProvisionOutcome, WAIT_FALLBACK_MS } from './deferral.js';
-import { deleteRefusal, failedCheck, preflight } from './preflight.js';
+import { ACK_MAX_SCALE_OUT, deleteRefusal, failedCheck, preflight } from './preflight.js';
 import type { Services } from './services.js';
 
 type Result = { outcome: ProvisionOutcome; request?: NodepoolRequest };
 
 /** Whether the pool, as read now, shows that this request's call ran. */
 function callRan(rec: NodepoolRequest, pool: NodePool | undefined): boolean {
-  if (rec.operation === 'delete') return !pool || pool.state === 'deleting';
+  // ACK words a delete `deleting`; ENS shows the pool removing its nodes, wanting none, until it goes.
+  if (rec.operation === 'delete') return !pool || pool.state === 'deleting' || (pool.state === 'removing' && pool.desired === 0);
   return pool !== undefined && pool.desired === rec.targetSize;
 }
 
@@ -72,8 +73,9 @@ export async function driveOperation(
       'the deadline passed before the call',
     );
   }
-  // ACK takes one node-pool operation per cluster at a time: wait for ours ahead, spending no call.
-  if (rec.provider === 'ack' && !rec.createStartedAt) {
+  // ACK takes one node-pool operation per cluster at a time: wait for ours ahead, spending no call
+  // (also after a refused or unanswered call of this one: the pool is read again before the next).
+  if (rec.provider === 'ack') {
     const ahead = await store.aheadOnCluster(rec);
     if (ahead) {
       const { request } = await defer(
@@ -137,6 +139,9 @@ export async function driveOperation(
     if (refusal) return end('failed', refusal.code, refusal.message, `refused: ${refusal.message}`);
   } else if (pool.desired === rec.targetSize) {
     return applying(`node pool ${pool.id} already wants ${pool.desired} nodes: no call needed`, { nodepoolId: pool.id });
+  } else if (ref.provider === 'ack' && (rec.targetSize ?? 0) - pool.desired > ACK_MAX_SCALE_OUT) {
+    const message = `ACK adds at most ${ACK_MAX_SCALE_OUT} nodes at a time; ${(rec.targetSize ?? 0) - pool.desired} asked`;
+    return end('failed', 'DesiredSizeOutOfRange', message, `pre-flight check desiredSize failed: ${message}`);
   }
 
   // The cluster must still take the operation (the pool's own checks were made above).

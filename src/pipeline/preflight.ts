@@ -39,7 +39,10 @@ export type Target = Pick<NodepoolRequest, 'operation' | 'provider' | 'regionId'
 /** ACK cluster states in which no node-pool operation can run (the CS SDK's state list); the rest of its non-running words mean busy. */
 const ACK_DEAD_STATES = ['failed', 'deleting', 'deleted', 'delete_failed', 'inactive', 'unavailable', 'disconnected', 'initial'];
 /** ACK adds at most this many nodes in one call (the ScaleClusterNodePool and "Scale a node pool" references). */
-const ACK_MAX_SCALE_OUT = 500;
+export const ACK_MAX_SCALE_OUT = 500;
+
+/** A client error that says the cluster (or what was asked of it) is not there: ENS's InvalidParameter.ClusterId, ACK's ErrorClusterNotFound and the like. */
+const isNotFound = (e: CloudError) => e.kind === 'client' && (/NotFound/i.test(e.code) || e.code === 'InvalidParameter.ClusterId');
 
 const catalogs = new WeakMap<CloudClient, RegionCatalog>();
 function catalogOf(services: Pick<Services, 'cloud' | 'clock'>): RegionCatalog {
@@ -157,14 +160,19 @@ export async function preflight(
   const add = (c: Check) => {
     if (!skip.has(c.name)) checks.push(c);
   };
-  /** Runs one read; a failed read becomes an `error` check (or is thrown). */
+  /**
+   * Runs one read. The cloud saying the thing is not there fails the check; any other refusal
+   * (no permission for the read, a parameter it does not take) makes it an `error` check,
+   * which a real request goes past; what can pass with time is thrown for a real request, so
+   * that provision defers it.
+   */
   const read = async <T>(name: string, f: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await f();
     } catch (err) {
       if (!(err instanceof CloudError)) throw err;
       if (options.throwOnError && err.kind !== 'client') throw err;
-      add({ name, status: err.kind === 'client' ? 'failed' : 'error', code: err.code, detail: `${err.code}: ${err.message}` });
+      add({ name, status: isNotFound(err) ? 'failed' : 'error', code: err.code, detail: `${err.code}: ${err.message}` });
       return undefined;
     }
   };

@@ -177,7 +177,7 @@ export async function fleetPools(db: Queryable, provider: Provider, clusterId: s
     readFleet(db, { provider, clusterId }),
     db.query<Row>(
       `SELECT DISTINCT ON (nodepool_id) nodepool_id, id, state FROM nodepool_requests
-        WHERE provider = $1 AND cluster_id = $2 AND nodepool_id IS NOT NULL ORDER BY nodepool_id, id DESC`,
+        WHERE provider = $1 AND cluster_id = $2 AND nodepool_id IS NOT NULL AND operation = 'create' ORDER BY nodepool_id, id DESC`,
       [provider, clusterId],
     ),
   ]);

@@ -38,7 +38,7 @@ WITH by_key AS (
          COALESCE((SELECT h.last_success_at FROM cluster_health h
                     WHERE h.cluster_key = cp.provider || '/' || COALESCE(cp.region_id, '') || '/' || cp.cluster_id), cp.seen_at) AS seen_at,
          (SELECT to_jsonb(x) FROM nodepool_requests x
-           WHERE x.provider = cp.provider AND x.cluster_id = cp.cluster_id AND x.nodepool_id = cp.nodepool_id
+           WHERE x.provider = cp.provider AND x.cluster_id = cp.cluster_id AND x.nodepool_id = cp.nodepool_id AND x.operation = 'create'
            ORDER BY x.id DESC LIMIT 1) AS j
     FROM cluster_pools cp
    WHERE $16::boolean AND $17::text = 'create' AND cp.provider = $2::text AND cp.cluster_id = $4::text AND cp.nodepool_name = $5::text

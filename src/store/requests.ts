@@ -153,7 +153,7 @@ export class RequestStore {
   /** The latest of our requests that created (or adopted) this pool. */
   async forPool(provider: Provider, clusterId: string, nodepoolId: string): Promise<NodepoolRequest | undefined> {
     const res = await this.db.query<Row>(
-      'SELECT * FROM nodepool_requests WHERE provider = $1 AND cluster_id = $2 AND nodepool_id = $3 ORDER BY id DESC LIMIT 1',
+      "SELECT * FROM nodepool_requests WHERE provider = $1 AND cluster_id = $2 AND nodepool_id = $3 AND operation = 'create' ORDER BY id DESC LIMIT 1",
       [provider, clusterId, nodepoolId],
     );
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;
@@ -315,10 +315,12 @@ export class RequestStore {
    * whether it has a pool id and a create start, with those columns alone. A few rows per
    * cluster, however many requests a month held.
    */
-  async forTargets(since: Date): Promise<Array<Pick<NodepoolRequest, 'provider' | 'regionId' | 'clusterId' | 'state' | 'nodepoolId' | 'createStartedAt'>>> {
+  async forTargets(
+    since: Date,
+  ): Promise<Array<Pick<NodepoolRequest, 'provider' | 'regionId' | 'clusterId' | 'state' | 'operation' | 'nodepoolId' | 'createStartedAt'>>> {
     const res = await this.db.query<Row>(
-      `SELECT DISTINCT ON (provider, region_id, cluster_id, state, nodepool_id IS NULL, create_started_at IS NULL)
-              provider, region_id, cluster_id, state, nodepool_id, create_started_at
+      `SELECT DISTINCT ON (provider, region_id, cluster_id, state, operation, nodepool_id IS NULL, create_started_at IS NULL)
+              provider, region_id, cluster_id, state, operation, nodepool_id, create_started_at
          FROM nodepool_requests
         WHERE state = ANY($2) OR (state = ANY($3) AND updated_at >= $1)`,
       [since, WATCHED_STATES, SETTLED_STATES],
@@ -328,6 +330,7 @@ export class RequestStore {
       regionId: (r.region_id as string | null) ?? undefined,
       clusterId: r.cluster_id as string,
       state: r.state as RequestState,
+      operation: ((r.operation as string | null) ?? 'create') as NodepoolRequest['operation'],
       nodepoolId: (r.nodepool_id as string | null) ?? undefined,
       createStartedAt: date(r.create_started_at),
     }));
@@ -350,13 +353,14 @@ export class RequestStore {
            FROM nodepool_requests r
           WHERE id > $4 AND (state = ANY($2) OR (state = ANY($3) AND updated_at >= $1))
             AND ($5::timestamptz IS NULL OR updated_at >= $5::timestamptz)
-            -- A pool that a later delete of ours removed, or is removing, is watched no more.
+            -- A pool that a later delete of ours removed, or is removing (its call sent), is watched no more.
             AND NOT (r.state = 'active' AND r.nodepool_id IS NOT NULL AND EXISTS (
                   SELECT FROM nodepool_requests d
                    WHERE d.cluster_id = r.cluster_id AND d.id > r.id AND d.provider = r.provider AND d.operation = 'delete'
-                     AND d.nodepool_id = r.nodepool_id AND d.state = ANY($7)))
+                     AND d.nodepool_id = r.nodepool_id
+                     AND (d.state IN ('applying', 'deleted') OR (d.state = ANY($7) AND d.create_started_at IS NOT NULL))))
           ORDER BY id LIMIT $6`,
-        [since, WATCHED_STATES, SETTLED_STATES, after, options.changedSince ?? null, pageSize, [...LIVE_STATES, 'deleted']],
+        [since, WATCHED_STATES, SETTLED_STATES, after, options.changedSince ?? null, pageSize, PRE_CREATE_STATES],
       );
       for (const row of res.rows) out.push(toRequest(row));
       if (res.rows.length < pageSize) return out;

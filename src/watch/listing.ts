@@ -38,7 +38,9 @@ export function isRecoverable(r: Pick<NodepoolRequest, 'state' | 'nodepoolId' | 
  */
 export function watchTargets(
   config: Pick<Config, 'watchClusters'>,
-  requests: Array<Pick<NodepoolRequest, 'provider' | 'regionId' | 'clusterId' | 'state' | 'nodepoolId' | 'createStartedAt'>>,
+  requests: Array<
+    Pick<NodepoolRequest, 'provider' | 'regionId' | 'clusterId' | 'state' | 'nodepoolId' | 'createStartedAt'> & { operation?: NodepoolRequest['operation'] }
+  >,
   firing: AlertRecord[],
 ): WatchTarget[] {
   const targets = new Map<string, WatchTarget>();

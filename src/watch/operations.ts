@@ -73,7 +73,8 @@ export async function advanceApplying(
     if (!pool) return fail({ code: 'NodePoolNotFound', message: `node pool ${r.nodepoolId} is no longer listed in cluster ${r.clusterId}` });
     const settled = pool.state === 'active' && pool.initial === 0 && pool.removing === 0;
     const target = r.targetSize ?? pool.desired;
-    if (settled && pool.desired === target && pool.serving >= target) {
+    // Nothing left over either: a scale-in has removed its nodes (the new desired size shows before they go).
+    if (settled && pool.desired === target && pool.serving >= target && pool.total <= target) {
       return endOperation(services, r, 'active', `node pool ${pool.id} is active at its new size: ${pool.serving}/${pool.desired} nodes serving`, {
         at: now,
         pool,

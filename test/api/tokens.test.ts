@@ -30,6 +30,8 @@ describe('API tokens', () => {
       'API_TOKENS: the name dup is used twice',
     ]);
     expect(() => loadConfig({ API_TOKENS: 'x:read:short-token' })).toThrow(/entry 1 \(x\)/);
+    // A scope that is neither is an error, not a write token holding the whole entry.
+    expect(parseApiTokens(`grafana:readonly:${READ}`).problems).toEqual(['API_TOKENS entry 1: the scope must be read or write (name:scope:token)']);
     expect(() => loadConfig({ API_TOKENS: 'x:read:short-token' })).not.toThrow(/short-token/);
   });
 

@@ -287,4 +287,20 @@ describe.each(backends)('scale and delete on $name', (backend) => {
     });
     expect(writes(cluster.id)).toEqual([]);
   });
+
+  it('ENS: a delete whose answer was lost is seen running (the pool removing its nodes, wanting none) and not sent again', async () => {
+    const { cluster, address, name } = await clusterWithPool('ens', 2);
+    await t.admin('POST', '/faults', { calls: [{ kind: 'timeout', phase: 'after', count: 1, actions: ['DeleteClusterNodePool'], clusterId: cluster.id }] });
+    const post = await t.api('POST', '/v1/nodepool-requests', { operation: 'delete', ...address, confirm: name, force: true });
+    await t.idle();
+    // Retried while the cloud still removes its nodes (the cloud's clock has not moved).
+    t.advanceTime(60_000);
+    await t.sweep();
+    await t.idle();
+    const r = await t.api('GET', `/v1/nodepool-requests/${post.json.id}`);
+    expect(r.json.state).toBe('applying');
+    expect(r.json.history.map((h: any) => h.note).join('\n')).toContain('did run');
+    expect((await settle(post.json.id)).state).toBe('deleted');
+    expect(t.sys.emulator.callLog({ clusterId: cluster.id, action: 'DeleteClusterNodePool' })).toHaveLength(1);
+  });
 });

@@ -91,6 +91,22 @@ describe('rule evaluation', () => {
     expect(run([created, failedScale], []).map((c) => [c.rule, c.labels.team])).toEqual([['scale_failed', 'payments']]);
   });
 
+  it('keeps earlier failures quiet while a delete is under way, and watches the pool until the delete was sent', () => {
+    const created = request('npr_01', { nodepoolId: 'np-1' });
+    const failedScale = request('npr_02', { operation: 'scale', targetSize: 9, state: 'failed', lastError: { code: 'X', message: 'no' } });
+    const scaled = request('npr_03', { nodepoolId: 'np-1', operation: 'scale', targetSize: 3 });
+    const deleting = request('npr_04', { operation: 'delete', state: 'accepted', nodepoolId: 'np-1' });
+    const cluster = listed([pool('np-1', { failed: 1 })]);
+    // Accepted, not yet sent: the pool is still watched, and the old scale failure does not fire again.
+    expect(run([created, failedScale, scaled, deleting], [cluster]).map((c) => c.rule)).toEqual(['nodes_failed']);
+    // Its call sent (or the cloud carrying it out): the pool is watched no more.
+    const sent = { ...deleting, state: 'submitting' as const, createStartedAt: NOW };
+    expect(run([created, failedScale, scaled, sent], [cluster])).toEqual([]);
+    // As the store loads them then (the active requests of a pool being deleted left out): the old failure stays quiet.
+    expect(run([failedScale, sent], [cluster])).toEqual([]);
+    expect(run([created, failedScale, scaled, { ...deleting, state: 'applying' as const }], [listed([])])).toEqual([]);
+  });
+
   it("ties a pool alert to the pool's id, so a new pool of the same name is another alert", () => {
     const old = run([request('npr_01', { nodepoolId: 'np-1' })], [listed([pool('np-1', { failed: 1 })])]);
     const renewed = run([request('npr_05', { nodepoolId: 'np-2' })], [listed([pool('np-2', { failed: 1 })])]);
