@@ -11,20 +11,18 @@ function matches(route: RouteConfig, labels: AlertLabels): boolean {
   return true;
 }
 
-/** The routes under `route` that take the alert, or `route` itself when none of its children does. */
-function descend(route: RouteConfig, labels: AlertLabels): RouteConfig[] {
+/**
+ * The routes under `route` that take the alert, or `route` itself when none of its children
+ * does: from the root, which so takes what no route does.
+ */
+export function routesFor(route: RouteConfig, labels: AlertLabels): RouteConfig[] {
   const taken: RouteConfig[] = [];
   for (const child of route.routes) {
     if (!matches(child, labels)) continue;
-    taken.push(...descend(child, labels));
+    taken.push(...routesFor(child, labels));
     if (!child.continue) break;
   }
   return taken.length ? taken : [route];
-}
-
-/** The routes that take an alert: from the root, which takes what no route does. */
-export function routesFor(root: RouteConfig, labels: AlertLabels): RouteConfig[] {
-  return descend(root, labels);
 }
 
 /** The key an alert is grouped by on a route: the route and the values of its groupBy labels. */

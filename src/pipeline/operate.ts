@@ -100,7 +100,7 @@ export async function driveOperation(
     }
     return onCloudError(err, 'looking the pool up by name');
   }
-  const named = rec.nodepoolId ?? undefined;
+  const named = rec.nodepoolId;
   if (rec.createStartedAt && callRan(rec, pool && (!named || pool.id === named) ? pool : undefined)) {
     log.info('an earlier call of this request did run', { operation: rec.operation, nodepoolId: pool?.id });
     return applying(

@@ -21,19 +21,20 @@ export function taskFailure(task: Pick<AckTask, 'id' | 'error'>): CloudFailure {
 }
 
 /**
- * Ends a creation: `creating` to `to`, with what was seen of the pool and why it failed, and
- * the sealed secrets dropped (no create can need them again). The sweep and provision both end
- * creations here; a StaleUpdateError means the other got there first.
+ * Ends what the cloud was carrying out (a creation from `creating`, a scale or delete from
+ * `applying`): to `to`, with what was seen of the pool and why it failed, and the sealed
+ * secrets dropped (no call can need them again). The sweep and provision both end requests
+ * here; a StaleUpdateError means the other got there first.
  */
 export async function endCreation(
   services: Services,
   r: NodepoolRequest,
-  to: 'active' | 'failed' | 'timed_out',
+  to: 'active' | 'deleted' | 'failed' | 'timed_out',
   note: string,
   seen: { at: Date; pool?: NodePool; lastError?: CloudFailure },
 ): Promise<void> {
   await services.store.transition(r.id, {
-    from: 'creating',
+    from: r.operation === 'create' ? 'creating' : 'applying',
     to,
     at: seen.at,
     note,
@@ -43,7 +44,7 @@ export async function endCreation(
       sealedSecrets: null,
     },
   });
-  services.log.info(`request ${to}`, { nodepoolRequestId: r.id, nodepoolId: r.nodepoolId, note });
+  services.log.info(`request ${to}`, { nodepoolRequestId: r.id, nodepoolId: r.nodepoolId, operation: r.operation, note });
 }
 
 export async function wakeNextOnCluster(services: Services, cluster: Cluster): Promise<string | undefined> {

@@ -8,27 +8,15 @@
 import { type Cluster, type ClusterListing, clusterOf } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
 import type { NodePool } from '../cloud/nodepool.js';
-import { observedFrom, taskFailure } from '../pipeline/schedule.js';
+import { endCreation, observedFrom, taskFailure } from '../pipeline/schedule.js';
 import type { Services } from '../pipeline/services.js';
 import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
 
 type Ending = 'active' | 'deleted' | 'failed' | 'timed_out';
 
-async function endOperation(
-  services: Services,
-  r: NodepoolRequest,
-  to: Ending,
-  note: string,
-  seen: { at: Date; pool?: NodePool; lastError?: CloudFailure },
-): Promise<Ending> {
-  await services.store.transition(r.id, {
-    from: 'applying',
-    to,
-    at: seen.at,
-    note,
-    patch: { ...(seen.pool ? { observed: observedFrom(seen.pool, seen.at) } : {}), ...(seen.lastError ? { lastError: seen.lastError } : {}) },
-  });
-  services.log.info(`request ${to}`, { nodepoolRequestId: r.id, nodepoolId: r.nodepoolId, operation: r.operation, note });
+/** Ends the operation (endCreation, from `applying`), answering where it went. */
+async function endOperation(services: Services, r: NodepoolRequest, to: Ending, note: string, seen: Parameters<typeof endCreation>[4]): Promise<Ending> {
+  await endCreation(services, r, to, note, seen);
   return to;
 }
 

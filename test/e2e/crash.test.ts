@@ -29,6 +29,28 @@ async function startSystem(env: Record<string, string | undefined>): Promise<{ c
   return { child, api: m[1]! };
 }
 
+/** The system's environment against a cloud emulator of its own, on a store of its own. */
+async function systemEnv(cloudUrl: string, own: { DATA_DIR: string; LEASE_SECONDS: string; CLOUD_CONNECT_TIMEOUT_MS: string }) {
+  return {
+    ...process.env,
+    SANDBOX_PORT: '0',
+    HTTP_PORT: '0',
+    ENS_ENDPOINT: cloudUrl,
+    ACK_ENDPOINT: cloudUrl,
+    VPC_ENDPOINT: cloudUrl,
+    ECS_ENDPOINT: cloudUrl,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: 'sandbox-access-key-id',
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'sandbox-access-key-secret',
+    API_TOKENS: TOKEN,
+    SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    DATABASE_URL: DATABASE_URL ? await isolatedPostgresUrl(DATABASE_URL) : '',
+    WATCH_INTERVAL_SECONDS: '1',
+    PROVISION_BUDGET_SECONDS: '5',
+    DISPATCH_GRACE_SECONDS: '1',
+    ...own,
+  };
+}
+
 describe(`a crash between the cloud's answer and the commit (${DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
   it('adopts the created pool after a restart, with no duplicate create', async () => {
     // Prepare: the cloud, in a process of its own
@@ -36,26 +58,7 @@ describe(`a crash between the cloud's answer and the commit (${DATABASE_URL ? 'P
     const cloud = runTs('sandbox/main.ts', { ...process.env, SANDBOX_PORT: '0', SANDBOX_SPEED: '600' });
     children.push(cloud);
     const cloudUrl = (await cloud.waitFor(/cloud emulator\s+(http:\/\/\S+)/))[1]!;
-    const env = {
-      ...process.env,
-      SANDBOX_PORT: '0',
-      HTTP_PORT: '0',
-      ENS_ENDPOINT: cloudUrl,
-      ACK_ENDPOINT: cloudUrl,
-      VPC_ENDPOINT: cloudUrl,
-      ECS_ENDPOINT: cloudUrl,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: 'sandbox-access-key-id',
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'sandbox-access-key-secret',
-      API_TOKENS: TOKEN,
-      SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
-      DATA_DIR: dataDir,
-      DATABASE_URL: DATABASE_URL ? await isolatedPostgresUrl(DATABASE_URL) : '',
-      WATCH_INTERVAL_SECONDS: '1',
-      LEASE_SECONDS: '12',
-      PROVISION_BUDGET_SECONDS: '5',
-      CLOUD_CONNECT_TIMEOUT_MS: '2000',
-      DISPATCH_GRACE_SECONDS: '1',
-    };
+    const env = await systemEnv(cloudUrl, { DATA_DIR: dataDir, LEASE_SECONDS: '12', CLOUD_CONNECT_TIMEOUT_MS: '2000' });
     const first = await startSystem({ ...env, NPP_TEST_CRASH_AFTER_CREATE: '1' });
     const name = uniqueName('crash');
 
@@ -112,26 +115,11 @@ describe(`a crash after a scale's or a delete's call, before its commit (${DATAB
       (await fetch(`${cloudUrl}/_sandbox${path}`, { method: 'POST', body: JSON.stringify(body) })).json() as Promise<any>;
     const ens = await admin('/clusters', { provider: 'ens', pools: [{ name: 'edge-ops', desired: 2 }] });
     const ack = await admin('/clusters', { provider: 'ack', pools: [{ name: 'workers-ops', desired: 2 }] });
-    const env = {
-      ...process.env,
-      SANDBOX_PORT: '0',
-      HTTP_PORT: '0',
-      ENS_ENDPOINT: cloudUrl,
-      ACK_ENDPOINT: cloudUrl,
-      VPC_ENDPOINT: cloudUrl,
-      ECS_ENDPOINT: cloudUrl,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: 'sandbox-access-key-id',
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'sandbox-access-key-secret',
-      API_TOKENS: TOKEN,
-      SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    const env = await systemEnv(cloudUrl, {
       DATA_DIR: mkdtempSync(join(tmpdir(), 'npp-crash-ops-')),
-      DATABASE_URL: DATABASE_URL ? await isolatedPostgresUrl(DATABASE_URL) : '',
-      WATCH_INTERVAL_SECONDS: '1',
       LEASE_SECONDS: '11',
-      PROVISION_BUDGET_SECONDS: '5',
       CLOUD_CONNECT_TIMEOUT_MS: '1000',
-      DISPATCH_GRACE_SECONDS: '1',
-    };
+    });
     const calls = async (action: string, clusterId: string) =>
       ((await (await fetch(`${cloudUrl}/_sandbox/calls?action=${action}&clusterId=${clusterId}`)).json()) as { calls: any[] }).calls.map((c) => c.outcome);
 
