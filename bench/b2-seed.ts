@@ -91,8 +91,20 @@ export async function seedStore(db: Db, clusters: SeedCluster[], now: number): P
           : state === 'timed_out'
             ? JSON.stringify({ code: 'DeadlineExceeded', message: `no active pool by ${iso}; the last listing failed with ServiceUnavailable` })
             : null,
+      // What the sweeps before would have written of an ENS pool that came up (ENS reports no healthy, failed or offline count).
       observed: pool
-        ? JSON.stringify({ cloudState: 'active', desired: 2, total: 2, serving: 2, healthy: 2, initial: 0, failed: 0, offline: 0, at: iso })
+        ? JSON.stringify({
+            cloudState: 'active',
+            desired: 2,
+            total: 2,
+            serving: 2,
+            healthy: null,
+            initial: 0,
+            failed: null,
+            offline: null,
+            removing: 0,
+            at: iso,
+          })
         : null,
     });
     if (isRecent) recent.push(rows[rows.length - 1]!);

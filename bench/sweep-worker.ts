@@ -18,5 +18,18 @@ const openMs = Date.now() - started;
 const context = { requestId: 'bench-sweep', credentials, function: { name: 'nodepool-pilot-watch', timeout: 300 }, region: 'cn-hangzhou', accountId: '1' };
 const summary =
   process.env.BENCH_MODE === 'open' ? undefined : await sweep(servicesFor(instance, context), [], { owner: 'bench-sweep', deadline: Date.now() + 240_000 });
+// BENCH_HEAP_SNAPSHOT=file: what the heap holds once the sweep is done (after a full collection).
+if (process.env.BENCH_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT);
+const memory = process.memoryUsage();
 await instance.store.db.close();
-console.log(JSON.stringify({ summary, openMs, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+const mb = (bytes: number) => Math.round(bytes / 1048576);
+console.log(
+  JSON.stringify({
+    summary,
+    openMs,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    // Where memory sits at the end: the JavaScript heap in use (collected or not), and memory outside it (PGlite's WebAssembly memory).
+    heapUsedMB: mb(memory.heapUsed),
+    externalMB: mb(memory.external),
+  }),
+);

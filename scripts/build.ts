@@ -15,7 +15,7 @@ import { writeWarmCodeCaches } from './warm-cache.js';
 
 export const FUNCTIONS = ['api', 'provision', 'watch'] as const;
 
-const inlineMigrations: Plugin = {
+export const inlineMigrations: Plugin = {
   name: 'inline-migrations',
   setup(b) {
     b.onLoad({ filter: /[\\/]src[\\/]store[\\/]migrations\.ts$/ }, () => {

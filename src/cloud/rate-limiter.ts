@@ -58,3 +58,21 @@ export class RateLimiter implements Limiter {
     if (slot > now) await this.clock.sleep(slot - now);
   }
 }
+
+/**
+ * Limiters shared by every instance of this process that names the same principal (`scope`):
+ * what the store's shared limit does across processes, exact and without a round trip, for a
+ * store that lives in this process only (PGlite), whose instances all run here.
+ */
+const processWide = new WeakMap<Clock, Map<string, RateLimiter>>();
+
+export function processLimiters(scope: string, clock: Clock): LimiterFactory {
+  const limiters = processWide.get(clock) ?? new Map<string, RateLimiter>();
+  processWide.set(clock, limiters);
+  return (api, rate, burst) => {
+    const key = `${scope}:${api}:${rate}:${burst}`;
+    const l = limiters.get(key) ?? new RateLimiter(rate, clock, burst);
+    limiters.set(key, l);
+    return l;
+  };
+}

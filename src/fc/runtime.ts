@@ -5,6 +5,7 @@
  */
 import { type Clock, systemClock } from '../clock.js';
 import { CloudClient } from '../cloud/client.js';
+import { processLimiters } from '../cloud/rate-limiter.js';
 import type { CredentialSource } from '../cloud/transport.js';
 import { type Config, ConfigError, fcEndpoint, loadConfig } from '../config.js';
 import { createLogger, type Logger, type LogSink } from '../log.js';
@@ -91,6 +92,7 @@ export function servicesFor(instance: Instance, context: FcContext): Services {
   const key = credentials === 'default-chain' ? 'default-chain' : credentials.accessKeyId;
   let cloud = instance.cloudClients.get(key);
   if (!cloud) {
+    const accountScope = `account:${context.accountId ?? config.fcAccountId ?? 'default'}`;
     // STS credentials rotate: keep only the client of the current key.
     instance.cloudClients.clear();
     cloud = new CloudClient({
@@ -100,16 +102,15 @@ export function servicesFor(instance: Instance, context: FcContext): Services {
       rateLimits: config.rateLimits,
       ensPageSize: config.ensPageSize,
       clock,
-      // One rate limit for every instance of every function of the account, kept in the store.
-      limiters: config.sharedRateLimit
-        ? sharedLimiters(
-            instance.store.db,
-            `account:${context.accountId ?? config.fcAccountId ?? 'default'}`,
-            clock,
-            config.provisionMaxInstances + 1,
-            (error) => instance.currentLog?.warn('the shared rate limit cannot be read; this instance waits on its own share', { error }),
-          )
-        : undefined,
+      // One rate limit for every instance of every function of the account: kept in the store,
+      // or, when the store lives in this process (PGlite, whose instances all run here), in it.
+      limiters: !config.sharedRateLimit
+        ? undefined
+        : instance.store.db.kind === 'pglite'
+          ? processLimiters(accountScope, clock)
+          : sharedLimiters(instance.store.db, accountScope, clock, config.provisionMaxInstances + 1, (error) =>
+              instance.currentLog?.warn('the shared rate limit cannot be read; this instance waits on its own share', { error }),
+            ),
       onRetry: (e) => instance.currentLog?.debug('cloud call retried', e),
     });
     instance.cloudClients.set(key, cloud);

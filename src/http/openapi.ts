@@ -113,7 +113,10 @@ function schemas(): Record<string, JsonSchema> {
         deadlineAt: time,
         nextAttemptAt: nullable(time),
         lastError: nullable(cloudError),
-        observed: nullable(object({ ...nodeCounts, healthy: nullable(count), removing: count, cloudState: str, at: time }, ['cloudState', 'at'])),
+        observed: {
+          ...nullable(object({ ...nodeCounts, healthy: nullable(count), removing: count, cloudState: str, at: time }, ['cloudState', 'at'])),
+          description: 'the pool as the sweeps last saw it; `at` is when it was first seen so',
+        },
         rejectReasons: { type: 'array', items: object({ path: str, message: str }) },
         source: { enum: ['http', 'queue'] },
         createdAt: time,

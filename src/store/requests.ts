@@ -274,12 +274,12 @@ export class RequestStore {
     return toRequest(row);
   }
 
-  /** Records what a sweep saw of many pools at once, without state changes. */
+  /** Records what a sweep saw of many pools at once, without state changes; a row whose observation is the same but for its time keeps it. */
   async observeMany(items: Array<{ id: string; observed: ObservedStatus }>): Promise<void> {
     if (!items.length) return;
     await this.db.query(
       `UPDATE nodepool_requests r SET observed = v.o::jsonb, updated_at = r.updated_at
-         FROM unnest($1::text[], $2::text[]) AS v(id, o) WHERE r.id = v.id`,
+         FROM unnest($1::text[], $2::text[]) AS v(id, o) WHERE r.id = v.id AND (r.observed - 'at') IS DISTINCT FROM (v.o::jsonb - 'at')`,
       [items.map((i) => i.id), items.map((i) => JSON.stringify(i.observed))],
     );
   }

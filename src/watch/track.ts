@@ -8,7 +8,7 @@
 
 import { type Cluster, type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
-import { isUp, type NodePool } from '../cloud/nodepool.js';
+import { isUp, type NodePool, nodeCounts } from '../cloud/nodepool.js';
 import { forEachConcurrently } from '../concurrent.js';
 import { provisionRequest } from '../pipeline/provision.js';
 import { endCreation, observedFrom, taskFailure, wakeNextOnCluster } from '../pipeline/schedule.js';
@@ -147,10 +147,22 @@ export async function observeActive(
   await observeAll(services, observed);
 }
 
-/** Writes what was observed of these requests, and keeps it on them. */
+/**
+ * Writes what was observed of these requests where it changed, and keeps it on them. A pool that
+ * looks as it did keeps its observation and the time it was first seen so: a sweep over a fleet
+ * at rest writes no request row.
+ */
 async function observeAll(services: Pick<Services, 'store'>, items: Array<{ r: NodepoolRequest; observed: ObservedStatus }>): Promise<void> {
-  await services.store.observeMany(items.map((i) => ({ id: i.r.id, observed: i.observed })));
-  for (const i of items) i.r.observed = i.observed;
+  const changed = items.filter((i) => !sameObservation(i.r.observed, i.observed));
+  await services.store.observeMany(changed.map((i) => ({ id: i.r.id, observed: i.observed })));
+  for (const i of changed) i.r.observed = i.observed;
+}
+
+function sameObservation(a: ObservedStatus | undefined, b: ObservedStatus): boolean {
+  if (!a || a.cloudState !== b.cloudState) return false;
+  const x = nodeCounts(a);
+  const y = nodeCounts(b);
+  return (Object.keys(y) as Array<keyof typeof y>).every((k) => (x[k] ?? null) === (y[k] ?? null));
 }
 
 /** Timed-out requests whose pool this sweep shows active with serving at desired become active. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { backoffDelay, CloudError, RateLimiter, withRetry } from '../../src/cloud/index.js';
+import { processLimiters } from '../../src/cloud/rate-limiter.js';
 
 const throttled = () =>
   new CloudError({ code: 'Throttling.User', message: 'Request was denied due to user flow control.', kind: 'throttled', statusCode: 400 });
@@ -127,6 +128,19 @@ describe('RateLimiter', () => {
     const all = Promise.all(Array.from({ length: 3 }, () => limiter.acquire().then(() => admitted.push(clock.now()))));
     await runWithClock(clock, all, 10);
     expect(admitted).toEqual([150, 200, 300]);
+  });
+
+  it('is one limiter for every instance of a process that names the same principal (an embedded store), and another for another', async () => {
+    const clock = new ManualClock(0);
+    // Two instances of a function make their limiters, as CloudClient does, from their own factory.
+    const [a, b] = [processLimiters('account:1', clock), processLimiters('account:1', clock)].map((f) => f('ens:DescribeClusterNodePools', 10, 1));
+    const other = processLimiters('account:2', clock)('ens:DescribeClusterNodePools', 10, 1);
+    const admitted: number[] = [];
+    const all = Promise.all([a, b, a, b].map((l) => l!.acquire().then(() => admitted.push(clock.now()))));
+    await other.acquire();
+    expect(clock.now()).toBe(0);
+    await runWithClock(clock, all, 10);
+    expect(admitted).toEqual([0, 100, 200, 300]);
   });
 
   it('admits at once when unlimited', async () => {

@@ -16,7 +16,7 @@ import { newRequestId } from '../../src/requests/ids.js';
 import { SecretBox } from '../../src/requests/secrets.js';
 import { AlertStore } from '../../src/store/alerts.js';
 import { type Db, migrate, openPglite, RequestStore } from '../../src/store/index.js';
-import { trackRequests } from '../../src/watch/track.js';
+import { observeActive, trackRequests } from '../../src/watch/track.js';
 
 const CLUSTER = 'eck-track001';
 const cluster = { provider: 'ens' as const, clusterId: CLUSTER };
@@ -200,5 +200,28 @@ describe('request tracking', () => {
     expect(dispatched).toContain(due.id);
     expect(out.transitions).toEqual({ timed_out: 1 });
     expect(await store.get(stale.id)).toMatchObject({ state: 'timed_out', lastError: { code: 'DeadlineExceeded' } });
+  });
+
+  it("writes an active request's observation only when its pool changed: a fleet at rest costs no row writes", async () => {
+    const r = await request('edge-o', 'active', { nodepoolId: 'np-o' });
+    const observe = async (p: NodePool) => {
+      const requests = (await store.forAlerts(new Date(clock.now() - 24 * 3600_000))).filter((x) => x.id === r.id);
+      await observeActive(services, requests, [listed([p])], new Date(clock.now()));
+      return (await store.get(r.id))!;
+    };
+    const first = await observe(pool('np-o', 'edge-o'));
+    expect(first.observed).toMatchObject({ cloudState: 'active', serving: 2, at: new Date(clock.now()).toISOString() });
+    const firstSeen = first.observed!.at;
+    // A row's xmin changes with every write of it, even one that changes nothing.
+    const version = async () => (await db.query<{ v: string }>('SELECT xmin::text AS v FROM nodepool_requests WHERE id = $1', [r.id])).rows[0]!.v;
+    const before = await version();
+    await clock.advance(60_000);
+    // The same pool a minute later: the stored observation, and when it was first seen so, stay.
+    expect((await observe(pool('np-o', 'edge-o'))).observed).toEqual(first.observed);
+    expect(await version()).toBe(before);
+    await clock.advance(60_000);
+    const lost = await observe(pool('np-o', 'edge-o', { serving: 1, total: 1 }));
+    expect(lost.observed).toMatchObject({ serving: 1, total: 1, at: new Date(clock.now()).toISOString() });
+    expect(lost.observed!.at).not.toBe(firstSeen);
   });
 });
