@@ -1,7 +1,7 @@
 /**
- * B2's sweep, in a process of its own so that its peak RSS is the sweep's: one watch
- * invocation's work (open the store, list every cluster, run the rules) against the
- * emulator the parent runs. Prints one JSON line.
+ * B2's sweep, in a process of its own so that its peak RSS is the sweep's: a watch instance's
+ * work (open the store, list every cluster, run the rules; twice, the second timed) against
+ * the emulator the parent runs. Prints one JSON line.
  *
  * With BENCH_MODE=open it only builds the instance (which opens the store: a first-time
  * initialisation on an empty PGlite directory, a reopening otherwise) and closes it again:
@@ -16,8 +16,13 @@ const credentials = JSON.parse(process.env.BENCH_CREDENTIALS ?? '{}');
 const instance = await createInstance(process.env);
 const openMs = Date.now() - started;
 const context = { requestId: 'bench-sweep', credentials, function: { name: 'nodepool-pilot-watch', timeout: 300 }, region: 'cn-hangzhou', accountId: '1' };
-const summary =
-  process.env.BENCH_MODE === 'open' ? undefined : await sweep(servicesFor(instance, context), [], { owner: 'bench-sweep', deadline: Date.now() + 240_000 });
+const sweepOnce = () => sweep(servicesFor(instance, context), [], { owner: 'bench-sweep', deadline: Date.now() + 240_000 });
+// FC keeps the watch instance warm from one minute to the next: the sweep timed is a warm
+// instance's, after a first one (reported apart) that pays for loading code and connections. The
+// cloud's listing bucket is full again a second after the first ends.
+const first = process.env.BENCH_MODE === 'open' ? undefined : await sweepOnce();
+if (first) await new Promise((r) => setTimeout(r, 1_100));
+const summary = first ? await sweepOnce() : undefined;
 // BENCH_HEAP_SNAPSHOT=file: what the heap holds once the sweep is done (after a full collection).
 if (process.env.BENCH_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT);
 const memory = process.memoryUsage();
@@ -26,6 +31,7 @@ const mb = (bytes: number) => Math.round(bytes / 1048576);
 console.log(
   JSON.stringify({
     summary,
+    firstSweepMs: first?.durationMs,
     openMs,
     maxRssMB: process.resourceUsage().maxRSS / 1024,
     // Where memory sits at the end: the JavaScript heap in use (collected or not), and memory outside it (PGlite's WebAssembly memory).
