@@ -166,16 +166,33 @@ export async function preflight(
    * which a real request goes past; what can pass with time is thrown for a real request, so
    * that provision defers it.
    */
-  const read = async <T>(name: string, f: () => Promise<T>): Promise<T | undefined> => {
-    try {
-      return await f();
-    } catch (err) {
-      if (!(err instanceof CloudError)) throw err;
-      if (options.throwOnError && err.kind !== 'client') throw err;
-      add({ name, status: isNotFound(err) ? 'failed' : 'error', code: err.code, detail: `${err.code}: ${err.message}` });
-      return undefined;
-    }
+  const read = async <T>(name: string, f: () => Promise<T>): Promise<T | undefined> => settle(name, await attempt(f));
+  /** A read started now, settled (its check added, or thrown) where read would be: in order. */
+  const attempt = <T>(f: () => Promise<T>): Promise<{ value?: T; error?: unknown }> =>
+    f().then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+  const settle = <T>(name: string, r: { value?: T; error?: unknown }): T | undefined => {
+    const err = r.error;
+    if (err === undefined) return r.value;
+    if (!(err instanceof CloudError)) throw err;
+    if (options.throwOnError && err.kind !== 'client') throw err;
+    add({ name, status: isNotFound(err) ? 'failed' : 'error', code: err.code, detail: `${err.code}: ${err.message}` });
+    return undefined;
   };
+  /** A create's reads of the region: all at once (each waits for no other), settled in order. */
+  const regionReads = (region: string) => {
+    const needs = createNeeds(t);
+    return {
+      needs,
+      vsw: attempt(() => catalog.vswitchesIn(ref, region, needs.vswitches, budget)),
+      types: attempt(() => catalog.instanceTypesIn(ref, region, needs.types, budget)),
+      disks: needs.disks.length ? attempt(() => catalog.diskCategoriesIn(ref, region, needs.types[0], budget)) : Promise.resolve({ value: [] as string[] }),
+    };
+  };
+  // ACK names its region: the region's reads go with the cluster's. ENS's comes from the cluster.
+  let started = t.operation === 'create' && ref.provider === 'ack' ? regionReads(ref.regionId) : undefined;
 
   const cluster = await read('cluster', () => catalog.cluster(ref, budget));
   if (!cluster) return { checks };
@@ -215,8 +232,9 @@ export async function preflight(
           }
         : { name: 'nodepoolName', status: 'passed', detail: `no node pool is named ${t.nodepoolName}` },
     );
-    const needs = createNeeds(t);
-    const vsw = await read('vSwitches', () => catalog.vswitchesIn(ref, region, needs.vswitches, budget));
+    started ??= regionReads(region);
+    const { needs } = started;
+    const vsw = settle('vSwitches', await started.vsw);
     if (vsw) {
       const missing = needs.vswitches.filter((v) => !vsw.has(v));
       add(
@@ -225,7 +243,7 @@ export async function preflight(
           : { name: 'vSwitches', status: 'passed', detail: `${needs.vswitches.join(', ')} in ${region}` },
       );
     }
-    const types = await read('instanceTypes', () => catalog.instanceTypesIn(ref, region, needs.types, budget));
+    const types = settle('instanceTypes', await started.types);
     if (types) {
       const missing = needs.types.filter((x) => !types.has(x));
       add(
@@ -234,7 +252,7 @@ export async function preflight(
           : { name: 'instanceTypes', status: 'passed', detail: `${region} offers ${needs.types.join(', ')}` },
       );
     }
-    const disks = needs.disks.length ? await read('diskCategories', () => catalog.diskCategoriesIn(ref, region, needs.types[0], budget)) : [];
+    const disks = settle('diskCategories', await started.disks);
     if (disks) {
       const missing = needs.disks.filter((d) => !disks.includes(d));
       add(

@@ -47,11 +47,13 @@ export async function endCreation(
   services.log.info(`request ${to}`, { nodepoolRequestId: r.id, nodepoolId: r.nodepoolId, operation: r.operation, note });
 }
 
-export async function wakeNextOnCluster(services: Services, cluster: Cluster): Promise<string | undefined> {
+export async function wakeNextOnCluster(services: Services, cluster: Cluster, options: { dispatch?: boolean } = {}): Promise<string | undefined> {
   if (cluster.provider !== 'ack') return undefined;
   const now = new Date(services.clock.now());
   const next = await services.store.wakeNextOnCluster(cluster, now);
   if (!next) return undefined;
+  // The caller drives it itself: it is due now, so should the caller fail, the next sweep does.
+  if (options.dispatch === false) return next.id;
   try {
     await services.dispatcher.dispatch(next.id, services.log, await services.store.nextDispatch(next.id, now));
     services.log.info('the cluster is free: the next request goes', { nodepoolRequestId: next.id, clusterId: cluster.clusterId });

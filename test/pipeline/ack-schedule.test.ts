@@ -108,6 +108,7 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
 
     it('runs three requests for one cluster back to back, each as soon as the one before is done, with no sweep', async () => {
       const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const invokesBefore = t.sys.emulator.callLog({ action: 'InvokeFunction' }).length;
       const ids: string[] = [];
       for (const name of ['a', 'b', 'c'].map((n) => uniqueName(n))) {
         ids.push(
@@ -130,6 +131,9 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
       expect(creates.map((c) => (c.params as any).body.nodepool_info.name)).toEqual(
         await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/nodepool-requests/${id}`)).json.nodepoolName)),
       );
+      // Each was dispatched once, when it was sent; the invocation that saw a task end drove the
+      // next request itself instead of dispatching it again through FC's queue.
+      expect(t.sys.emulator.callLog({ action: 'InvokeFunction' }).length - invokesBefore).toBe(3);
     });
 
     it('learns from the tasks that ended how long they take, and asks about the next ones a few times only', async () => {
