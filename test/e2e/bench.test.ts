@@ -30,7 +30,7 @@ describe('npm run bench', () => {
           '--pools',
           '3',
           '--describe-rate',
-          '500',
+          '4',
           '--requests',
           '20',
           '--ack-requests',
@@ -57,11 +57,16 @@ describe('npm run bench', () => {
     // ACK: one operation per cluster at a time, handed on in order, never refused as busy
     expect(r.B1ack).toMatchObject({ duplicates: 0, lost: 0, busyRefusals: 0, floorSeconds: 2, baseline: { duplicates: 0 } });
     expect(r.B1ack.callsByAction.CreateClusterNodePool).toBe(6);
+    // one hand-off per cluster, split into seeing the task done and the next create
+    expect(r.B1ack.handOffMs).toMatchObject({ taskSeenDone: expect.any(Number), thenNextCreate: expect.any(Number) });
     expect(r.B1b).toMatchObject({ duplicates: 0, lost: 0 });
     // B2 on the run's store (with DATABASE_URL also on PGlite), seeded; growth over C/10, 3C/10 and C clusters
+    // 10 clusters at 4 listings a second: a floor of (10 − 4)/4 s and one listing
     const b2 = {
       callsPerCluster: 1,
       ratio: expect.any(Number),
+      floorMs: expect.closeTo(1_500, -1),
+      firstSweepMs: expect.any(Number),
       peakRssMB: expect.any(Number),
       idleRssMB: expect.any(Number),
       seeded: { requests: 200, firingAlerts: 2 },
@@ -69,16 +74,23 @@ describe('npm run bench', () => {
     expect(r.B2).toMatchObject({ ...b2, store: process.env.DATABASE_URL ? 'postgres' : 'pglite' });
     if (process.env.DATABASE_URL) expect(r['B2.pglite']).toMatchObject({ ...b2, store: 'pglite', firstInit: { rssMB: expect.any(Number) } });
     else expect(r['B2.pglite']).toBeUndefined();
-    expect(r['B2.growth'].map((g: any) => [g.clusters, g.callsPerCluster])).toEqual([
-      [1, 1],
-      [3, 1],
-      [10, 1],
+    // with no more clusters than one second's listings, all go in the first burst: no limiter floor
+    expect(r['B2.growth'].map((g: any) => [g.clusters, g.callsPerCluster, typeof g.ratio])).toEqual([
+      [1, 1, 'object'],
+      [3, 1, 'object'],
+      [10, 1, 'number'],
     ]);
     expect(Object.keys(r.B3.bundles).sort()).toEqual(['api', 'provision', 'watch']);
     for (const b of Object.values(r.B3.bundles) as any[]) {
       expect(b).toMatchObject({ coldRatio: expect.any(Number), coldMs: expect.any(Number), importRatio: expect.any(Number), codeCache: 'accepted' });
     }
-    expect(r.B4).toMatchObject({ errors: 0, p50Ratio: expect.any(Number), p99Ratio: expect.any(Number) });
+    expect(r.B4).toMatchObject({
+      errors: 0,
+      p50Ratio: expect.any(Number),
+      p99Ratio: expect.any(Number),
+      ioOnlyP50Ratio: expect.any(Number),
+      p50RatioToIoOnly: expect.any(Number),
+    });
     // a POST that nothing refuses or races is one statement, with no BEGIN or COMMIT
     expect(r.B4.roundTrips).toBe(1);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('| B2 |');
