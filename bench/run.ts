@@ -101,7 +101,7 @@ function table(results: Record<string, any>): string {
           : `; idle instance ${b.idleRssMB} MB`) +
         `; the instance's first sweep ${(b.firstSweepMs / 1000).toFixed(2)} s; the emulator's own time ${b.emulatorMsPerDescribe} ms per describe`,
       floorRule ? '1; ≤ 1.10; ≤ 64 MB over the idle floor (above 256 MB)' : '1; ≤ 1.10; ≤ 256 MB',
-      mark(b.callsPerCluster === 1 && b.ratio <= 1.1 && (floorRule ? b.sweepOverIdleMB <= 64 : b.peakRssMB <= 256)),
+      mark(b.callsPerCluster === 1 && b.ratio !== null && b.ratio <= 1.1 && (floorRule ? b.sweepOverIdleMB <= 64 : b.peakRssMB <= 256)),
     ]);
   }
   if (results['B2.growth']) {

@@ -75,9 +75,10 @@ export interface Config {
   provisionBudgetSeconds: number;
   /**
    * TASK_FOLLOW_SECONDS: how long provision follows the ACK task it started, to hand the
-   * cluster to the next request the moment it is done. 0 (the default) leaves it to the sweep:
-   * FC 3.0's built-in runtimes run one invocation per instance, so a following invocation
-   * holds one of provision's reserved instances.
+   * cluster to the next request the moment it is done (driving it in the same invocation, and
+   * following its task in turn, while the budget lasts). 0 (the default) leaves it to the
+   * sweep: FC 3.0's built-in runtimes run one invocation per instance, so a following
+   * invocation holds one of provision's reserved instances.
    */
   taskFollowSeconds: number;
   /** DELETE_GUARD_SERVING_NODES: a delete of a pool serving more nodes than this is refused unless it says `force`. */
@@ -93,7 +94,7 @@ export interface Config {
   thresholds: RuleThresholds;
   /** Clusters listed at once by a sweep. */
   sweepConcurrency: number;
-  /** RATE_LIMIT_SHARED: one rate limit in the store for every instance (true), or one per instance. */
+  /** RATE_LIMIT_SHARED: one rate limit for every instance (true: in the store; in memory on PGlite, whose instances share a process), or one per instance. */
   sharedRateLimit: boolean;
   /** PROVISION_MAX_INSTANCES: provision's concurrency cap (s.yaml); a limiter cut off from the store shares the rate among this many and one. */
   provisionMaxInstances: number;

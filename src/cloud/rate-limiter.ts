@@ -33,7 +33,7 @@ export function spacingMs(ratePerSecond: number): number {
   return ratePerSecond > 0 && Number.isFinite(ratePerSecond) ? Math.ceil(1000 / ratePerSecond) : 0;
 }
 
-/** In this process only: each instance of a function has its own. */
+/** In this process only: one instance's own, or (processLimiters) that of every instance on an embedded store. */
 export class RateLimiter implements Limiter {
   /** The theoretical time of the next call, were calls only spaced. */
   private nextSlot = 0;
@@ -60,15 +60,15 @@ export class RateLimiter implements Limiter {
 }
 
 /**
- * Limiters shared by every instance of this process that names the same principal (`scope`):
- * what the store's shared limit does across processes, exact and without a round trip, for a
- * store that lives in this process only (PGlite), whose instances all run here.
+ * Limiters shared by every instance that uses the same store (`store`) and names the same
+ * principal (`scope`): what the store's shared limit does across processes, exact and without
+ * a round trip, for a store that lives in this process only (PGlite), whose instances all run here.
  */
-const processWide = new WeakMap<Clock, Map<string, RateLimiter>>();
+const processWide = new WeakMap<object, Map<string, RateLimiter>>();
 
-export function processLimiters(scope: string, clock: Clock): LimiterFactory {
-  const limiters = processWide.get(clock) ?? new Map<string, RateLimiter>();
-  processWide.set(clock, limiters);
+export function processLimiters(store: object, scope: string, clock: Clock): LimiterFactory {
+  const limiters = processWide.get(store) ?? new Map<string, RateLimiter>();
+  processWide.set(store, limiters);
   return (api, rate, burst) => {
     const key = `${scope}:${api}:${rate}:${burst}`;
     const l = limiters.get(key) ?? new RateLimiter(rate, clock, burst);

@@ -107,7 +107,7 @@ export function servicesFor(instance: Instance, context: FcContext): Services {
       limiters: !config.sharedRateLimit
         ? undefined
         : instance.store.db.kind === 'pglite'
-          ? processLimiters(accountScope, clock)
+          ? processLimiters(instance.store.db, accountScope, clock)
           : sharedLimiters(instance.store.db, accountScope, clock, config.provisionMaxInstances + 1, (error) =>
               instance.currentLog?.warn('the shared rate limit cannot be read; this instance waits on its own share', { error }),
             ),

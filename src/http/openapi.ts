@@ -115,7 +115,8 @@ function schemas(): Record<string, JsonSchema> {
         lastError: nullable(cloudError),
         observed: {
           ...nullable(object({ ...nodeCounts, healthy: nullable(count), removing: count, cloudState: str, at: time }, ['cloudState', 'at'])),
-          description: 'the pool as the sweeps last saw it; `at` is when it was first seen so',
+          description:
+            'the pool as the sweeps last saw it; `at`: when it was first seen so (active and timed-out requests), or the last sweep (creating and applying ones)',
         },
         rejectReasons: { type: 'array', items: object({ path: str, message: str }) },
         source: { enum: ['http', 'queue'] },

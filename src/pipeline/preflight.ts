@@ -168,14 +168,15 @@ export async function preflight(
    */
   const read = async <T>(name: string, f: () => Promise<T>): Promise<T | undefined> => settle(name, await attempt(f));
   /** A read started now, settled (its check added, or thrown) where read would be: in order. */
-  const attempt = <T>(f: () => Promise<T>): Promise<{ value?: T; error?: unknown }> =>
+  type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+  const attempt = <T>(f: () => Promise<T>): Promise<Outcome<T>> =>
     f().then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
+      (value): Outcome<T> => ({ ok: true, value }),
+      (error: unknown): Outcome<T> => ({ ok: false, error }),
     );
-  const settle = <T>(name: string, r: { value?: T; error?: unknown }): T | undefined => {
+  const settle = <T>(name: string, r: Outcome<T>): T | undefined => {
+    if (r.ok) return r.value;
     const err = r.error;
-    if (err === undefined) return r.value;
     if (!(err instanceof CloudError)) throw err;
     if (options.throwOnError && err.kind !== 'client') throw err;
     add({ name, status: isNotFound(err) ? 'failed' : 'error', code: err.code, detail: `${err.code}: ${err.message}` });
@@ -188,7 +189,9 @@ export async function preflight(
       needs,
       vsw: attempt(() => catalog.vswitchesIn(ref, region, needs.vswitches, budget)),
       types: attempt(() => catalog.instanceTypesIn(ref, region, needs.types, budget)),
-      disks: needs.disks.length ? attempt(() => catalog.diskCategoriesIn(ref, region, needs.types[0], budget)) : Promise.resolve({ value: [] as string[] }),
+      disks: needs.disks.length
+        ? attempt(() => catalog.diskCategoriesIn(ref, region, needs.types[0], budget))
+        : Promise.resolve<Outcome<string[]>>({ ok: true, value: [] }),
     };
   };
   // ACK names its region: the region's reads go with the cluster's. ENS's comes from the cluster.

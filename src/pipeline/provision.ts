@@ -304,11 +304,17 @@ async function followTask(
     log.info('the creation task ended; the cluster goes to the next request', { taskId, state: task.state });
     // This invocation is running and has time: it drives the next request itself, at once, rather
     // than hand it to a new invocation through FC's asynchronous queue (which may hold it a while).
-    const left = invocation.invocationEnd - clock.now();
-    const next = await wakeNextOnCluster(services, ref, { dispatch: left < NEXT_IN_SAME_INVOCATION_MS });
-    if (next && left >= NEXT_IN_SAME_INVOCATION_MS) {
+    const inHere = invocation.invocationEnd - clock.now() >= NEXT_IN_SAME_INVOCATION_MS;
+    const next = await wakeNextOnCluster(services, ref, { dispatch: !inHere });
+    if (next && inHere) {
       log.info('driving the next request of the cluster in this invocation', { next });
-      await provisionRequest(services, next, { owner: invocation.owner, budgetMs: left });
+      try {
+        await provisionRequest(services, next, { owner: invocation.owner, budgetMs: invocation.invocationEnd - clock.now() });
+      } catch (error) {
+        // This request's pool is made and recorded: the next one's trouble is not its. The next
+        // is due (its lease released or expiring), so the sweep drives it.
+        log.warn('could not drive the next request of the cluster; the sweep will', { next, error });
+      }
     }
     return;
   }

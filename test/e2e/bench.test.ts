@@ -65,7 +65,8 @@ describe('npm run bench', () => {
     const b2 = {
       callsPerCluster: 1,
       ratio: expect.any(Number),
-      floorMs: expect.closeTo(1_500, -1),
+      // plus the emulator's own time for one listing, a few milliseconds at most
+      floorMs: expect.toSatisfy((ms: number) => ms >= 1_500 && ms < 1_600),
       firstSweepMs: expect.any(Number),
       peakRssMB: expect.any(Number),
       idleRssMB: expect.any(Number),

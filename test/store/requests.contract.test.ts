@@ -255,6 +255,20 @@ describe.each(backends)('request store on $name', (backend) => {
     expect((await store.get(r.id))!.observed).toEqual(observed);
   });
 
+  it('keeps an observation that changed only in its time, and the row unwritten; writes one that changed', async () => {
+    const r = (await store.insert(newRequest())).request!;
+    const seen = { cloudState: 'active', desired: 2, total: 2, serving: 2, healthy: null, initial: 0, failed: null, offline: null, removing: 0 };
+    await store.observeMany([{ id: r.id, observed: { ...seen, at: at(3).toISOString() } }]);
+    // A row's xmin changes with every write of it, even one that changes nothing.
+    const version = async () => (await store.db.query<{ v: string }>('SELECT xmin::text AS v FROM nodepool_requests WHERE id = $1', [r.id])).rows[0]!.v;
+    const before = await version();
+    await store.observeMany([{ id: r.id, observed: { ...seen, at: at(4).toISOString() } }]);
+    expect(await version()).toBe(before);
+    expect((await store.get(r.id))!.observed).toEqual({ ...seen, at: at(3).toISOString() });
+    await store.observeMany([{ id: r.id, observed: { ...seen, serving: 1, at: at(5).toISOString() } }]);
+    expect((await store.get(r.id))!.observed).toEqual({ ...seen, serving: 1, at: at(5).toISOString() });
+  });
+
   it('pages through a filtered list, newest first', async () => {
     const clusterId = `eck-${Math.random().toString(36).slice(2, 10)}`;
     const ids: string[] = [];

@@ -130,14 +130,19 @@ describe('RateLimiter', () => {
     expect(admitted).toEqual([150, 200, 300]);
   });
 
-  it('is one limiter for every instance of a process that names the same principal (an embedded store), and another for another', async () => {
+  it('is one limiter for every instance on one embedded store that names the same principal, and another for another principal or store', async () => {
     const clock = new ManualClock(0);
     // Two instances of a function make their limiters, as CloudClient does, from their own factory.
-    const [a, b] = [processLimiters('account:1', clock), processLimiters('account:1', clock)].map((f) => f('ens:DescribeClusterNodePools', 10, 1));
-    const other = processLimiters('account:2', clock)('ens:DescribeClusterNodePools', 10, 1);
+    const store = {};
+    const [a, b] = [processLimiters(store, 'account:1', clock), processLimiters(store, 'account:1', clock)].map((f) =>
+      f('ens:DescribeClusterNodePools', 10, 1),
+    );
+    const other = processLimiters(store, 'account:2', clock)('ens:DescribeClusterNodePools', 10, 1);
+    const otherStore = processLimiters({}, 'account:1', clock)('ens:DescribeClusterNodePools', 10, 1);
     const admitted: number[] = [];
     const all = Promise.all([a, b, a, b].map((l) => l!.acquire().then(() => admitted.push(clock.now()))));
     await other.acquire();
+    await otherStore.acquire();
     expect(clock.now()).toBe(0);
     await runWithClock(clock, all, 10);
     expect(admitted).toEqual([0, 100, 200, 300]);
