@@ -115,15 +115,16 @@ async function ours(plan: Plan) {
   });
   try {
     await warmUpThroughQueue(sys.cloudUrl, db, { ...WARM, request: ackReferenceRequest('warm-up') });
-    // Posted one after another once the clock runs, unlike B1's backlog: requests for one cluster
-    // accepted in the same millisecond can be ordered against their arrival (ids sort by time,
-    // then at random), and then two of them may both take the cluster's turn (see the README).
-    const t0 = Date.now();
+    // As in B1, the requests wait in the queue when the clock starts (the trigger is enabled
+    // then): the producer's own posting is not the system's time, as the loop's is not its.
+    sys.host.pauseQueue();
     for (const { name, clusterId } of assignment(plan, 'ours')) {
       const body = JSON.stringify({ provider: 'ack', regionId: REGION, clusterId, request: ackReferenceRequest(name) });
       const res = await fetch(`${sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, { method: 'POST', body });
       if (res.status !== 201) throw new Error(`queue refused a message: ${res.status}`);
     }
+    const t0 = Date.now();
+    sys.host.resumeQueue();
     const { active, lastActive } = await waitForActive(db, {
       label: 'B1ack',
       n: plan.requests,

@@ -13,7 +13,7 @@
  * Flags: --n 500 --rate 50 --speed 60 --clusters 1000 --pools 20 --describe-rate 200 --requests 1000
  *        --ack-requests 50 --ack-clusters 10 --ack-speed 60 --only B1,B1ack,B1m,B2
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { ackBenchmark } from './ack.js';
@@ -194,6 +194,7 @@ async function main() {
   if (run('B3')) results.B3 = await coldStart();
   if (run('B4')) results.B4 = await apiLatency(REQUESTS);
   const md = table(results);
+  mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(OUT, 'results.md'), md);
   process.stdout.write(`\n${md}`);

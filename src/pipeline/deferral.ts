@@ -7,6 +7,7 @@ import { CloudError } from '../cloud/errors.js';
 import { backoffDelay } from '../cloud/retry.js';
 import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
 import { PRE_CREATE_STATES } from '../requests/state.js';
+import { ClusterTurnTakenError } from '../store/errors.js';
 import type { Services } from './services.js';
 
 /** What provision did with one request this time. */
@@ -15,7 +16,7 @@ export type ProvisionOutcome = 'created' | 'adopted' | 'applied' | 'deferred' | 
 const DEFER_POLICY = { baseDelayMs: 10_000, maxDelayMs: 5 * 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
 const BUSY_POLICY = { baseDelayMs: 2_000, maxDelayMs: 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
 /** How long a request waiting its turn on an ACK cluster waits if nothing wakes it. */
-export const WAIT_FALLBACK_MS = 5 * 60_000;
+const WAIT_FALLBACK_MS = 5 * 60_000;
 
 function failure(e: CloudError): CloudFailure {
   return { code: e.code, message: e.message, ...(e.requestId ? { requestId: e.requestId } : {}) };
@@ -76,5 +77,33 @@ export function deferrals(services: Services, current: () => NodepoolRequest, ow
     return { outcome: 'failed', request };
   };
 
-  return { defer, onCloudError, fail };
+  /**
+   * ACK takes one node-pool operation per cluster at a time, and our requests take turns: wait
+   * for the one ahead (back to `submitting`, spending no call); its end wakes this one, and if
+   * nothing does, it looks again after WAIT_FALLBACK_MS.
+   */
+  const waitTurn = async (ahead: Pick<NodepoolRequest, 'id' | 'state'> | undefined): Promise<{ outcome: ProvisionOutcome; request: NodepoolRequest }> => {
+    const whom = ahead ? `request ${ahead.id} (${ahead.state})` : 'another request';
+    const { request } = await defer(WAIT_FALLBACK_MS, () => `waiting for ${whom} on the cluster: ACK takes one node-pool operation at a time`);
+    log.info('waiting for its turn on the cluster', { ahead: ahead?.id });
+    return { outcome: 'deferred', request };
+  };
+
+  /** On an ACK cluster, waits when a request is ahead of this one; undefined when it may go. */
+  const awaitTurn = async (): Promise<{ outcome: ProvisionOutcome; request: NodepoolRequest } | undefined> => {
+    if (current().provider !== 'ack') return undefined;
+    const ahead = await store.aheadOnCluster(current());
+    return ahead ? waitTurn(ahead) : undefined;
+  };
+
+  /**
+   * The mark before a write call failed because another request took the cluster's turn since
+   * this one looked (the store's index on it): wait for that one. Any other error is thrown on.
+   */
+  const turnTaken = async (err: unknown): Promise<{ outcome: ProvisionOutcome; request: NodepoolRequest }> => {
+    if (!(err instanceof ClusterTurnTakenError)) throw err;
+    return waitTurn(await store.aheadOnCluster(current()));
+  };
+
+  return { defer, onCloudError, fail, awaitTurn, turnTaken };
 }

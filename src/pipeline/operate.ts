@@ -13,7 +13,7 @@ import type { EnsNode, NodePool } from '../cloud/nodepool.js';
 import { operationCall, runOperation } from '../cloud/pool-ops.js';
 import type { NodepoolRequest } from '../requests/model.js';
 import { PRE_CREATE_STATES } from '../requests/state.js';
-import { deferrals, type ProvisionOutcome, WAIT_FALLBACK_MS } from './deferral.js';
+import { deferrals, type ProvisionOutcome } from './deferral.js';
 import { ACK_MAX_SCALE_OUT, deleteRefusal, failedCheck, preflight } from './preflight.js';
 import type { Services } from './services.js';
 
@@ -36,7 +36,7 @@ export async function driveOperation(
   const owner = options.owner;
   const now = () => new Date(clock.now());
   const ref = clusterOf(rec);
-  const { defer, onCloudError } = deferrals(services, () => rec, owner, log);
+  const { onCloudError, awaitTurn, turnTaken } = deferrals(services, () => rec, owner, log);
   const pastDeadline = clock.now() >= rec.deadlineAt.getTime();
   const end = async (to: 'failed' | 'timed_out', code: string, message: string, note: string): Promise<Result> => {
     const request = await store.transition(rec.id, {
@@ -51,18 +51,23 @@ export async function driveOperation(
     log.warn(to, { code, operation: rec.operation });
     return { outcome: to, request };
   };
+  // `applying` holds an ACK cluster's turn: a request that needed no call may find it taken.
   const applying = async (note: string, patch: { nodepoolId?: string; taskId?: string } = {}, cloudRequestId?: string): Promise<Result> => {
-    const request = await store.transition(rec.id, {
-      from: PRE_CREATE_STATES,
-      to: 'applying',
-      owner,
-      at: now(),
-      releaseLease: true,
-      note,
-      cloudRequestId,
-      patch: { ...patch, createStartedAt: null, nextAttemptAt: null, lastError: null },
-    });
-    return { outcome: 'applied', request };
+    try {
+      const request = await store.transition(rec.id, {
+        from: PRE_CREATE_STATES,
+        to: 'applying',
+        owner,
+        at: now(),
+        releaseLease: true,
+        note,
+        cloudRequestId,
+        patch: { ...patch, createStartedAt: null, nextAttemptAt: null, lastError: null },
+      });
+      return { outcome: 'applied', request };
+    } catch (err) {
+      return turnTaken(err);
+    }
   };
 
   if (pastDeadline && !rec.createStartedAt) {
@@ -75,16 +80,8 @@ export async function driveOperation(
   }
   // ACK takes one node-pool operation per cluster at a time: wait for ours ahead, spending no call
   // (also after a refused or unanswered call of this one: the pool is read again before the next).
-  if (rec.provider === 'ack') {
-    const ahead = await store.aheadOnCluster(rec);
-    if (ahead) {
-      const { request } = await defer(
-        WAIT_FALLBACK_MS,
-        () => `waiting for request ${ahead.id} (${ahead.state}) on the cluster: ACK takes one node-pool operation at a time`,
-      );
-      return { outcome: 'deferred', request };
-    }
-  }
+  const waiting = await awaitTurn();
+  if (waiting) return waiting;
   const budget = {
     deadline: Math.min(clock.now() + Math.max(options.budgetMs, pastDeadline ? 10_000 : 0), pastDeadline ? Number.MAX_SAFE_INTEGER : rec.deadlineAt.getTime()),
   };
@@ -163,14 +160,18 @@ export async function driveOperation(
   }
   const call = operationCall(ref, pool, rec.operation === 'delete' ? { kind: 'delete' } : { kind: 'scale', target, nodes });
   // Mark, commit, then call.
-  rec = await store.transition(rec.id, {
-    from: PRE_CREATE_STATES,
-    to: 'submitting',
-    owner,
-    at: now(),
-    note: `calling ${call.spec.action} on node pool ${pool.id} (attempt ${rec.attempts + 1})`,
-    patch: { attempts: rec.attempts + 1, createStartedAt: now(), nextAttemptAt: null, nodepoolId: pool.id },
-  });
+  try {
+    rec = await store.transition(rec.id, {
+      from: PRE_CREATE_STATES,
+      to: 'submitting',
+      owner,
+      at: now(),
+      note: `calling ${call.spec.action} on node pool ${pool.id} (attempt ${rec.attempts + 1})`,
+      patch: { attempts: rec.attempts + 1, createStartedAt: now(), nextAttemptAt: null, nodepoolId: pool.id },
+    });
+  } catch (err) {
+    return turnTaken(err);
+  }
   let out: { requestId?: string; taskId?: string };
   try {
     out = await runOperation(cloud, ref, call, budget);

@@ -17,7 +17,7 @@ import type { NodepoolRequest } from '../requests/model.js';
 import { restoreSecrets } from '../requests/secrets.js';
 import { IN_CLOUD_STATES, PRE_CREATE_STATES } from '../requests/state.js';
 import { StaleUpdateError } from '../store/errors.js';
-import { deferrals, type ProvisionOutcome, WAIT_FALLBACK_MS } from './deferral.js';
+import { deferrals, type ProvisionOutcome } from './deferral.js';
 
 export type { ProvisionOutcome } from './deferral.js';
 
@@ -122,20 +122,14 @@ async function drive(
     return { outcome: 'timed_out', request };
   }
 
-  const { defer, onCloudError, fail } = deferrals(services, () => rec, owner, log);
+  const { onCloudError, fail, awaitTurn, turnTaken } = deferrals(services, () => rec, owner, log);
 
   // ACK takes one node-pool operation per cluster at a time, and our requests go in order:
-  // while one is ahead of this one, wait, spending no call. Its end wakes this one.
-  if (rec.provider === 'ack' && !rec.createStartedAt) {
-    const ahead = await store.aheadOnCluster(rec);
-    if (ahead) {
-      const { request } = await defer(
-        WAIT_FALLBACK_MS,
-        () => `waiting for request ${ahead.id} (${ahead.state}) on the cluster: ACK takes one node-pool operation at a time`,
-      );
-      log.info('waiting for its turn on the cluster', { ahead: ahead.id });
-      return { outcome: 'deferred', request };
-    }
+  // while one is ahead of this one, wait, spending no call. Its end wakes this one. (A request
+  // that has marked its create holds the turn already.)
+  if (!rec.createStartedAt) {
+    const waiting = await awaitTurn();
+    if (waiting) return waiting;
   }
 
   const ref = clusterOf(rec);
@@ -208,14 +202,18 @@ async function drive(
 
   // Mark, commit, then create.
   const mayExist = Boolean(rec.createStartedAt);
-  rec = await store.transition(rec.id, {
-    from: PRE_CREATE_STATES,
-    to: 'submitting',
-    owner,
-    at: now(),
-    note: `calling CreateClusterNodePool (attempt ${rec.attempts + 1})`,
-    patch: { attempts: rec.attempts + 1, createStartedAt: now(), nextAttemptAt: null },
-  });
+  try {
+    rec = await store.transition(rec.id, {
+      from: PRE_CREATE_STATES,
+      to: 'submitting',
+      owner,
+      at: now(),
+      note: `calling CreateClusterNodePool (attempt ${rec.attempts + 1})`,
+      patch: { attempts: rec.attempts + 1, createStartedAt: now(), nextAttemptAt: null },
+    });
+  } catch (err) {
+    return turnTaken(err);
+  }
   const full = rec.sealedSecrets ? restoreSecrets(rec.createParams, secrets.open(rec.sealedSecrets)) : rec.createParams;
   let out: CreateOutcome;
   try {

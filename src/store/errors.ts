@@ -30,6 +30,17 @@ export class StaleUpdateError extends StoreError {
 }
 
 /**
+ * Another of our requests holds the ACK cluster's turn (the store's unique index on it): this
+ * one's mark was refused, and it must wait for that one instead of calling.
+ */
+export class ClusterTurnTakenError extends StoreError {
+  override name = 'ClusterTurnTakenError';
+}
+
+/** The unique index that gives one request at a time an ACK cluster's turn (migration 013). */
+const TURN_INDEX = 'nodepool_requests_ack_turn';
+
+/**
  * SQLSTATE classes that can pass with time: connection (08), insufficient resources (53),
  * operator intervention (57), system error (58), and serialization failures and deadlocks
  * (40001, 40P01), lock not available (55P03).
@@ -46,6 +57,9 @@ const CONNECTION_MESSAGE =
 export function translateDriverError(err: unknown): unknown {
   if (err instanceof StoreError || !(err instanceof Error)) return err;
   const code = (err as { code?: unknown }).code;
+  if (code === '23505' && ((err as { constraint?: unknown }).constraint === TURN_INDEX || err.message.includes(`"${TURN_INDEX}"`))) {
+    return new ClusterTurnTakenError("another request holds the cluster's turn", { cause: err });
+  }
   if (typeof code === 'string' && TRANSIENT_SQLSTATE.test(code))
     return new StoreUnavailableError(`the store is unavailable (${code}): ${err.message}`, { cause: err });
   if (typeof code === 'string' && REJECTED_SQLSTATE.test(code))

@@ -110,15 +110,17 @@ export class RequestStore {
 
   /**
    * ACK runs one node-pool operation per cluster at a time, and our requests for a cluster go in
-   * order: the request this one must wait for, if any. That is one of ours being created there,
-   * or an older one not yet created.
+   * order: the request this one must wait for, if any. That is the one holding the cluster's
+   * turn (the cloud is carrying out its call, or it has marked its call as going), or an older
+   * one not yet sent. The store's unique index on the turn is the last word: two requests that
+   * both read the turn as free cannot both mark their call (ClusterTurnTakenError).
    */
   async aheadOnCluster(r: Pick<NodepoolRequest, 'id' | 'provider' | 'regionId' | 'clusterId'>): Promise<NodepoolRequest | undefined> {
     const res = await this.db.query<Row>(
       `SELECT * FROM nodepool_requests
         WHERE provider = $1 AND region_id IS NOT DISTINCT FROM $6 AND cluster_id = $2 AND id <> $3
-          AND (state = ANY($4) OR (state = ANY($5) AND id < $3))
-        ORDER BY (state = ANY($4)) DESC, id LIMIT 1`,
+          AND (state = ANY($4) OR (state = ANY($5) AND (id < $3 OR create_started_at IS NOT NULL)))
+        ORDER BY (state = ANY($4) OR create_started_at IS NOT NULL) DESC, id LIMIT 1`,
       [r.provider, r.clusterId, r.id, IN_CLOUD_STATES, PRE_CREATE_STATES, r.regionId ?? null],
     );
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;

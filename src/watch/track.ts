@@ -72,11 +72,6 @@ export async function trackRequests(
 }
 
 /**
- * ACK clusters whose listing shows no operation under way, and where none of ours is being
- * created, hand the cluster to their oldest waiting request at once: dispatched now, not at
- * the end of its backoff or of the re-drive grace, which grows with each re-drive.
- */
-/**
  * Ends, as soon as their cluster is listed, the creations whose pool the listing shows up
  * (active, nothing still coming up, serving what was asked): they need nothing more from this
  * sweep, and the slower work after the listing (node walks, the rest of the tracking) would
@@ -110,6 +105,11 @@ export async function endUpCreations(
 
 const activeNote = (pool: NodePool) => `node pool ${pool.id} is active: ${pool.serving}/${pool.desired} nodes serving`;
 
+/**
+ * ACK clusters whose listing shows no operation under way, and where none of ours is being
+ * created, hand the cluster to their oldest waiting request at once: dispatched now, not at
+ * the end of its backoff or of the re-drive grace, which grows with each re-drive.
+ */
 async function wakeFreeClusters(services: Services, requests: NodepoolRequest[], byKey: Listings): Promise<void> {
   const oldestWaiting = new Map<string, NodepoolRequest>();
   for (const r of [...requests].sort((a, b) => (a.id < b.id ? -1 : 1))) {

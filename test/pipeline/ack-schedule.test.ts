@@ -58,6 +58,95 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
     });
   });
 
+  describe('when two requests for one cluster are accepted in the same millisecond', () => {
+    const t = useSystem(backend, { env: { WATCH_CLUSTERS: '' } });
+    const state = async (id: string) => (await t.api('GET', `/v1/nodepool-requests/${id}`)).json;
+
+    /**
+     * Request ids sort by time, then at random: the later of two accepted in one millisecond
+     * (or on instances whose clocks differ) can sort first. `first` is held at its mark, before
+     * (`before`) or after (`after`) it is written; `second` is posted meanwhile with an id that
+     * sorts before it, and run until it has made its move; then `first` goes on.
+     */
+    async function race(when: 'before' | 'after') {
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const store = t.sys.instance.store;
+      const transition = store.transition.bind(store);
+      const insert = store.insert.bind(store);
+      let firstId = '';
+      let secondId = '';
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let held!: () => void;
+      const atMark = new Promise<void>((r) => {
+        held = r;
+      });
+      let moved!: () => void;
+      const secondMoved = new Promise<void>((r) => {
+        moved = r;
+      });
+      store.transition = async (id, change) => {
+        const isMark = change.to === 'submitting' && change.patch?.createStartedAt;
+        if (id === firstId && isMark && when === 'before') {
+          held();
+          await gate;
+        }
+        const out = await transition(id, change);
+        if (id === firstId && isMark && when === 'after') {
+          held();
+          await gate;
+        }
+        if (id === secondId && (change.to === 'creating' || (change.to === 'submitting' && change.patch?.nextAttemptAt))) moved();
+        return out;
+      };
+      store.insert = async (r) => {
+        if (!firstId || secondId) return insert(r);
+        secondId = `${firstId.slice(0, 14)}${'0'.repeat(16)}`;
+        return insert({ ...r, id: secondId });
+      };
+      try {
+        const post = (name: string) =>
+          t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(name) });
+        firstId = (await post(uniqueName('first'))).json.id;
+        await atMark;
+        expect((await post(uniqueName('second'))).json.id).toBe(secondId);
+        await secondMoved;
+        release();
+        await t.idle();
+      } finally {
+        store.transition = transition;
+        store.insert = insert;
+        release();
+      }
+      const creates = t.sys.emulator.callLog({ clusterId: cluster.id, action: 'CreateClusterNodePool' });
+      return { first: await state(firstId), second: await state(secondId), creates: creates.map((c) => c.outcome) };
+    }
+
+    it('the one that sorts first waits for the other, which has marked its create', async () => {
+      const { first, second, creates } = await race('after');
+      expect(first.state).toBe('creating');
+      expect(second).toMatchObject({ state: 'submitting', lastError: null });
+      expect(second.history.at(-1).note).toContain(`waiting for request ${first.id} (submitting)`);
+      expect(creates).toEqual(['OK']);
+    });
+
+    it('of two that both read the turn as free, the store lets one mark its create and the other waits', async () => {
+      const { first, second, creates } = await race('before');
+      expect(second.state).toBe('creating');
+      expect(first).toMatchObject({ state: 'submitting', lastError: null, attempts: 0 });
+      expect(first.history.at(-1).note).toContain(`waiting for request ${second.id} (creating)`);
+      expect(creates).toEqual(['OK']);
+      // its end hands the cluster on to the one that waited
+      t.advanceCloud(11_000);
+      await t.sweep();
+      await t.idle();
+      expect((await state(second.id)).state).toBe('active');
+      expect((await state(first.id)).state).toBe('creating');
+    });
+  });
+
   describe('with a long re-drive grace', () => {
     const t = useSystem(backend, { env: { WATCH_CLUSTERS: '', DISPATCH_GRACE_SECONDS: '600' } });
     const post = (clusterId: string, name: string) =>

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../src/alerts/rules.js';
-import { type Db, migrate, openPglite, openPostgres } from '../../src/store/index.js';
+import { newRequestId } from '../../src/requests/ids.js';
+import { ClusterTurnTakenError, type Db, migrate, openPglite, openPostgres, RequestStore } from '../../src/store/index.js';
 import { loadMigrations } from '../../src/store/migrations.js';
 import { countingDb } from '../helpers/counting.js';
 import { DATABASE_URL, isolatedPostgresUrl } from '../helpers/db.js';
@@ -48,6 +49,52 @@ describe.each(raw)('migrations on $name', (backend) => {
       expect((await db.query('SELECT fingerprint FROM alert_conditions')).rows).toEqual([
         { fingerprint: fingerprintOf('under_capacity', 'ens', 'eck-up1', 'np-éedge-a') },
       ]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("keeps two ACK requests a store already has in flight on one cluster, and gives the cluster's turn to one request at a time after them", async () => {
+    const db = await backend.open();
+    try {
+      const all = loadMigrations();
+      await migrate(
+        db,
+        all.filter((m) => m.version < '013'),
+      );
+      const store = new RequestStore(db);
+      const at = new Date('2026-11-30T10:00:00Z');
+      let ms = at.getTime();
+      const put = async () =>
+        (
+          await store.insert({
+            id: newRequestId(ms++),
+            provider: 'ack',
+            regionId: 'cn-beijing',
+            clusterId: 'c0legacy',
+            nodepoolName: `p${ms}`,
+            state: 'accepted',
+            createParams: {},
+            bodyHash: 'h',
+            source: 'http',
+            deadlineAt: new Date(at.getTime() + 3_600_000),
+            createdAt: at,
+            note: 'accepted',
+          })
+        ).request!;
+      const creating = async (id: string) => {
+        await store.transition(id, { to: 'submitting', at, note: 'calling', patch: { createStartedAt: at } });
+        await store.transition(id, { to: 'creating', at, note: 'created', patch: { createStartedAt: null } });
+      };
+      // written before the turn was the store's: both in flight at once
+      const [old1, old2] = [await put(), await put()];
+      await creating(old1.id);
+      await creating(old2.id);
+      expect(await migrate(db, all)).toEqual(['013_ack_turn']);
+      const [a, b] = [await put(), await put()];
+      await creating(a.id);
+      await expect(creating(b.id)).rejects.toBeInstanceOf(ClusterTurnTakenError);
+      expect((await store.get(b.id))!.state).toBe('accepted');
     } finally {
       await db.close();
     }

@@ -6,7 +6,7 @@ import { clusterKey } from '../../src/cloud/cluster.js';
 import { newRequestId } from '../../src/requests/ids.js';
 import { AlertStore } from '../../src/store/alerts.js';
 import { fleetClusters, fleetPools } from '../../src/store/fleet.js';
-import { type Db, migrate, type NewRequest, RequestStore, StaleUpdateError } from '../../src/store/index.js';
+import { ClusterTurnTakenError, type Db, migrate, type NewRequest, RequestStore, StaleUpdateError } from '../../src/store/index.js';
 import { backends } from '../helpers/db.js';
 
 const T0 = new Date('2026-11-22T10:00:00Z');
@@ -214,6 +214,47 @@ describe.each(backends)('request store on $name', (backend) => {
       current: { state: 'creating' },
     });
     expect(await store.history(r.id)).toHaveLength(3);
+  });
+
+  it("gives an ACK cluster's turn to one request at a time: a second mark is refused and writes nothing", async () => {
+    const cluster = `c${Math.random().toString(16).slice(2, 12)}`;
+    const ack = () => store.insert(newRequest({ provider: 'ack', regionId: 'cn-beijing', clusterId: cluster }));
+    const mark = (id: string, s: number) =>
+      store.transition(id, { from: ['accepted', 'submitting'], to: 'submitting', at: at(s), note: 'calling', patch: { createStartedAt: at(s) } });
+    const [a, b, c] = [(await ack()).request!, (await ack()).request!, (await ack()).request!];
+    // waiting, deferred without a mark: no turn held
+    await store.transition(b.id, { from: ['accepted'], to: 'submitting', at: at(1), note: 'deferred', patch: { nextAttemptAt: at(60) } });
+    await mark(a.id, 2);
+    await expect(mark(b.id, 3)).rejects.toBeInstanceOf(ClusterTurnTakenError);
+    expect(await store.get(b.id)).toMatchObject({ state: 'submitting', createStartedAt: undefined });
+    expect((await store.history(b.id)).map((h) => h.note)).toEqual(['accepted over HTTP', 'deferred']);
+    // the holder keeps its turn through `creating`, and a request that needs no call cannot take it by `applying`
+    await store.transition(a.id, { from: ['submitting'], to: 'creating', at: at(4), note: 'created', patch: { createStartedAt: null } });
+    await expect(store.transition(c.id, { from: ['accepted'], to: 'applying', at: at(5), note: 'no call needed' })).rejects.toBeInstanceOf(
+      ClusterTurnTakenError,
+    );
+    // another cluster, and ENS (which takes operations side by side), are not held
+    const other = (await store.insert(newRequest({ provider: 'ack', regionId: 'cn-beijing', clusterId: `${cluster}x` }))).request!;
+    await mark(other.id, 5);
+    const ens = [(await store.insert(newRequest())).request!, (await store.insert(newRequest())).request!];
+    for (const r of ens) await mark(r.id, 5);
+    // the holder's end frees the turn
+    await store.transition(a.id, { from: ['creating'], to: 'active', at: at(6), note: 'active' });
+    expect(await mark(b.id, 7)).toMatchObject({ state: 'submitting', createStartedAt: at(7) });
+    expect((await store.aheadOnCluster(c))?.id).toBe(b.id);
+  });
+
+  it('reads a request that marked its call as ahead, even when it sorts after the one asking', async () => {
+    const cluster = `c${Math.random().toString(16).slice(2, 12)}`;
+    const later = (await store.insert(newRequest({ provider: 'ack', regionId: 'cn-beijing', clusterId: cluster }))).request!;
+    // accepted in the same millisecond elsewhere, and sorting first
+    const earlier = (
+      await store.insert(newRequest({ id: `${later.id.slice(0, 14)}${'0'.repeat(16)}`, provider: 'ack', regionId: 'cn-beijing', clusterId: cluster }))
+    ).request!;
+    expect(await store.aheadOnCluster(earlier)).toBeUndefined();
+    expect((await store.aheadOnCluster(later))?.id).toBe(earlier.id);
+    await store.transition(later.id, { from: ['accepted'], to: 'submitting', at: at(1), note: 'calling', patch: { createStartedAt: at(1) } });
+    expect((await store.aheadOnCluster(earlier))?.id).toBe(later.id);
   });
 
   it('refuses a transition the state machine does not allow, and writes nothing', async () => {
