@@ -46,6 +46,8 @@ interface Child {
   maxRssMB: number;
   heapUsedMB: number;
   externalMB: number;
+  /** The largest of each part of memory in each phase: the open (its peak RSS alone), the first sweep, the sweep timed. */
+  peaks?: Record<'open' | 'firstSweep' | 'sweep', { rssMB: number; heapTotalMB: number; heapUsedMB: number; externalMB: number }>;
 }
 
 /**
@@ -147,7 +149,7 @@ async function measure(plan: B2Plan, store: Store, template: string | undefined,
     const idle = options.floor ? await runChild({ ...env, BENCH_MODE: 'open' }) : undefined;
     emulator.handling.clear();
     progress(`B2 (${store}): a warm instance's sweep over ${C} clusters x ${P} pools at ${L} listings/s`);
-    const { summary, maxRssMB, heapUsedMB, externalMB, firstSweepMs } = await runChild(env);
+    const { summary, maxRssMB, heapUsedMB, externalMB, firstSweepMs, peaks } = await runChild(env);
     // The timed sweep's own calls (the first sweep made as many).
     const calls = summary!.apiCalls;
     const handled = emulator.handling.get('DescribeClusterNodePools');
@@ -160,7 +162,17 @@ async function measure(plan: B2Plan, store: Store, template: string | undefined,
       ratio: C > L ? round(summary!.durationMs / floor.ms) : null,
       peakRssMB: Math.round(maxRssMB),
       atEnd: { heapUsedMB, externalMB },
-      ...(idle ? { idleRssMB: Math.round(idle.maxRssMB), sweepOverIdleMB: Math.round(maxRssMB - idle.maxRssMB), reopenMs: idle.openMs } : {}),
+      // The largest of each part of memory in each phase (the instance opened, its first sweep, the
+      // sweep timed), and the parts of an idle instance.
+      peaks,
+      ...(idle
+        ? {
+            idleRssMB: Math.round(idle.maxRssMB),
+            idleParts: { heapUsedMB: idle.heapUsedMB, externalMB: idle.externalMB },
+            sweepOverIdleMB: Math.round(maxRssMB - idle.maxRssMB),
+            reopenMs: idle.openMs,
+          }
+        : {}),
       sweepMs: summary!.durationMs,
       firstSweepMs,
       floorMs: round(floor.ms),

@@ -3,6 +3,7 @@
  * under .data/) when no DATABASE_URL is set. Both answer the same SQL, and both drivers'
  * errors leave this file as the store's own (errors.ts).
  */
+import { setFlagsFromString } from 'node:v8';
 import { translateDriverError } from './errors.js';
 import { preparedPglite } from './pglite-prepared.js';
 
@@ -100,6 +101,13 @@ export async function openPostgres(url: string, poolSize = 2): Promise<Db> {
 }
 
 export async function openPglite(dataDir?: string): Promise<Db> {
+  // PGlite is PostgreSQL compiled to WebAssembly. By default V8 compiles it twice: at once with
+  // its baseline compiler, and its busiest functions again with its optimising one. The second
+  // copy cost 45 MB of an idle instance and 60-80 MB more by the end of its first sweep, and
+  // bought no time we could measure (B2.pglite: the sweep, the reopening and a first-time
+  // initialisation took as long or less without it). Set before the module is first compiled;
+  // it only concerns WebAssembly, which nothing else in this process runs at any length.
+  setFlagsFromString('--liftoff-only');
   const { PGlite, protocol, parse } = await import('@electric-sql/pglite');
   // PGlite's shared buffers: its default, 128 MB, stays in the process once a sweep has read the
   // tables through, and duplicates what the file system caches (or, in memory, holds) already.

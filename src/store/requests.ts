@@ -340,14 +340,22 @@ export class RequestStore {
 
   /**
    * What the sweep and its alert rules look at: live and active requests, and final ones since
-   * `since`, by id; with `changedSince`, only those updated since then. Read `pageSize` rows at
-   * a time and without what no sweep reads (the create parameters, sealed secrets, idempotency
-   * key, body hash and reject reasons, most of a row): `createParams` comes back empty and
-   * `bodyHash` blank, so a month of requests never sits in memory whole, nor in one answer.
+   * `since`, by id; with `changedSince`, only those updated since then; with `clusters`, only
+   * those of these clusters (by clusterKey), and with `exceptClusters`, only those of others.
+   * Read `pageSize` rows at a time and without what no sweep reads (the create parameters,
+   * sealed secrets, idempotency key, body hash and reject reasons, most of a row):
+   * `createParams` comes back empty and `bodyHash` blank, so a month of requests never sits in
+   * memory whole, nor in one answer.
    */
-  async forAlerts(since: Date, options: { changedSince?: Date; pageSize?: number } = {}): Promise<NodepoolRequest[]> {
+  async forAlerts(
+    since: Date,
+    options: { changedSince?: Date; pageSize?: number; clusters?: string[]; exceptClusters?: string[] } = {},
+  ): Promise<NodepoolRequest[]> {
     const out: NodepoolRequest[] = [];
     const pageSize = options.pageSize ?? 2_000;
+    // clusterKey in SQL: an ENS cluster has no region.
+    const key = `r.provider || '/' || CASE WHEN r.provider = 'ens' THEN '' ELSE COALESCE(r.region_id, '') END || '/' || r.cluster_id`;
+    const ids = options.clusters?.map((k) => k.slice(k.lastIndexOf('/') + 1));
     for (let after = ''; ; after = out[out.length - 1]!.id) {
       const res = await this.db.query<Row>(
         `SELECT id, provider, region_id, cluster_id, nodepool_name, operation, target_size, labels, state, '' AS body_hash, source, nodepool_id, task_id, attempts,
@@ -355,6 +363,8 @@ export class RequestStore {
            FROM nodepool_requests r
           WHERE id > $4 AND (state = ANY($2) OR (state = ANY($3) AND updated_at >= $1))
             AND ($5::timestamptz IS NULL OR updated_at >= $5::timestamptz)
+            AND ($8::text[] IS NULL OR (r.cluster_id = ANY($9::text[]) AND ${key} = ANY($8::text[])))
+            AND ($10::text[] IS NULL OR NOT (${key} = ANY($10::text[])))
             -- A pool that a later delete of ours removed, or is removing (its call sent), is watched no more.
             AND NOT (r.state = 'active' AND r.nodepool_id IS NOT NULL AND EXISTS (
                   SELECT FROM nodepool_requests d
@@ -362,7 +372,18 @@ export class RequestStore {
                      AND d.nodepool_id = r.nodepool_id
                      AND (d.state IN ('applying', 'deleted') OR (d.state = ANY($7) AND d.create_started_at IS NOT NULL))))
           ORDER BY id LIMIT $6`,
-        [since, WATCHED_STATES, SETTLED_STATES, after, options.changedSince ?? null, pageSize, PRE_CREATE_STATES],
+        [
+          since,
+          WATCHED_STATES,
+          SETTLED_STATES,
+          after,
+          options.changedSince ?? null,
+          pageSize,
+          PRE_CREATE_STATES,
+          options.clusters ?? null,
+          ids ?? null,
+          options.exceptClusters ?? null,
+        ],
       );
       for (const row of res.rows) out.push(toRequest(row));
       if (res.rows.length < pageSize) return out;

@@ -80,7 +80,8 @@ export interface ListResult {
  *
  * `onListed` gets the results as they come, `batch` at a time (the last batch may be smaller),
  * one call after the other: the store work on a batch runs while the rate limit holds the
- * listing back, instead of after it. It is done when listClusters returns.
+ * listing back, instead of after it. It is done when listClusters returns, and the results it
+ * returns then carry no pools (only onListed had them).
  */
 export async function listClusters(
   services: Pick<Services, 'cloud' | 'clock'>,
@@ -105,7 +106,8 @@ export async function listClusters(
       });
   };
   const settle = (i: number, result: ListResult) => {
-    byIndex[i] = result;
+    // With onListed, the pools are its alone: a sweep need not hold every cluster's at once.
+    byIndex[i] = options.onListed ? { cluster: result.cluster, key: result.key, ...(result.error ? { error: result.error } : {}) } : result;
     pending.push(result);
     if (pending.length >= (options.batch ?? 50)) hand();
   };

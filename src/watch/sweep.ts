@@ -1,21 +1,23 @@
 /**
  * One watch sweep. Under a lock (an overlapping run exits at once) it lists every watched
- * cluster once and hands the listings to request tracking and to alert evaluation; then it
- * runs the alert lifecycle, puts one message per channel into the outbox, sends what the
- * outbox holds, and ends with one JSON summary line. A sweep that runs out of time resumes
- * at the next cluster.
+ * cluster once and, a batch of clusters at a time, hands their listings and their requests to
+ * request tracking and to the alert rules; then it runs the alert lifecycle over what the rules
+ * found, puts one message per channel into the outbox, sends what the outbox holds, and ends
+ * with one JSON summary line. It holds one batch's pools and requests at a time, however many
+ * clusters it watches. A sweep that runs out of time resumes at the next cluster.
  */
 
 import type { Channel } from '../alerts/channels/index.js';
 import { applyCandidates } from '../alerts/lifecycle.js';
 import { planNotifications } from '../alerts/notify.js';
 import { deliverPending } from '../alerts/outbox.js';
-import { evaluate, resolutionAnnotations } from '../alerts/rules.js';
+import { type Candidate, evaluate, resolutionAnnotations } from '../alerts/rules.js';
 import { type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
 import { shortestRepeatMs } from '../config-routes.js';
 import type { Services } from '../pipeline/services.js';
 import { requestLink } from '../requests/ids.js';
 import type { NodepoolRequest } from '../requests/model.js';
+import type { Annotations } from '../store/alerts.js';
 import { recordSweepRun } from '../store/metrics.js';
 import { recordRouteNotices, routeNotices } from '../store/route-notices.js';
 import { fromCursor, listClusters, watchTargets } from './listing.js';
@@ -32,6 +34,23 @@ function merged(loaded: NodepoolRequest[], changed: NodepoolRequest[]): Nodepool
 }
 /** Pool state words already logged as unknown, once per process. */
 const UNKNOWN_STATES_LOGGED = new Set<string>();
+
+/** Counts a batch's listings into the summary, and logs a pool state word nobody documents (once per process). */
+function noteListings(summary: SweepSummary, listings: ClusterListing[], log: Services['log']): void {
+  for (const l of listings) {
+    if (l.error) summary.clusterErrors++;
+    summary.pools += l.pools?.length ?? 0;
+    for (const p of l.pools ?? []) {
+      if (p.state !== 'unknown' || UNKNOWN_STATES_LOGGED.has(`${p.provider}:${p.cloudState}`)) continue;
+      UNKNOWN_STATES_LOGGED.add(`${p.provider}:${p.cloudState}`);
+      log.warn('a node pool state nobody documents: treated as pending, never as success', {
+        provider: p.provider,
+        cloudState: p.cloudState,
+        nodepoolId: p.id,
+      });
+    }
+  }
+}
 
 export interface SweepSummary {
   skipped?: 'locked';
@@ -93,33 +112,41 @@ export async function sweep(services: Services, channels: Channel[], options: { 
   try {
     const now = () => new Date(clock.now());
     const since = new Date(started - config.thresholds.creationAlertHours * 3600_000);
-    // The clusters to list come from a few rows; the requests load while the listing runs.
-    const targetRows = store.forTargets(since);
-    const firing = alerts.firing();
-    const loading = store.forAlerts(since);
-    const loaded = loading.then((requests) => {
-      const byCluster = new Map<string, NodepoolRequest[]>();
-      for (const r of requests) {
-        const key = clusterKey(clusterOf(r));
-        byCluster.set(key, [...(byCluster.get(key) ?? []), r]);
-      }
-      return byCluster;
-    });
-    loaded.catch(() => undefined); // awaited below: a failure is not unhandled meanwhile
-
+    const changedSince = new Date(started - 60_000);
     // What is due for dispatch goes at once, alongside the listing: it needs nothing from it.
     redriving = redrive(services, config.dispatchGraceSeconds * 1000, options.deadline);
     redriving.catch(() => undefined); // awaited below: a failure is not unhandled meanwhile
 
-    // 1. List each watched cluster once, resuming where the last sweep ran out of time.
-    const targets = watchTargets(config, ...(await Promise.all([targetRows, firing])));
+    // 1. List each watched cluster once, resuming where the last sweep ran out of time. The
+    // clusters to list come from a few rows.
+    const [targetRows, firing] = await Promise.all([store.forTargets(since), alerts.firing()]);
+    const targets = watchTargets(config, targetRows, firing);
+    const byTarget = new Map(targets.map((t) => [t.key, t]));
     const ordered = fromCursor(targets, lock.cursor);
     // Keep a fifth of the budget for the lifecycle and the deliveries.
     const stopAt = started + (options.deadline - started) * 0.8;
-    // Each batch of listings, while the rest are still being listed: the clusters' health, what
-    // each has now (a create for a taken name is then refused at once), what active requests show.
-    const failures = new Map<string, number>();
-    let endedEarly = 0;
+
+    // 2. Each batch of listings, while the rest are still being listed, with the requests of its
+    // clusters alone: the clusters' health and pools, the requests (node walks, observations,
+    // transitions), and the alert rules. The sweep holds a batch's pools and requests only while
+    // it works on them; what it keeps is what the rules found (candidates), and for each alert
+    // that fires now, what is true of its subject should it resolve.
+    const candidates = new Map<string, Candidate>();
+    const resolutions = new Map<string, Annotations>();
+    const listed = new Set<string>();
+    const evaluated = new Set<string>();
+    const counted = (transitions: Record<string, number>) => {
+      for (const [to, n] of Object.entries(transitions)) summary.transitions[to] = (summary.transitions[to] ?? 0) + n;
+    };
+    const rules = (clusters: ClusterListing[], requests: NodepoolRequest[], keys: Set<string>) => {
+      const at = now();
+      for (const c of evaluate({ now: at, clusters, requests, thresholds: config.thresholds, requestLink: (id) => requestLink(id, config.publicBaseUrl) })) {
+        if (!candidates.has(c.fingerprint)) candidates.set(c.fingerprint, c);
+      }
+      for (const a of firing) {
+        if (keys.has(clusterKey(clusterOf(a.labels)))) resolutions.set(a.fingerprint, resolutionAnnotations(a, { now: at, clusters, requests }));
+      }
+    };
     const { results, reached } = await listClusters(services, ordered, {
       deadline: options.deadline,
       stopAt,
@@ -131,17 +158,40 @@ export async function sweep(services: Services, channels: Channel[], options: { 
           batch.map((r) => ({ key: r.key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })),
           now(),
         );
-        for (const [key, n] of health) failures.set(key, n);
         await store.recordListings(
           batch.filter((r) => r.pools).map((r) => ({ ...r.cluster, pools: r.pools! })),
           targets.map((t) => t.cluster),
           now(),
         );
+        const listings: ClusterListing[] = batch.map((r) => ({
+          ...r,
+          consecutiveFailures: health.get(r.key) ?? 0,
+          watchAll: byTarget.get(r.key)?.watchAll ?? false,
+          labels: byTarget.get(r.key)?.labels,
+        }));
+        noteListings(summary, listings, log);
+        for (const l of listings) if (!l.error) listed.add(l.key);
+        const keys = new Set(batch.map((r) => r.key));
+        for (const k of keys) evaluated.add(k);
+        const requests = await store.forAlerts(since, { clusters: [...keys] });
+        // Creations seen up end first: the node walks and the rest would only make them later.
         // Pools whose nodes may yet be walked are observed after the walk, with what it found.
-        const byCluster = await loaded;
-        const listed = batch.flatMap((r) => byCluster.get(r.key) ?? []);
-        await observeActive(services, listed, batch, now(), (p) => !mayWalk(p));
-        endedEarly += await endUpCreations(services, listed, batch, now());
+        await observeActive(services, requests, listings, now(), (p) => !mayWalk(p));
+        const ended = await endUpCreations(services, requests, listings, now());
+        if (ended) counted({ active: ended });
+        summary.nodeWalks += await detectEnsNodeFailures(services, listings, requests, { deadline: options.deadline, stopAt });
+        await observeActive(services, requests, listings, now(), mayWalk);
+        const tracked = await trackRequests(services, requests, listings, {
+          owner: options.owner,
+          deadline: options.deadline,
+          dispatchGraceMs: config.dispatchGraceSeconds * 1000,
+          activeObserved: true,
+          redrive: false,
+        });
+        counted(tracked.transitions);
+        // The rules read the requests as they are now: with what this sweep did to them, and any
+        // changed since it started (a minute's leeway for clocks).
+        rules(listings, merged(requests, await store.forAlerts(since, { clusters: [...keys], changedSince })), keys);
       },
     });
     // Nothing listed: the pools of clusters nobody watches any more are forgotten all the same.
@@ -151,65 +201,38 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         targets.map((t) => t.cluster),
         now(),
       );
-    const requests = await loading;
     summary.clusters = results.length;
     summary.clustersLeft = targets.length - reached;
     if (summary.clustersLeft > 0) cursor = reached > 0 ? ordered[reached - 1]!.key : (lock.cursor ?? null);
-    for (const p of results.flatMap((r) => r.pools ?? [])) {
-      if (p.state !== 'unknown' || UNKNOWN_STATES_LOGGED.has(`${p.provider}:${p.cloudState}`)) continue;
-      UNKNOWN_STATES_LOGGED.add(`${p.provider}:${p.cloudState}`);
-      log.warn('a node pool state nobody documents: treated as pending, never as success', {
-        provider: p.provider,
-        cloudState: p.cloudState,
-        nodepoolId: p.id,
+
+    // 3. The requests of clusters this sweep did not list (watched by nobody, or not reached in
+    // time): what needs no listing (timing out, creation alerts).
+    const rest = await store.forAlerts(since, { exceptClusters: [...evaluated] });
+    if (rest.length) {
+      const tracked = await trackRequests(services, rest, [], {
+        owner: options.owner,
+        deadline: options.deadline,
+        dispatchGraceMs: config.dispatchGraceSeconds * 1000,
+        activeObserved: true,
+        redrive: false,
       });
+      counted(tracked.transitions);
     }
-    const byTarget = new Map(targets.map((t) => [t.key, t]));
-    const listings: ClusterListing[] = results.map((r) => ({
-      ...r,
-      consecutiveFailures: failures.get(r.key) ?? 0,
-      watchAll: byTarget.get(r.key)?.watchAll ?? false,
-      labels: byTarget.get(r.key)?.labels,
-    }));
-    summary.clusterErrors = listings.filter((l) => l.error).length;
-    summary.pools = listings.reduce((n, l) => n + (l.pools?.length ?? 0), 0);
-
-    // ENS pools that need it get their nodes walked: ENS tells failures only through node states.
-    summary.nodeWalks = await detectEnsNodeFailures(services, listings, requests, { deadline: options.deadline, stopAt });
-    await observeActive(services, requests, listings, now(), mayWalk);
-
-    // 2. Requests, from the listings.
-    const tracked = await trackRequests(services, requests, listings, {
-      owner: options.owner,
-      deadline: options.deadline,
-      dispatchGraceMs: config.dispatchGraceSeconds * 1000,
-      activeObserved: true,
-      redrive: false,
-    });
-    summary.transitions = tracked.transitions;
-    if (endedEarly) summary.transitions.active = (summary.transitions.active ?? 0) + endedEarly;
+    const restKeys = new Set(rest.map((r) => clusterKey(clusterOf(r))));
+    for (const a of firing) if (!evaluated.has(clusterKey(clusterOf(a.labels)))) restKeys.add(clusterKey(clusterOf(a.labels)));
+    rules([], merged(rest, await store.forAlerts(since, { exceptClusters: [...evaluated], changedSince })), restKeys);
     summary.redriven = await redriving;
 
-    // 3. Alerts, from the same listings and what the requests are now: those loaded, with what this
-    // sweep observed of them, and any changed since it started (a minute's leeway for clocks).
-    const current = await store.forAlerts(since, { changedSince: new Date(started - 60_000) }).then((changed) => merged(requests, changed));
-    const candidates = evaluate({
-      now: now(),
-      clusters: listings,
-      requests: current,
-      thresholds: config.thresholds,
-      requestLink: (id) => requestLink(id, config.publicBaseUrl),
-    });
-    const listed = new Set(listings.filter((l) => !l.error).map((l) => l.key));
+    // 4. Alerts: the lifecycle over what every batch found.
     // The lifecycle, the outbox rows and the "notified" marks commit together: a crash cannot
     // resolve an alert without its message, nor send one twice.
     await alerts.transaction(async (tx) => {
-      const lifecycle = await applyCandidates(tx, candidates, {
+      const lifecycle = await applyCandidates(tx, [...candidates.values()], {
         now: now(),
         listedClusters: listed,
         // Due again as often as the most frequent route repeats (each route then checks its own interval).
         repeatMs: shortestRepeatMs(config.alertRoutes, config.thresholds.repeatIntervalMinutes),
-        resolution: (a) => resolutionAnnotations(a, { now: now(), clusters: listings, requests: current }),
+        resolution: (a) => resolutions.get(a.fingerprint) ?? resolutionAnnotations(a, { now: now(), clusters: [], requests: [] }),
       });
       summary.alertsFired = lifecycle.fired.length;
       summary.alertsRepeated = lifecycle.repeated.length;
@@ -227,7 +250,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
               lifecycle.repeated.map((a) => a.id),
             )
           : undefined,
-        failedListings: listings.filter((l) => l.error).map((l) => l.key),
+        failedListings: results.filter((r) => r.error).map((r) => r.key),
       });
       await recordRouteNotices(tx.db, plan.routeNotified, now());
       summary.silenced = plan.silenced;
@@ -237,7 +260,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       await tx.markNotified(plan.notified, now());
     });
 
-    // 4. Deliveries.
+    // 5. Deliveries.
     const delivered = await deliverPending(alerts, channels, {
       owner: options.owner,
       now,

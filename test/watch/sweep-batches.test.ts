@@ -1,0 +1,72 @@
+/**
+ * A sweep holds one batch of clusters at a time: it reads the requests of the clusters in the
+ * batch it works on, never every request at once, and what the rules find across batches still
+ * fires, resolves (with the values at resolution) and stays firing as one sweep over all of it
+ * would. Requests on clusters it does not list are read once, after the listing.
+ */
+import { describe, expect, it } from 'vitest';
+import type { RequestStore } from '../../src/store/index.js';
+import { ensExample, uniqueName } from '../helpers/cloud.js';
+import { backends } from '../helpers/db.js';
+import { useSystem } from '../helpers/system.js';
+
+const CLUSTERS = Array.from({ length: 24 }, (_, i) => `c${String(i).padStart(31, '0')}`);
+
+describe.each(backends)('a sweep in batches on $name', (backend) => {
+  const t = useSystem(backend, {
+    env: { WATCH_CLUSTERS: CLUSTERS.map((id) => `ack/cn-beijing/${id}`).join(',') },
+    emulator: {
+      scenario: {
+        clusters: CLUSTERS.map((id) => ({ id, provider: 'ack' as const, regionId: 'cn-beijing', pools: [{ name: `workers-${id.slice(-2)}`, desired: 2 }] })),
+      },
+    },
+  });
+
+  /** Every forAlerts of the next sweeps: which clusters it asked for, and how many requests came back. */
+  function watchLoads(store: RequestStore) {
+    const original = store.forAlerts.bind(store);
+    const loads: Array<{ clusters?: number; except?: number; rows: number }> = [];
+    store.forAlerts = async (since, options = {}) => {
+      const rows = await original(since, options);
+      loads.push({ clusters: options.clusters?.length, except: options.exceptClusters?.length, rows: rows.length });
+      return rows;
+    };
+    return { loads, restore: () => (store.forAlerts = original) };
+  }
+
+  it('reads the requests of one batch of clusters at a time, and fires and resolves across batches as one sweep', async () => {
+    // A creation that fails at once on a cluster nobody watches: its alert comes from the requests read after the listing.
+    const doomed = uniqueName('nowhere');
+    const failed = await t.api('POST', '/v1/nodepool-requests', { provider: 'ens', request: ensExample('eck-nowhere01', doomed) });
+    expect(failed.status).toBe(202);
+    await t.idle();
+    await t.sweep();
+    const late = CLUSTERS[20]!;
+    await t.admin('PATCH', `/clusters/${late}/nodepools/workers-20`, { faults: { failedNodes: 1 } });
+
+    const { loads, restore } = watchLoads(t.sys.instance.store);
+    try {
+      const fired = await t.sweep();
+      expect(fired).toMatchObject({ clusters: 24, alertsFired: 1 });
+      // 24 clusters: batches of ⌈24 / 8⌉ = 3
+      const batches = loads.filter((l) => l.clusters !== undefined);
+      expect(batches.length).toBeGreaterThanOrEqual(8);
+      for (const b of batches) expect(b.clusters).toBeLessThanOrEqual(3);
+      // no read of every request: each is of some clusters, or of all but those listed
+      expect(loads.every((l) => l.clusters !== undefined || l.except === 24)).toBe(true);
+      const firing = (await t.api('GET', '/v1/alerts?state=firing')).json.items;
+      expect(firing.map((a: any) => `${a.rule}:${a.labels.nodepoolName}`).sort()).toEqual([`creation_failed:${doomed}`, 'nodes_failed:workers-20']);
+
+      await t.admin('PATCH', `/clusters/${late}/nodepools/workers-20`, { faults: { failedNodes: 0 } });
+      const resolved = await t.sweep();
+      expect(resolved).toMatchObject({ alertsFired: 0, alertsResolved: 1 });
+    } finally {
+      restore();
+    }
+    const after = (await t.api('GET', '/v1/alerts?state=resolved')).json.items.find((a: any) => a.labels.nodepoolName === 'workers-20');
+    // the values at resolution, from the batch that listed the cluster
+    expect(after.annotations).toMatchObject({ description: '0 of 2 nodes failed', peakDescription: '1 of 2 nodes failed', nodes: { failed: 0 } });
+    // the creation alert of the cluster nobody lists stays firing
+    expect((await t.api('GET', '/v1/alerts?state=firing')).json.items.map((a: any) => a.labels.nodepoolName)).toEqual([doomed]);
+  });
+});
