@@ -53,9 +53,12 @@ export async function provisionRequest(
     return { outcome: 'skipped' };
   }
   try {
+    const invocationEnd = clock.now() + options.budgetMs;
     const result = await drive(services, leased, options, log);
     // An ACK request that ended before its create no longer holds its cluster's turn.
-    if (leased.provider === 'ack' && (result.outcome === 'failed' || result.outcome === 'timed_out')) await wakeNextOnCluster(services, clusterOf(leased));
+    if (leased.provider === 'ack' && (result.outcome === 'failed' || result.outcome === 'timed_out')) {
+      await handOn(services, clusterOf(leased), { owner: options.owner, invocationEnd }, log);
+    }
     return result;
   } catch (err) {
     // Store trouble: let the lease expire naturally if we cannot even release it.
@@ -300,20 +303,28 @@ async function followTask(
       throw err;
     }
     log.info('the creation task ended; the cluster goes to the next request', { taskId, state: task.state });
-    // This invocation is running and has time: it drives the next request itself, at once, rather
-    // than hand it to a new invocation through FC's asynchronous queue (which may hold it a while).
-    const inHere = invocation.invocationEnd - clock.now() >= NEXT_IN_SAME_INVOCATION_MS;
-    const next = await wakeNextOnCluster(services, ref, { dispatch: !inHere });
-    if (next && inHere) {
-      log.info('driving the next request of the cluster in this invocation', { next });
-      try {
-        await provisionRequest(services, next, { owner: invocation.owner, budgetMs: invocation.invocationEnd - clock.now() });
-      } catch (error) {
-        // This request's pool is made and recorded: the next one's trouble is not its. The next
-        // is due (its lease released or expiring), so the sweep drives it.
-        log.warn('could not drive the next request of the cluster; the sweep will', { next, error });
-      }
-    }
+    await handOn(services, ref, invocation, log);
     return;
+  }
+}
+
+/**
+ * The cluster is free (a task ended, or a request ended before its call): its next request
+ * goes. With time left, this invocation drives it itself, at once, rather than hand it to a new
+ * invocation through FC's asynchronous queue (which may hold it a while); so a next request
+ * that fails before its call hands on in turn.
+ */
+async function handOn(services: Services, cluster: Cluster, invocation: { owner: string; invocationEnd: number }, log: Services['log']): Promise<void> {
+  const { clock } = services;
+  const inHere = invocation.invocationEnd - clock.now() >= NEXT_IN_SAME_INVOCATION_MS;
+  const next = await wakeNextOnCluster(services, cluster, { dispatch: !inHere });
+  if (!next || !inHere) return;
+  log.info('driving the next request of the cluster in this invocation', { next });
+  try {
+    await provisionRequest(services, next, { owner: invocation.owner, budgetMs: invocation.invocationEnd - clock.now() });
+  } catch (error) {
+    // The request before it is done and recorded: the next one's trouble is not its. The next
+    // is due (its lease released or expiring), so the sweep drives it.
+    log.warn('could not drive the next request of the cluster; the sweep will', { next, error });
   }
 }

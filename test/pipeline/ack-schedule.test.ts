@@ -225,6 +225,28 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
       expect(t.sys.emulator.callLog({ action: 'InvokeFunction' }).length - invokesBefore).toBe(3);
     });
 
+    it('hands the cluster on in the same invocation past a request that fails before its create', async () => {
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const invokesBefore = t.sys.emulator.callLog({ action: 'InvokeFunction' }).length;
+      const bodies = [
+        ackExample(uniqueName('a'), { desired_size: 1 }),
+        // the region offers no such instance type: its pre-flight fails it, with no create
+        ackExample(uniqueName('b'), { desired_size: 1, instance_types: ['ecs.nosuch.large'] }),
+        ackExample(uniqueName('c'), { desired_size: 1 }),
+      ];
+      const ids: string[] = [];
+      for (const request of bodies) {
+        ids.push((await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request })).json.id);
+      }
+      await t.idle();
+      const requests = await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/nodepool-requests/${id}`)).json));
+      expect(requests.map((r) => r.state)).toEqual(['active', 'failed', 'active']);
+      expect(requests[1].lastError.code).toBe('InstanceTypeNotOffered');
+      expect(t.sys.emulator.callLog({ clusterId: cluster.id, action: 'CreateClusterNodePool' }).map((c) => c.outcome)).toEqual(['OK', 'OK']);
+      // each dispatched once, when it was sent: the invocation that failed b drove c itself
+      expect(t.sys.emulator.callLog({ action: 'InvokeFunction' }).length - invokesBefore).toBe(3);
+    });
+
     it('learns from the tasks that ended how long they take, and asks about the next ones a few times only', async () => {
       taskDurations.clear(); // what earlier tests' tasks took (this process is the provision instance)
       const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
