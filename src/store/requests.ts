@@ -33,13 +33,14 @@ export class RequestStore {
    * Replaces what the store knows of the listed clusters' pools with their latest listings
    * (what each pool showed, and since when it has shown that state; a row is written only when
    * its pool changed, so `seen_at` is when it was last seen changed, and the cluster's last
-   * listing in cluster_health says when it was last seen at all), and forgets the pools and
-   * the health of every cluster not in `watched`: what nobody watches any more would go stale,
-   * and a stale pool would refuse a name that is free again.
+   * listing in cluster_health says when it was last seen at all), and, given `watched`, forgets
+   * the pools and the health of every cluster not in it: what nobody watches any more would go
+   * stale, and a stale pool would refuse a name that is free again. (A sweep records its
+   * batches of listings without `watched`, and forgets once.)
    */
   async recordListings(
     listings: Array<{ provider: Provider; regionId?: string; clusterId: string; pools: PoolSnapshot[] }>,
-    watched: Array<{ provider: Provider; regionId?: string; clusterId: string }>,
+    watched: Array<{ provider: Provider; regionId?: string; clusterId: string }> | undefined,
     now: Date,
   ): Promise<void> {
     const rows = new Map<string, PoolSnapshot & { provider: Provider; regionId?: string; clusterId: string }>();
@@ -53,18 +54,18 @@ export class RequestStore {
         `DELETE FROM cluster_pools
           WHERE ((provider, cluster_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
                  AND (provider, cluster_id, nodepool_id) NOT IN (SELECT * FROM unnest($5::text[], $6::text[], $7::text[])))
-             OR (provider, cluster_id) NOT IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+             OR ($3::text[] IS NOT NULL AND (provider, cluster_id) NOT IN (SELECT * FROM unnest($3::text[], $4::text[])))`,
         [
           listings.map((c) => c.provider),
           listings.map((c) => c.clusterId),
-          watched.map((c) => c.provider),
-          watched.map((c) => c.clusterId),
+          watched?.map((c) => c.provider) ?? null,
+          watched?.map((c) => c.clusterId) ?? null,
           column((p) => p.provider),
           column((p) => p.clusterId),
           column((p) => p.id),
         ],
       );
-      await tx.query(`DELETE FROM cluster_health WHERE cluster_key NOT IN (SELECT unnest($1::text[]))`, [watched.map(clusterKey)]);
+      if (watched) await tx.query(`DELETE FROM cluster_health WHERE cluster_key NOT IN (SELECT unnest($1::text[]))`, [watched.map(clusterKey)]);
       if (!pools.length) return;
       await tx.query(
         `INSERT INTO cluster_pools (provider, region_id, cluster_id, nodepool_id, nodepool_name, state, cloud_state, desired, total, serving,

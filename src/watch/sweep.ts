@@ -160,7 +160,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         );
         await store.recordListings(
           batch.filter((r) => r.pools).map((r) => ({ ...r.cluster, pools: r.pools! })),
-          targets.map((t) => t.cluster),
+          undefined,
           now(),
         );
         const listings: ClusterListing[] = batch.map((r) => ({
@@ -194,13 +194,12 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         rules(listings, merged(requests, await store.forAlerts(since, { clusters: [...keys], changedSince })), keys);
       },
     });
-    // Nothing listed: the pools of clusters nobody watches any more are forgotten all the same.
-    if (!results.length)
-      await store.recordListings(
-        [],
-        targets.map((t) => t.cluster),
-        now(),
-      );
+    // The pools and health of clusters nobody watches any more are forgotten, once a sweep.
+    await store.recordListings(
+      [],
+      targets.map((t) => t.cluster),
+      now(),
+    );
     summary.clusters = results.length;
     summary.clustersLeft = targets.length - reached;
     if (summary.clustersLeft > 0) cursor = reached > 0 ? ordered[reached - 1]!.key : (lock.cursor ?? null);

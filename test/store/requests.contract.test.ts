@@ -122,6 +122,9 @@ describe.each(backends)('request store on $name', (backend) => {
     // A later listing without the pool frees the name; so does the cluster leaving the watch
     await store.recordListings([{ ...ref, pools: [{ id: 'np-a', name: 'edge-a' }] }], [ref], at(30));
     expect((await store.insert(newRequest({ clusterId, nodepoolName: 'theirs' }))).kind).toBe('created');
+    // a batch of another cluster's listings, recorded without the watched list, forgets nothing else
+    await store.recordListings([{ provider: 'ens', clusterId: `${clusterId}-other`, pools: [] }], undefined, at(35));
+    expect(await store.insert(newRequest({ clusterId, nodepoolName: 'edge-a' }))).toMatchObject({ kind: 'name-taken', nodepoolId: 'np-a' });
     await store.recordListings([], [], at(40));
     expect((await store.insert(newRequest({ clusterId, nodepoolName: 'edge-a' }))).kind).toBe('created');
   });
