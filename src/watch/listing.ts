@@ -7,6 +7,7 @@ import { RULES, type RuleName } from '../alerts/rules.js';
 import { type Cluster, clusterKey, clusterOf } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
 import type { NodePool } from '../cloud/nodepool.js';
+import { serialQueue } from '../concurrent.js';
 import type { Config } from '../config.js';
 import type { Services } from '../pipeline/services.js';
 import type { NodepoolRequest } from '../requests/model.js';
@@ -92,18 +93,12 @@ export async function listClusters(
   let next = 0;
   const stopAt = options.stopAt ?? options.deadline;
   let pending: ListResult[] = [];
-  let handed: Promise<void> = Promise.resolve();
-  // The first hand-off that failed: no later batch is handed, no new listing starts.
-  let failed: { error: unknown } | undefined;
+  // After a hand-off that failed, no later batch is handed and no new listing starts.
+  const handed = serialQueue();
   const hand = () => {
     const batch = pending;
     pending = [];
-    if (!options.onListed || !batch.length) return;
-    handed = handed
-      .then(() => (failed ? undefined : options.onListed!(batch)))
-      .catch((error) => {
-        failed ??= { error };
-      });
+    if (options.onListed && batch.length) handed.push(() => options.onListed!(batch));
   };
   const settle = (i: number, result: ListResult) => {
     // With onListed, the pools are its alone: a sweep need not hold every cluster's at once.
@@ -112,7 +107,7 @@ export async function listClusters(
     if (pending.length >= (options.batch ?? 50)) hand();
   };
   const worker = async () => {
-    while (next < targets.length && services.clock.now() < stopAt && !failed) {
+    while (next < targets.length && services.clock.now() < stopAt && !handed.failed) {
       const i = next++;
       const { cluster, key } = targets[i]!;
       try {
@@ -128,9 +123,12 @@ export async function listClusters(
   // An error fails the listing, but only once every listing in flight has ended and been handed on.
   const listed = await Promise.allSettled(Array.from({ length: Math.min(options.concurrency ?? 16, targets.length) }, worker));
   hand();
-  await handed;
+  const handing = await handed.done().then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
   for (const w of listed) if (w.status === 'rejected') throw w.reason;
-  if (failed) throw failed.error;
+  if (handing) throw handing.error;
   let reached = 0;
   while (reached < targets.length && byIndex[reached]) reached++;
   return { results: byIndex.filter((r): r is ListResult => r !== undefined), reached };

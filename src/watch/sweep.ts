@@ -13,6 +13,7 @@ import { planNotifications } from '../alerts/notify.js';
 import { deliverPending } from '../alerts/outbox.js';
 import { type Candidate, evaluate, resolutionAnnotations } from '../alerts/rules.js';
 import { type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
+import { serialQueue } from '../concurrent.js';
 import { shortestRepeatMs } from '../config-routes.js';
 import type { Services } from '../pipeline/services.js';
 import { requestLink } from '../requests/ids.js';
@@ -147,7 +148,8 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         if (keys.has(clusterKey(clusterOf(a.labels)))) resolutions.set(a.fingerprint, resolutionAnnotations(a, { now: at, clusters, requests }));
       }
     };
-    const { results, reached } = await listClusters(services, ordered, {
+    const after = serialQueue();
+    const listing = listClusters(services, ordered, {
       deadline: options.deadline,
       stopAt,
       concurrency: config.sweepConcurrency,
@@ -179,21 +181,31 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         await observeActive(services, requests, listings, now(), (p) => !mayWalk(p));
         const ended = await endUpCreations(services, requests, listings, now());
         if (ended) counted({ active: ended });
-        summary.nodeWalks += await detectEnsNodeFailures(services, listings, requests, { deadline: options.deadline, stopAt });
-        await observeActive(services, requests, listings, now(), mayWalk);
-        const tracked = await trackRequests(services, requests, listings, {
-          owner: options.owner,
-          deadline: options.deadline,
-          dispatchGraceMs: config.dispatchGraceSeconds * 1000,
-          activeObserved: true,
-          redrive: false,
+        // The node walks (slow when the cloud is), the rest of the tracking and the rules go on
+        // beside the next batches, so that those batches' creations end as soon as they are listed.
+        after.push(async () => {
+          summary.nodeWalks += await detectEnsNodeFailures(services, listings, requests, { deadline: options.deadline, stopAt });
+          await observeActive(services, requests, listings, now(), mayWalk);
+          const tracked = await trackRequests(services, requests, listings, {
+            owner: options.owner,
+            deadline: options.deadline,
+            dispatchGraceMs: config.dispatchGraceSeconds * 1000,
+            activeObserved: true,
+            redrive: false,
+          });
+          counted(tracked.transitions);
+          // The rules read the requests as they are now: with what this sweep did to them, and any
+          // changed since it started (a minute's leeway for clocks).
+          rules(listings, merged(requests, await store.forAlerts(since, { clusters: [...keys], changedSince })), keys);
         });
-        counted(tracked.transitions);
-        // The rules read the requests as they are now: with what this sweep did to them, and any
-        // changed since it started (a minute's leeway for clocks).
-        rules(listings, merged(requests, await store.forAlerts(since, { clusters: [...keys], changedSince })), keys);
       },
     });
+    // A listing that failed still lets what was handed on finish before the sweep lets go.
+    const { results, reached } = await listing.catch(async (error: unknown) => {
+      await after.done().catch(() => undefined);
+      throw error;
+    });
+    await after.done();
     // The pools and health of clusters nobody watches any more are forgotten, once a sweep.
     await store.recordListings(
       [],
