@@ -17,6 +17,8 @@ const DEFER_POLICY = { baseDelayMs: 10_000, maxDelayMs: 5 * 60_000, maxAttempts:
 const BUSY_POLICY = { baseDelayMs: 2_000, maxDelayMs: 60_000, maxAttempts: Number.MAX_SAFE_INTEGER };
 /** How long a request waiting its turn on an ACK cluster waits if nothing wakes it. */
 const WAIT_FALLBACK_MS = 5 * 60_000;
+/** How soon a request that lost the cluster's turn to one already gone looks again. */
+const TURN_RETRY_MS = 1_000;
 
 function failure(e: CloudError): CloudFailure {
   return { code: e.code, message: e.message, ...(e.requestId ? { requestId: e.requestId } : {}) };
@@ -84,7 +86,12 @@ export function deferrals(services: Services, current: () => NodepoolRequest, ow
    */
   const waitTurn = async (ahead: Pick<NodepoolRequest, 'id' | 'state'> | undefined): Promise<{ outcome: ProvisionOutcome; request: NodepoolRequest }> => {
     const whom = ahead ? `request ${ahead.id} (${ahead.state})` : 'another request';
-    const { request } = await defer(WAIT_FALLBACK_MS, () => `waiting for ${whom} on the cluster: ACK takes one node-pool operation at a time`);
+    // No request ahead any more: the one that took the turn has ended since, and its end woke
+    // nobody (this one was still held). Look again soon rather than at the fallback.
+    const { request } = await defer(
+      ahead ? WAIT_FALLBACK_MS : TURN_RETRY_MS,
+      () => `waiting for ${whom} on the cluster: ACK takes one node-pool operation at a time`,
+    );
     log.info('waiting for its turn on the cluster', { ahead: ahead?.id });
     return { outcome: 'deferred', request };
   };

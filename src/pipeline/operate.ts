@@ -78,10 +78,13 @@ export async function driveOperation(
       'the deadline passed before the call',
     );
   }
-  // ACK takes one node-pool operation per cluster at a time: wait for ours ahead, spending no call
-  // (also after a refused or unanswered call of this one: the pool is read again before the next).
-  const waiting = await awaitTurn();
-  if (waiting) return waiting;
+  // ACK takes one node-pool operation per cluster at a time: wait for ours ahead, spending no call.
+  // A request that has marked its call holds the cluster's turn already (after a refused or
+  // unanswered call, the pool is read again before the next): it waits for nobody.
+  if (!rec.createStartedAt) {
+    const waiting = await awaitTurn();
+    if (waiting) return waiting;
+  }
   const budget = {
     deadline: Math.min(clock.now() + Math.max(options.budgetMs, pastDeadline ? 10_000 : 0), pastDeadline ? Number.MAX_SAFE_INTEGER : rec.deadlineAt.getTime()),
   };

@@ -105,8 +105,9 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   // its baseline compiler, and its busiest functions again with its optimising one. The second
   // copy cost 45 MB of an idle instance and 60-80 MB more by the end of its first sweep, and
   // bought no time we could measure (B2.pglite: the sweep, the reopening and a first-time
-  // initialisation took as long or less without it). Set before the module is first compiled;
-  // it only concerns WebAssembly, which nothing else in this process runs at any length.
+  // initialisation took as long or less without it). Set before the module is first compiled.
+  // It concerns the process's WebAssembly alone: PGlite's, and any other (Node's fetch parses
+  // HTTP with some), which then runs on baseline code too.
   setFlagsFromString('--liftoff-only');
   const { PGlite, protocol, parse } = await import('@electric-sql/pglite');
   // PGlite's shared buffers: its default, 128 MB, stays in the process once a sweep has read the

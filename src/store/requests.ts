@@ -116,13 +116,16 @@ export class RequestStore {
    * one not yet sent. The store's unique index on the turn is the last word: two requests that
    * both read the turn as free cannot both mark their call (ClusterTurnTakenError).
    */
-  async aheadOnCluster(r: Pick<NodepoolRequest, 'id' | 'provider' | 'regionId' | 'clusterId'>): Promise<NodepoolRequest | undefined> {
+  async aheadOnCluster(
+    r: Pick<NodepoolRequest, 'id' | 'provider' | 'regionId' | 'clusterId'> & { createStartedAt?: Date },
+  ): Promise<NodepoolRequest | undefined> {
+    // One that has marked its call holds the turn: only another holder is ahead of it.
     const res = await this.db.query<Row>(
       `SELECT * FROM nodepool_requests
         WHERE provider = $1 AND region_id IS NOT DISTINCT FROM $6 AND cluster_id = $2 AND id <> $3
-          AND (state = ANY($4) OR (state = ANY($5) AND (id < $3 OR create_started_at IS NOT NULL)))
+          AND (state = ANY($4) OR (state = ANY($5) AND ((id < $3 AND NOT $7::boolean) OR create_started_at IS NOT NULL)))
         ORDER BY (state = ANY($4) OR create_started_at IS NOT NULL) DESC, id LIMIT 1`,
-      [r.provider, r.clusterId, r.id, IN_CLOUD_STATES, PRE_CREATE_STATES, r.regionId ?? null],
+      [r.provider, r.clusterId, r.id, IN_CLOUD_STATES, PRE_CREATE_STATES, r.regionId ?? null, Boolean(r.createStartedAt)],
     );
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }

@@ -156,6 +156,8 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       // Batches of up to 50, and at least eight a sweep, so that a creation seen up ends soon.
       batch: Math.min(50, Math.ceil(ordered.length / 8)),
       onListed: async (batch) => {
+        // The work on an earlier batch failed: list no more (the sweep throws its error).
+        if (after.failed) return after.done();
         const health = await alerts.recordClusters(
           batch.map((r) => ({ key: r.key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })),
           now(),

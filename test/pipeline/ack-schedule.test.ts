@@ -66,10 +66,14 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
      * Request ids sort by time, then at random: the later of two accepted in one millisecond
      * (or on instances whose clocks differ) can sort first. `first` is held at its mark, before
      * (`before`) or after (`after`) it is written; `second` is posted meanwhile with an id that
-     * sorts before it, and run until it has made its move; then `first` goes on.
+     * sorts before it, and run until it has made its move; then `beforeRelease` runs, and `first`
+     * goes on. Both are creates unless `firstBody` says otherwise (given the cluster).
      */
-    async function race(when: 'before' | 'after') {
-      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+    async function race(
+      when: 'before' | 'after',
+      options: { cluster?: { id: string }; firstBody?: (clusterId: string) => unknown; beforeRelease?: () => Promise<unknown> } = {},
+    ) {
+      const cluster = options.cluster ?? (await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' }));
       const store = t.sys.instance.store;
       const transition = store.transition.bind(store);
       const insert = store.insert.bind(store);
@@ -107,12 +111,13 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
         return insert({ ...r, id: secondId });
       };
       try {
-        const post = (name: string) =>
-          t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(name) });
-        firstId = (await post(uniqueName('first'))).json.id;
+        const create = (name: string) => ({ provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(name) });
+        const post = (body: unknown) => t.api('POST', '/v1/nodepool-requests', body);
+        firstId = (await post(options.firstBody?.(cluster.id) ?? create(uniqueName('first')))).json.id;
         await atMark;
-        expect((await post(uniqueName('second'))).json.id).toBe(secondId);
+        expect((await post(create(uniqueName('second')))).json.id).toBe(secondId);
         await secondMoved;
+        await options.beforeRelease?.();
         release();
         await t.idle();
       } finally {
@@ -144,6 +149,37 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
       await t.idle();
       expect((await state(second.id)).state).toBe('active');
       expect((await state(first.id)).state).toBe('creating');
+    });
+    it('a scale that marked its call and was refused as busy goes on when the cluster frees up, not behind a create that sorts first', async () => {
+      // a pool to scale
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const name = uniqueName('scaled');
+      const made = await t.api('POST', '/v1/nodepool-requests', { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(name) });
+      await t.idle();
+      t.advanceCloud(11_000);
+      await t.sweep();
+      await t.idle();
+      expect((await state(made.json.id)).state).toBe('active');
+      // the scale marks its call; a create sorting before it waits for it; the cloud refuses the scale as busy
+      const { first: scale, second: create } = await race('after', {
+        cluster,
+        firstBody: (clusterId) => ({ operation: 'scale', provider: 'ack', regionId: 'cn-beijing', clusterId, nodepoolName: name, desiredSize: 3 }),
+        beforeRelease: () => t.admin('PATCH', `/clusters/${cluster.id}`, { faults: { busy: true } }),
+      });
+      expect(scale).toMatchObject({ state: 'submitting', lastError: { code: 'InvalidStatus.Forbidden' } });
+      expect(create.history.at(-1).note).toContain(`waiting for request ${scale.id}`);
+      // the cluster frees up: the scale's next attempt calls (it holds the turn), with no create before it
+      await t.admin('PATCH', `/clusters/${cluster.id}`, { faults: { busy: false } });
+      t.advanceTime(120_000);
+      await t.sweep();
+      await t.idle();
+      const notes = (await state(scale.id)).history.map((h: any) => h.note as string);
+      expect(notes.some((n: string) => n.startsWith('ModifyClusterNodePool accepted'))).toBe(true);
+      expect(notes.some((n: string) => n.startsWith('waiting for'))).toBe(false);
+      // the create that waited calls, if at all, only once the scale has run (it then has the turn)
+      const modified = t.sys.emulator.callLog({ clusterId: cluster.id, action: 'ModifyClusterNodePool' }).find((c) => c.outcome === 'OK')!;
+      const creates = t.sys.emulator.callLog({ clusterId: cluster.id, action: 'CreateClusterNodePool' }).slice(1);
+      for (const c of creates) expect(c.seq).toBeGreaterThan(modified.seq);
     });
   });
 

@@ -65,13 +65,13 @@ describe.each(raw)('migrations on $name', (backend) => {
       const store = new RequestStore(db);
       const at = new Date('2026-11-30T10:00:00Z');
       let ms = at.getTime();
-      const put = async () =>
+      const put = async (clusterId = 'c0legacy') =>
         (
           await store.insert({
             id: newRequestId(ms++),
             provider: 'ack',
             regionId: 'cn-beijing',
-            clusterId: 'c0legacy',
+            clusterId,
             nodepoolName: `p${ms}`,
             state: 'accepted',
             createParams: {},
@@ -86,15 +86,22 @@ describe.each(raw)('migrations on $name', (backend) => {
         await store.transition(id, { to: 'submitting', at, note: 'calling', patch: { createStartedAt: at } });
         await store.transition(id, { to: 'creating', at, note: 'created', patch: { createStartedAt: null } });
       };
-      // written before the turn was the store's: both in flight at once
+      // written before the turn was the store's: two in flight at once on one cluster (one
+      // creating, one with its call marked), and one alone on another
       const [old1, old2] = [await put(), await put()];
       await creating(old1.id);
-      await creating(old2.id);
+      await store.transition(old2.id, { to: 'submitting', at, note: 'calling', patch: { createStartedAt: at } });
+      const alone = await put('c0alone');
+      await creating(alone.id);
       expect(await migrate(db, all)).toEqual(['013_ack_turn']);
+      // the pair keeps going: the one with its call marked is created as usual
+      await store.transition(old2.id, { to: 'creating', at, note: 'created', patch: { createStartedAt: null } });
+      // newer requests take turns after them, and the request alone on its cluster holds its turn
       const [a, b] = [await put(), await put()];
       await creating(a.id);
       await expect(creating(b.id)).rejects.toBeInstanceOf(ClusterTurnTakenError);
       expect((await store.get(b.id))!.state).toBe('accepted');
+      await expect(creating((await put('c0alone')).id)).rejects.toBeInstanceOf(ClusterTurnTakenError);
     } finally {
       await db.close();
     }

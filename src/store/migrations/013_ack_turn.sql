@@ -5,19 +5,18 @@
 -- it; this index can: the second mark fails, and that request waits for the first.
 --
 -- A store that already holds two such requests for one cluster (written before this index)
--- keeps them: the index then covers only requests newer than the newest of those, and the
--- older ones end as usual.
+-- keeps them: those requests alone are left out of the index, and end as usual.
 DO $$
 DECLARE
   holds constant text := $h$provider = 'ack' AND (state IN ('creating', 'applying') OR (state = 'submitting' AND create_started_at IS NOT NULL))$h$;
-  cutoff text;
+  legacy text;
 BEGIN
   EXECUTE format(
-    'SELECT max(id) FROM (SELECT id, count(*) OVER (PARTITION BY COALESCE(region_id, %L), cluster_id) AS n FROM nodepool_requests WHERE %s) x WHERE n > 1',
-    '', holds
-  ) INTO cutoff;
+    'SELECT string_agg(quote_literal(id), %L) FROM (SELECT id, count(*) OVER (PARTITION BY COALESCE(region_id, %L), cluster_id) AS n FROM nodepool_requests WHERE %s) x WHERE n > 1',
+    ', ', '', holds
+  ) INTO legacy;
   EXECUTE format(
     'CREATE UNIQUE INDEX IF NOT EXISTS nodepool_requests_ack_turn ON nodepool_requests (COALESCE(region_id, %L), cluster_id) WHERE %s%s',
-    '', holds, CASE WHEN cutoff IS NULL THEN '' ELSE format(' AND id > %L', cutoff) END
+    '', holds, CASE WHEN legacy IS NULL THEN '' ELSE format(' AND id NOT IN (%s)', legacy) END
   );
 END $$;
