@@ -8,6 +8,7 @@ import { backoffDelay } from '../cloud/retry.js';
 import type { CloudFailure, NodepoolRequest } from '../requests/model.js';
 import { PRE_CREATE_STATES } from '../requests/state.js';
 import { ClusterTurnTakenError } from '../store/errors.js';
+import type { RequestPatch } from '../store/rows.js';
 import type { Services } from './services.js';
 
 /** What provision did with one request this time. */
@@ -112,5 +113,31 @@ export function deferrals(services: Services, current: () => NodepoolRequest, ow
     return waitTurn(await store.aheadOnCluster(current()));
   };
 
-  return { defer, onCloudError, fail, awaitTurn, turnTaken };
+  /**
+   * Marks the write call as going, committed before it is made (another attempt then knows it
+   * may have run): the request as marked, or, when another request took the ACK cluster's turn
+   * since this one looked, what waiting for that one gave.
+   */
+  const markCall = async (
+    note: string,
+    patch: RequestPatch = {},
+  ): Promise<{ marked: NodepoolRequest } | { waited: { outcome: ProvisionOutcome; request: NodepoolRequest } }> => {
+    try {
+      const attempts = current().attempts + 1;
+      return {
+        marked: await store.transition(current().id, {
+          from: PRE_CREATE_STATES,
+          to: 'submitting',
+          owner,
+          at: now(),
+          note,
+          patch: { ...patch, attempts, createStartedAt: now(), nextAttemptAt: null },
+        }),
+      };
+    } catch (err) {
+      return { waited: await turnTaken(err) };
+    }
+  };
+
+  return { defer, onCloudError, fail, awaitTurn, turnTaken, markCall };
 }

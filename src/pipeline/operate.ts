@@ -36,7 +36,7 @@ export async function driveOperation(
   const owner = options.owner;
   const now = () => new Date(clock.now());
   const ref = clusterOf(rec);
-  const { onCloudError, awaitTurn, turnTaken } = deferrals(services, () => rec, owner, log);
+  const { onCloudError, awaitTurn, turnTaken, markCall } = deferrals(services, () => rec, owner, log);
   const pastDeadline = clock.now() >= rec.deadlineAt.getTime();
   const end = async (to: 'failed' | 'timed_out', code: string, message: string, note: string): Promise<Result> => {
     const request = await store.transition(rec.id, {
@@ -163,18 +163,9 @@ export async function driveOperation(
   }
   const call = operationCall(ref, pool, rec.operation === 'delete' ? { kind: 'delete' } : { kind: 'scale', target, nodes });
   // Mark, commit, then call.
-  try {
-    rec = await store.transition(rec.id, {
-      from: PRE_CREATE_STATES,
-      to: 'submitting',
-      owner,
-      at: now(),
-      note: `calling ${call.spec.action} on node pool ${pool.id} (attempt ${rec.attempts + 1})`,
-      patch: { attempts: rec.attempts + 1, createStartedAt: now(), nextAttemptAt: null, nodepoolId: pool.id },
-    });
-  } catch (err) {
-    return turnTaken(err);
-  }
+  const marked = await markCall(`calling ${call.spec.action} on node pool ${pool.id} (attempt ${rec.attempts + 1})`, { nodepoolId: pool.id });
+  if ('waited' in marked) return marked.waited;
+  rec = marked.marked;
   let out: { requestId?: string; taskId?: string };
   try {
     out = await runOperation(cloud, ref, call, budget);

@@ -54,7 +54,7 @@ export async function provisionRequest(
   }
   try {
     const invocationEnd = clock.now() + options.budgetMs;
-    const result = await drive(services, leased, options, log);
+    const result = await drive(services, leased, options, invocationEnd, log);
     // An ACK request that ended before its create no longer holds its cluster's turn.
     if (leased.provider === 'ack' && (result.outcome === 'failed' || result.outcome === 'timed_out')) {
       await handOn(services, clusterOf(leased), { owner: options.owner, invocationEnd }, log);
@@ -71,12 +71,13 @@ async function drive(
   services: Services,
   rec: NodepoolRequest,
   options: ProvisionOptions,
+  /** When this invocation's budget ends (provisionRequest's start + budgetMs). */
+  invocationEnd: number,
   log: Services['log'],
 ): Promise<{ outcome: ProvisionOutcome; request?: NodepoolRequest }> {
   const { store, clock, cloud, secrets } = services;
   const owner = options.owner;
   const now = () => new Date(clock.now());
-  const invocationEnd = clock.now() + options.budgetMs;
 
   if (IN_CLOUD_STATES.includes(rec.state)) {
     await store.releaseLease(rec.id, owner);
@@ -125,7 +126,7 @@ async function drive(
     return { outcome: 'timed_out', request };
   }
 
-  const { onCloudError, fail, awaitTurn, turnTaken } = deferrals(services, () => rec, owner, log);
+  const { onCloudError, fail, awaitTurn, markCall } = deferrals(services, () => rec, owner, log);
 
   // ACK takes one node-pool operation per cluster at a time, and our requests go in order:
   // while one is ahead of this one, wait, spending no call. Its end wakes this one. (A request
@@ -205,18 +206,9 @@ async function drive(
 
   // Mark, commit, then create.
   const mayExist = Boolean(rec.createStartedAt);
-  try {
-    rec = await store.transition(rec.id, {
-      from: PRE_CREATE_STATES,
-      to: 'submitting',
-      owner,
-      at: now(),
-      note: `calling CreateClusterNodePool (attempt ${rec.attempts + 1})`,
-      patch: { attempts: rec.attempts + 1, createStartedAt: now(), nextAttemptAt: null },
-    });
-  } catch (err) {
-    return turnTaken(err);
-  }
+  const marked = await markCall(`calling CreateClusterNodePool (attempt ${rec.attempts + 1})`);
+  if ('waited' in marked) return marked.waited;
+  rec = marked.marked;
   const full = rec.sealedSecrets ? restoreSecrets(rec.createParams, secrets.open(rec.sealedSecrets)) : rec.createParams;
   let out: CreateOutcome;
   try {

@@ -139,6 +139,19 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     const counted = (transitions: Record<string, number>) => {
       for (const [to, n] of Object.entries(transitions)) summary.transitions[to] = (summary.transitions[to] ?? 0) + n;
     };
+    // The sweep records active requests' observations itself, and re-drives from its start.
+    const track = async (requests: NodepoolRequest[], listings: ClusterListing[]) =>
+      counted(
+        (
+          await trackRequests(services, requests, listings, {
+            owner: options.owner,
+            deadline: options.deadline,
+            dispatchGraceMs: config.dispatchGraceSeconds * 1000,
+            activeObserved: true,
+            redrive: false,
+          })
+        ).transitions,
+      );
     const rules = (clusters: ClusterListing[], requests: NodepoolRequest[], keys: Set<string>) => {
       const at = now();
       for (const c of evaluate({ now: at, clusters, requests, thresholds: config.thresholds, requestLink: (id) => requestLink(id, config.publicBaseUrl) })) {
@@ -188,14 +201,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         after.push(async () => {
           summary.nodeWalks += await detectEnsNodeFailures(services, listings, requests, { deadline: options.deadline, stopAt });
           await observeActive(services, requests, listings, now(), mayWalk);
-          const tracked = await trackRequests(services, requests, listings, {
-            owner: options.owner,
-            deadline: options.deadline,
-            dispatchGraceMs: config.dispatchGraceSeconds * 1000,
-            activeObserved: true,
-            redrive: false,
-          });
-          counted(tracked.transitions);
+          await track(requests, listings);
           // The rules read the requests as they are now: with what this sweep did to them, and any
           // changed since it started (a minute's leeway for clocks).
           rules(listings, merged(requests, await store.forAlerts(since, { clusters: [...keys], changedSince })), keys);
@@ -221,16 +227,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     // 3. The requests of clusters this sweep did not list (watched by nobody, or not reached in
     // time): what needs no listing (timing out, creation alerts).
     const rest = await store.forAlerts(since, { exceptClusters: [...evaluated] });
-    if (rest.length) {
-      const tracked = await trackRequests(services, rest, [], {
-        owner: options.owner,
-        deadline: options.deadline,
-        dispatchGraceMs: config.dispatchGraceSeconds * 1000,
-        activeObserved: true,
-        redrive: false,
-      });
-      counted(tracked.transitions);
-    }
+    if (rest.length) await track(rest, []);
     const restKeys = new Set(rest.map((r) => clusterKey(clusterOf(r))));
     for (const a of firing) if (!evaluated.has(clusterKey(clusterOf(a.labels)))) restKeys.add(clusterKey(clusterOf(a.labels)));
     rules([], merged(rest, await store.forAlerts(since, { exceptClusters: [...evaluated], changedSince })), restKeys);
