@@ -1,10 +1,30 @@
-/** Runs `fn` over `items`, at most `limit` at once, in order of start; rejects with the first error once all have settled. */
-export async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
+/**
+ * At most `limit` pieces of work running at once, across every caller that shares the slots;
+ * the others start in the order they asked.
+ */
+export type WorkSlots = <R>(piece: () => Promise<R>) => Promise<R>;
+
+export function workSlots(limit: number): WorkSlots {
+  let busy = 0;
+  const waiting: Array<() => void> = [];
+  return async (piece) => {
+    // A slot freed is handed straight to the next in line, so `busy` never drops and rises again.
+    if (busy >= Math.max(1, limit)) await new Promise<void>((resolve) => waiting.push(resolve));
+    else busy++;
+    try {
+      return await piece();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else busy--;
+    }
   };
-  const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/** Runs `fn` over `items`, at most `limit` at once (or within slots shared with other work); throws the first failure once all are done. */
+export async function forEachConcurrently<T>(items: readonly T[], limit: number | WorkSlots, fn: (item: T) => Promise<void>): Promise<void> {
+  const run = typeof limit === 'number' ? workSlots(limit) : limit;
+  const settled = await Promise.allSettled(items.map((item) => run(() => fn(item))));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
 }

@@ -10,7 +10,7 @@ import { type EnsNode, fromAck, fromEns, fromEnsNode, type NodePool } from './no
 import { burstCalls, DEFAULT_BURST_SHARE, type Limiter, RateLimiter } from './rate-limiter.js';
 import { defaultRetryPolicy, withRetry } from './retry.js';
 import { type ApiSpec, defaultTimeouts, OpenApiTransport } from './transport.js';
-import type { AckCreateBody, AckTask, Budget, CallCount, CloudClientOptions, CloudMetrics, CreateOutcome, EnsCreateRequest } from './types.js';
+import type { AckCreateBody, AckTask, AttemptBudget, Budget, CallCount, CloudClientOptions, CloudMetrics, CreateOutcome, EnsCreateRequest } from './types.js';
 
 const ENS_VERSION = '2017-11-10';
 type ReadProduct = 'vpc' | 'ecs';
@@ -80,7 +80,7 @@ export class CloudClient {
     return this.retrying(
       `${ref.provider}:CreateClusterNodePool`,
       budget,
-      async (attempt) => {
+      async (attempt, budget) => {
         attempts = attempt;
         try {
           return await this.createOnce(ref, request, budget);
@@ -113,7 +113,7 @@ export class CloudClient {
     return this.retrying(
       `${ref.provider}:${spec.action}`,
       budget,
-      () => this.send<T>(ref, 'create', spec, request, budget),
+      (_, budget) => this.send<T>(ref, 'create', spec, request, budget),
       undefined,
       undefined,
       (e) => e.kind === 'throttled' && !e.ambiguous,
@@ -122,13 +122,15 @@ export class CloudClient {
 
   /** One read call (retried like a listing), of the cluster's product or, for ACK, of VPC or ECS in its region. */
   read<T>(ref: Cluster, spec: ApiSpec, request: { query?: Record<string, string> }, budget: Budget, product?: ReadProduct): Promise<T> {
-    return this.retrying(`${product ?? ref.provider}:${spec.action}`, budget, () => this.send<T>(ref, 'describe', spec, request, budget, undefined, product));
+    return this.retrying(`${product ?? ref.provider}:${spec.action}`, budget, (_, budget) =>
+      this.send<T>(ref, 'describe', spec, request, budget, undefined, product),
+    );
   }
 
   /** Every node pool of a cluster: one call for ACK, one per page for ENS. */
   async listNodePools(ref: Cluster, budget: Budget, filter: { name?: string } = {}): Promise<NodePool[]> {
     if (ref.provider === 'ack') {
-      const body = await this.retrying(`ack:DescribeClusterNodePools`, budget, () =>
+      const body = await this.retrying(`ack:DescribeClusterNodePools`, budget, (_, budget) =>
         this.send<{ nodepools?: unknown[] }>(
           ref,
           'describe',
@@ -173,7 +175,7 @@ export class CloudClient {
     const out: T[] = [];
     const seen = new Set<string>();
     for (let page = 1; page <= 10_000; page++) {
-      const body = await this.retrying(`ens:${action}`, budget, () =>
+      const body = await this.retrying(`ens:${action}`, budget, (_, budget) =>
         this.send<Record<string, unknown> & { Page?: { TotalCount?: number } }>(
           ref,
           'describe',
@@ -234,7 +236,7 @@ export class CloudClient {
 
   /** ACK DescribeTaskInfo: the state of a creation task, and its error when it failed. */
   async describeTask(ref: Extract<Cluster, { provider: 'ack' }>, taskId: string, budget: Budget): Promise<AckTask> {
-    const body = await this.retrying(`ack:DescribeTaskInfo`, budget, () =>
+    const body = await this.retrying(`ack:DescribeTaskInfo`, budget, (_, budget) =>
       this.send<Record<string, unknown>>(
         ref,
         'describe',
@@ -265,7 +267,7 @@ export class CloudClient {
 
   // ---------------------------------------------------------------- internals
 
-  private async createOnce(ref: Cluster, request: EnsCreateRequest | AckCreateBody, budget: Budget): Promise<CreateOutcome> {
+  private async createOnce(ref: Cluster, request: EnsCreateRequest | AckCreateBody, budget: AttemptBudget): Promise<CreateOutcome> {
     if (ref.provider === 'ens') {
       const r = request as EnsCreateRequest;
       // Nested objects travel as JSON strings in the query, as the generated SDKs send them.
@@ -304,13 +306,13 @@ export class CloudClient {
     kind: 'create' | 'describe',
     spec: ApiSpec,
     request: { query?: Record<string, string>; body?: unknown },
-    budget: Budget,
+    budget: AttemptBudget,
     /** Called as the call goes out (after the rate limit admitted it). */
     sent?: () => void,
     /** Another product than the cluster's own (VPC, ECS), in the cluster's region. */
     product?: ReadProduct,
   ): Promise<T> {
-    await this.limiter(`${product ?? ref.provider}:${spec.action}`, kind).acquire();
+    await this.limiter(`${product ?? ref.provider}:${spec.action}`, kind).acquire(budget.retry);
     sent?.();
     const remaining = budget.deadline - this.clock.now();
     // A call started with almost no time left can only time out, hiding what the cloud last said.
@@ -351,13 +353,13 @@ export class CloudClient {
   private retrying<T>(
     api: string,
     budget: Budget,
-    op: (attempt: number) => Promise<T>,
+    op: (attempt: number, budget: AttemptBudget) => Promise<T>,
     beforeRetry?: (err: CloudError) => Promise<T | undefined>,
     decorate: (e: CloudError) => CloudError = (e) => e,
     shouldRetry?: (e: CloudError) => boolean,
   ): Promise<T> {
     const policy = this.options.retry ?? defaultRetryPolicy;
-    return withRetry(op, {
+    return withRetry((attempt) => op(attempt, { ...budget, retry: attempt > 1 }), {
       clock: this.clock,
       deadline: budget.deadline,
       policy: budget.maxAttempts ? { ...policy, maxAttempts: Math.min(policy.maxAttempts, budget.maxAttempts) } : policy,
@@ -374,13 +376,10 @@ export class CloudClient {
   }
 
   private limiter(key: string, kind: 'create' | 'describe'): Limiter {
-    let l = this.limiters.get(key);
-    if (!l) {
-      const rate = kind === 'create' ? (this.options.rateLimits?.create ?? 10) : (this.options.rateLimits?.describe ?? 100);
-      const burst = burstCalls(rate, this.options.rateLimits?.burst ?? DEFAULT_BURST_SHARE);
-      l = this.options.limiters ? this.options.limiters(key, rate, burst) : new RateLimiter(rate, this.clock, burst);
-      this.limiters.set(key, l);
-    }
+    const rate = kind === 'create' ? (this.options.rateLimits?.create ?? 10) : (this.options.rateLimits?.describe ?? 100);
+    const burst = burstCalls(rate, this.options.rateLimits?.burst ?? DEFAULT_BURST_SHARE);
+    const l = this.limiters.get(key) ?? (this.options.limiters ? this.options.limiters(key, rate, burst) : new RateLimiter(rate, this.clock, burst));
+    this.limiters.set(key, l);
     return l;
   }
 

@@ -7,9 +7,20 @@
  */
 import type { Clock } from '../clock.js';
 
-/** Admits one call when it may be sent. */
+/**
+ * Admits one call when it may be sent. Callers take slots at most `queueAheadMs` ahead: one
+ * whose slot would lie further waits, holding none, and asks again when the line has moved.
+ * A retry (`retry`: the call's first attempt already had its slot and failed) takes the next
+ * slot however far ahead, so it goes before the first attempts still waiting, not after all
+ * of them: a call that failed once is not sent to the back of a long backlog.
+ */
 export interface Limiter {
-  acquire(): Promise<void>;
+  acquire(retry?: boolean): Promise<void>;
+}
+
+/** How far ahead a first attempt may take its slot: a second's calls, and never less than the burst and two more. */
+export function queueAheadMs(ratePerSecond: number, burst: number): number {
+  return Math.max(1_000, burstToleranceMs(ratePerSecond, burst) + 2 * spacingMs(ratePerSecond));
 }
 
 /** Makes the limiter of one API (`ens:CreateClusterNodePool`, …) at its rate, letting `burst` calls go at once. */
@@ -39,6 +50,7 @@ export class RateLimiter implements Limiter {
   private nextSlot = 0;
   private readonly intervalMs: number;
   private readonly toleranceMs: number;
+  private readonly aheadMs: number;
 
   constructor(
     readonly ratePerSecond: number,
@@ -47,15 +59,23 @@ export class RateLimiter implements Limiter {
   ) {
     this.intervalMs = spacingMs(ratePerSecond);
     this.toleranceMs = burstToleranceMs(ratePerSecond, burst);
+    this.aheadMs = queueAheadMs(ratePerSecond, burst);
   }
 
-  /** Resolves when the caller may send; calls are admitted in arrival order. */
-  async acquire(): Promise<void> {
+  /** Resolves when the caller may send; slots are taken in arrival order (retries first among those waiting to take one). */
+  async acquire(retry = false): Promise<void> {
     if (this.intervalMs === 0) return;
-    const now = this.clock.now();
-    const slot = Math.max(now, this.nextSlot - this.toleranceMs);
-    this.nextSlot = Math.max(now, this.nextSlot) + this.intervalMs;
-    if (slot > now) await this.clock.sleep(slot - now);
+    for (;;) {
+      const now = this.clock.now();
+      const slot = Math.max(now, this.nextSlot - this.toleranceMs);
+      if (!retry && slot - now > this.aheadMs) {
+        await this.clock.sleep(slot - now - this.aheadMs);
+        continue;
+      }
+      this.nextSlot = Math.max(now, this.nextSlot) + this.intervalMs;
+      if (slot > now) await this.clock.sleep(slot - now);
+      return;
+    }
   }
 }
 

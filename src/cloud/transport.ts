@@ -103,19 +103,37 @@ export class OpenApiTransport {
   /**
    * Sends one request, with no retry of its own (0.4.x never retries). `readTimeoutMs`
    * lets a caller shorten the wait to what is left of its time budget.
+   *
+   * The client library (httpx) sets its connect timeout as the socket's idle timeout, which
+   * then also ends a slow answer, and starts its read timer only on a new socket. So the
+   * library's idle timeout is made no shorter than the read timeout, and the read timeout is
+   * kept here for every socket: an answer that has not come within it is given up as a
+   * timeout (the request may have run).
    */
   async call<T>(spec: ApiSpec, request: ApiRequest, options: { readTimeoutMs?: number } = {}): Promise<ApiResponse<T>> {
     const params = new openapi.Params({ ...spec, protocol: this.endpoint.protocol.toUpperCase(), authType: 'AK' });
     const req = new openapi.OpenApiRequest({ query: request.query, body: request.body, headers: request.headers });
+    const readTimeout = Math.max(1, Math.min(options.readTimeoutMs ?? this.timeouts.readTimeoutMs, this.timeouts.readTimeoutMs));
     const runtime = new RuntimeOptions({
       autoretry: false,
-      readTimeout: Math.max(1, Math.min(options.readTimeoutMs ?? this.timeouts.readTimeoutMs, this.timeouts.readTimeoutMs)),
-      connectTimeout: this.timeouts.connectTimeoutMs,
+      readTimeout,
+      connectTimeout: Math.max(this.timeouts.connectTimeoutMs, readTimeout),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const e = new Error(`ReadTimeout(${readTimeout}): no answer to ${spec.action} in time`);
+        e.name = 'RequestTimeoutError';
+        reject(e);
+      }, readTimeout);
     });
     try {
-      return (await this.client.callApi(params, req, runtime)) as unknown as ApiResponse<T>;
+      // The call given up on still ends on its own (the idle timeout), unobserved.
+      return (await Promise.race([this.client.callApi(params, req, runtime), late])) as unknown as ApiResponse<T>;
     } catch (err) {
       throw toCloudError(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

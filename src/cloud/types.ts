@@ -41,6 +41,9 @@ export interface Budget {
   maxAttempts?: number;
 }
 
+/** A budget as one attempt of a call is sent under it: `retry` once an earlier attempt failed (the rate limit lets it go first). */
+export type AttemptBudget = Budget & { retry?: boolean };
+
 /** Cloud calls of one API (`ens:CreateClusterNodePool`) with one outcome (`OK` or the error code) and its kind. */
 export interface CallCount {
   api: string;

@@ -10,7 +10,7 @@
  * longer, never less (and says so once, until the store answers again).
  */
 import type { Clock } from '../clock.js';
-import { burstToleranceMs, type Limiter, type LimiterFactory, RateLimiter, spacingMs } from '../cloud/rate-limiter.js';
+import { burstToleranceMs, type Limiter, type LimiterFactory, queueAheadMs, RateLimiter, spacingMs } from '../cloud/rate-limiter.js';
 import type { Queryable } from './db.js';
 
 /** The longest a slot may lie ahead: a row pushed further (a clock that jumped) heals to this. */
@@ -21,6 +21,7 @@ const DB_NOW_MS = '(extract(epoch FROM statement_timestamp()) * 1000)::bigint';
 export class SharedRateLimiter implements Limiter {
   private readonly intervalMs: number;
   private readonly toleranceMs: number;
+  private readonly aheadMs: number;
   private readonly fallback: Limiter;
   private fellBack = false;
 
@@ -39,29 +40,45 @@ export class SharedRateLimiter implements Limiter {
   ) {
     this.intervalMs = spacingMs(ratePerSecond);
     this.toleranceMs = burstToleranceMs(ratePerSecond, burst);
+    this.aheadMs = queueAheadMs(ratePerSecond, burst);
     const share = Math.max(1, instances);
     this.fallback = new RateLimiter(ratePerSecond / share, clock, Math.max(1, Math.floor(burst / share)));
   }
 
-  async acquire(): Promise<void> {
+  async acquire(retry = false): Promise<void> {
     if (this.intervalMs === 0) return;
-    let waitMs: number;
-    try {
-      const res = await this.db.query<{ wait_ms: string | number }>(
-        `INSERT INTO rate_slots (key, next_at_ms) VALUES ($1, ${DB_NOW_MS} + $2::bigint)
-         ON CONFLICT (key) DO UPDATE
-           SET next_at_ms = GREATEST(LEAST(rate_slots.next_at_ms, ${DB_NOW_MS} + $3::bigint), ${DB_NOW_MS}) + $2::bigint
-         RETURNING next_at_ms - $2::bigint - $4::bigint - ${DB_NOW_MS} AS wait_ms`,
-        [this.key, this.intervalMs, MAX_AHEAD_MS, this.toleranceMs],
-      );
-      waitMs = Number(res.rows[0]!.wait_ms);
-      this.fellBack = false;
-    } catch (err) {
-      if (!this.fellBack) this.onFallback?.(err);
-      this.fellBack = true;
-      return this.fallback.acquire();
+    for (;;) {
+      let taken: { wait_ms: string | number | null; ahead_ms: string | number | null };
+      try {
+        // Takes the slot, unless a first attempt's would lie more than aheadMs ahead; either
+        // way it answers how far ahead the next slot lies (the read sees the row as it was).
+        const res = await this.db.query<typeof taken>(
+          `WITH taken AS (
+             INSERT INTO rate_slots (key, next_at_ms) VALUES ($1, ${DB_NOW_MS} + $2::bigint)
+             ON CONFLICT (key) DO UPDATE
+               SET next_at_ms = GREATEST(LEAST(rate_slots.next_at_ms, ${DB_NOW_MS} + $3::bigint), ${DB_NOW_MS}) + $2::bigint
+               WHERE $5::bigint IS NULL
+                  OR GREATEST(LEAST(rate_slots.next_at_ms, ${DB_NOW_MS} + $3::bigint), ${DB_NOW_MS}) - $4::bigint - ${DB_NOW_MS} <= $5::bigint
+             RETURNING next_at_ms - $2::bigint - $4::bigint - ${DB_NOW_MS} AS wait_ms)
+           SELECT (SELECT wait_ms FROM taken) AS wait_ms,
+                  (SELECT LEAST(next_at_ms, ${DB_NOW_MS} + $3::bigint) - $4::bigint - ${DB_NOW_MS} FROM rate_slots WHERE key = $1) AS ahead_ms`,
+          [this.key, this.intervalMs, MAX_AHEAD_MS, this.toleranceMs, retry ? null : this.aheadMs],
+        );
+        taken = res.rows[0]!;
+        this.fellBack = false;
+      } catch (err) {
+        if (!this.fellBack) this.onFallback?.(err);
+        this.fellBack = true;
+        return this.fallback.acquire(retry);
+      }
+      if (taken.wait_ms !== null) {
+        const waitMs = Number(taken.wait_ms);
+        if (waitMs > 0) await this.sleep(waitMs);
+        return;
+      }
+      // Not taken: wait, holding no slot, until the line is within reach.
+      await this.sleep(Math.max(this.intervalMs, Number(taken.ahead_ms ?? 0) - this.aheadMs));
     }
-    if (waitMs > 0) await this.sleep(waitMs);
   }
 }
 

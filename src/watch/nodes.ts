@@ -10,7 +10,7 @@
 import type { ClusterListing } from '../cloud/cluster.js';
 import { CloudError } from '../cloud/errors.js';
 import type { EnsNode, NodePool } from '../cloud/nodepool.js';
-import { forEachConcurrently } from '../concurrent.js';
+import { forEachConcurrently, type WorkSlots } from '../concurrent.js';
 import type { Services } from '../pipeline/services.js';
 import type { NodepoolRequest } from '../requests/model.js';
 import { IN_CLOUD_STATES } from '../requests/state.js';
@@ -43,18 +43,22 @@ function poolsToWalk(listings: ClusterListing[], requests: NodepoolRequest[]): A
   return [...first, ...then];
 }
 
-/** Walks the nodes of the pools that need it (one walk each), until `stopAt`; returns how many walks it made. */
+/**
+ * Walks the nodes of the pools that need it (one walk each), until `stopAt`; returns how many
+ * walks it made. `slots`, when given, are shared with the walks of other batches, so that one
+ * batch's slow walk does not hold back the next batch's.
+ */
 export async function detectEnsNodeFailures(
   services: Services,
   listings: ClusterListing[],
   requests: NodepoolRequest[],
-  options: { deadline: number; stopAt: number },
+  options: { deadline: number; stopAt: number; slots?: WorkSlots },
 ): Promise<number> {
   const initMs = services.config.thresholds.ensNodeInitMinutes * 60_000;
   let walks = 0;
   const walked: Array<{ clusterId: string; nodepoolId: string }> = [];
   // Walks go several at once, within the describe rate limit; none starts after stopAt.
-  await forEachConcurrently(poolsToWalk(listings, requests), services.config.sweepConcurrency, async ({ listing, pool }) => {
+  await forEachConcurrently(poolsToWalk(listings, requests), options.slots ?? services.config.sweepConcurrency, async ({ listing, pool }) => {
     if (services.clock.now() >= options.stopAt || listing.cluster.provider !== 'ens') return;
     let nodes: EnsNode[];
     // One attempt: a walk that fails waits for the next sweep rather than hold this one (and the

@@ -13,7 +13,7 @@ import { planNotifications } from '../alerts/notify.js';
 import { deliverPending } from '../alerts/outbox.js';
 import { type Candidate, evaluate, resolutionAnnotations } from '../alerts/rules.js';
 import { type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
-import { serialQueue } from '../concurrent.js';
+import { serialQueue, workSlots } from '../concurrent.js';
 import { shortestRepeatMs } from '../config-routes.js';
 import type { Services } from '../pipeline/services.js';
 import { requestLink } from '../requests/ids.js';
@@ -110,6 +110,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
   }
   let cursor: string | null = null;
   let redriving: Promise<number> | undefined;
+  const walks: Promise<number>[] = [];
   try {
     const now = () => new Date(clock.now());
     const since = new Date(started - config.thresholds.creationAlertHours * 3600_000);
@@ -162,6 +163,9 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       }
     };
     const after = serialQueue();
+    // The node walks of every batch share one set of slots: a batch's walks start as soon as it
+    // is listed, and one that hangs until its timeout holds one slot, not the batches behind it.
+    const walkSlots = workSlots(config.sweepConcurrency);
     const listing = listClusters(services, ordered, {
       deadline: options.deadline,
       stopAt,
@@ -198,8 +202,11 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         if (ended) counted({ active: ended });
         // The node walks (slow when the cloud is), the rest of the tracking and the rules go on
         // beside the next batches, so that those batches' creations end as soon as they are listed.
+        const walking = detectEnsNodeFailures(services, listings, requests, { deadline: options.deadline, stopAt, slots: walkSlots });
+        walking.catch(() => undefined); // awaited in turn below: a failure is not unhandled meanwhile
+        walks.push(walking);
         after.push(async () => {
-          summary.nodeWalks += await detectEnsNodeFailures(services, listings, requests, { deadline: options.deadline, stopAt });
+          summary.nodeWalks += await walking;
           await observeActive(services, requests, listings, now(), mayWalk);
           await track(requests, listings);
           // The rules read the requests as they are now: with what this sweep did to them, and any
@@ -283,8 +290,8 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     summary.deliveriesDead = delivered.dead;
     summary.deliveriesPending = await alerts.pendingCount();
   } finally {
-    // A sweep that failed still lets its dispatches finish before it lets go (FC may freeze the instance after).
-    await redriving?.catch(() => undefined);
+    // A sweep that failed still lets its dispatches and node walks finish before it lets go (FC may freeze the instance after).
+    await Promise.allSettled([redriving, ...walks]);
     await alerts.unlock(SWEEP_LOCK, options.owner, cursor).catch(() => undefined);
     summary.apiCalls = services.cloud.metrics.calls - before.calls;
     summary.throttled = services.cloud.metrics.throttled - before.throttled;

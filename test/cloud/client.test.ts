@@ -155,6 +155,23 @@ describe('faults, as the client sees them', () => {
     expect(await errorOf(impatient.listNodePools(ENS, budget()))).toMatchObject({ kind: 'timeout' });
   });
 
+  it('keeps the read timeout on a reused connection, not the shorter or longer connect timeout', async () => {
+    // An answer slower than the connect timeout but within the read timeout arrives.
+    const patient = env.client({ timeouts: { connectTimeoutMs: 100, readTimeoutMs: 2_000 } });
+    await patient.listNodePools(ENS, budget()); // the next call goes over this connection
+    await admin('POST', '/faults', { latency: [{ ms: 300, actions: ['DescribeClusterNodePools'] }] });
+    await patient.listNodePools(ENS, budget());
+    env.emulator.faults.clear();
+    // An unanswered call on a reused connection ends at the read timeout, long before the
+    // connect timeout (and the emulator's 5 s hold).
+    const quick = env.client({ timeouts: { connectTimeoutMs: 3_000, readTimeoutMs: 200 }, retry: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 1 } });
+    await quick.listNodePools(ENS, budget());
+    await admin('POST', '/faults', { calls: [{ kind: 'timeout', count: 1 }] });
+    const t0 = Date.now();
+    expect(await errorOf(quick.listNodePools(ENS, budget()))).toMatchObject({ code: 'RequestTimeout', kind: 'timeout', ambiguous: true });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+
   it('shows an unreachable cluster as a server error, or as a timeout', async () => {
     const ref = await newCluster('ens');
     await admin('PATCH', `/clusters/${ref.clusterId}`, { faults: { unreachable: 'error' } });

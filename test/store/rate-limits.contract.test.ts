@@ -58,8 +58,39 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
     const key = `test:${Math.random()}:x`;
     await db.query('INSERT INTO rate_slots (key, next_at_ms) VALUES ($1, $2)', [key, Date.now() + 365 * 86_400_000]);
     const waits: number[] = [];
-    await new SharedRateLimiter(db, key, 10, recordingClock(0), 1, undefined, async (ms) => void waits.push(ms)).acquire();
+    await new SharedRateLimiter(db, key, 10, recordingClock(0), 1, undefined, async (ms) => void waits.push(ms)).acquire(true);
+    expect(waits).toHaveLength(1);
     expect(waits[0]).toBeLessThanOrEqual(60_000);
+  });
+
+  it('sends a retry before the first attempts still waiting: those take no slot more than a second ahead', async () => {
+    const key = `test:${Math.random()}:ens:CreateClusterNodePool`;
+    const backlog = async (ms: number) => db.query('UPDATE rate_slots SET next_at_ms = $2 WHERE key = $1', [key, Date.now() + ms]);
+    await db.query('INSERT INTO rate_slots (key, next_at_ms) VALUES ($1, $2)', [key, Date.now() + 5_000]);
+    const slotAhead = async () =>
+      Number((await db.query<{ at: string }>('SELECT next_at_ms AS at FROM rate_slots WHERE key = $1', [key])).rows[0]!.at) - Date.now();
+    // A first attempt behind five seconds of slots takes none: it waits about four seconds and asks again.
+    const waits: number[] = [];
+    let rowWhileWaiting = 0;
+    const first = new SharedRateLimiter(db, key, 10, recordingClock(0), 1, undefined, async (ms) => {
+      waits.push(ms);
+      if (waits.length === 1) {
+        rowWhileWaiting = await slotAhead();
+        await backlog(0); // meanwhile the line has gone
+      }
+    });
+    await first.acquire();
+    expect(waits[0]).toBeGreaterThan(3_500);
+    expect(waits[0]).toBeLessThanOrEqual(4_000);
+    expect(rowWhileWaiting).toBeLessThanOrEqual(5_000); // it took no slot
+    expect(waits.slice(1).every((w) => w <= 100)).toBe(true); // then one at once
+    // A retry takes the next slot however far ahead.
+    await backlog(5_000);
+    const retryWaits: number[] = [];
+    await new SharedRateLimiter(db, key, 10, recordingClock(0), 1, undefined, async (ms) => void retryWaits.push(ms)).acquire(true);
+    expect(retryWaits).toHaveLength(1);
+    expect(retryWaits[0]).toBeGreaterThan(4_500);
+    expect(await slotAhead()).toBeGreaterThan(5_000);
   });
 
   it('takes one statement a call', async () => {

@@ -130,6 +130,21 @@ describe('RateLimiter', () => {
     expect(admitted).toEqual([150, 200, 300]);
   });
 
+  it('sends a retry before the first attempts still waiting: those take no slot more than a second ahead', async () => {
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter(10, clock);
+    const admitted: string[] = [];
+    const firsts = Array.from({ length: 20 }, (_, i) => limiter.acquire().then(() => admitted.push(`first${i}@${clock.now()}`)));
+    const retry = limiter.acquire(true).then(() => admitted.push(`retry@${clock.now()}`));
+    await runWithClock(clock, Promise.all([...firsts, retry]), 10);
+    // Eleven first attempts took the slots of the next second (0 … 1000 ms); the retry takes the
+    // one after them, before the nine first attempts that were waiting to take one.
+    expect(admitted.indexOf('retry@1100')).toBe(11);
+    expect(admitted.filter((a) => a.startsWith('first')).map((a) => Number(a.split('@')[1]))).toEqual(
+      Array.from({ length: 20 }, (_, i) => (i < 11 ? i * 100 : (i + 1) * 100)),
+    );
+  });
+
   it('is one limiter for every instance on one embedded store that names the same principal, and another for another principal or store', async () => {
     const clock = new ManualClock(0);
     // Two instances of a function make their limiters, as CloudClient does, from their own factory.

@@ -1,6 +1,6 @@
-/** Work handed on to run one piece after another: in order, and stopped by the first failure. */
+/** Work handed on to run one piece after another (in order, stopped by the first failure), and slots shared by concurrent work. */
 import { describe, expect, it } from 'vitest';
-import { serialQueue } from '../../src/concurrent.js';
+import { serialQueue, workSlots } from '../../src/concurrent.js';
 
 describe('serialQueue', () => {
   it('runs the pieces one after another, in the order handed, while the caller goes on', async () => {
@@ -42,5 +42,35 @@ describe('serialQueue', () => {
     await expect(q.done()).rejects.toThrow('first');
     expect(q.failed).toBe(true);
     expect(seen).toEqual(['a']);
+  });
+});
+
+describe('workSlots', () => {
+  it('runs at most the limit at once across every caller, starting the rest in the order they asked', async () => {
+    const run = workSlots(2);
+    const started: string[] = [];
+    let running = 0;
+    let most = 0;
+    const piece = (name: string, ticks: number) => async () => {
+      started.push(name);
+      running++;
+      most = Math.max(most, running);
+      for (let i = 0; i < ticks; i++) await Promise.resolve();
+      running--;
+      return name;
+    };
+    // two callers share the slots: the second's pieces wait behind the first's
+    const a = Promise.all([run(piece('a1', 20)), run(piece('a2', 1)), run(piece('a3', 1))]);
+    const b = Promise.all([run(piece('b1', 1)), run(piece('b2', 1))]);
+    expect(await a).toEqual(['a1', 'a2', 'a3']);
+    expect(await b).toEqual(['b1', 'b2']);
+    expect(most).toBe(2);
+    expect(started).toEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
+  });
+
+  it('frees the slot of a piece that failed', async () => {
+    const run = workSlots(1);
+    await expect(run(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await run(async () => 'next')).toBe('next');
   });
 });

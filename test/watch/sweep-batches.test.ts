@@ -70,3 +70,41 @@ describe.each(backends)('a sweep in batches on $name', (backend) => {
     expect((await t.api('GET', '/v1/alerts?state=firing')).json.items.map((a: any) => a.labels.nodepoolName)).toEqual([doomed]);
   });
 });
+
+const ENS_CLUSTERS = Array.from({ length: 24 }, (_, i) => `eck-walk${String(i).padStart(4, '0')}`);
+
+describe.each(backends)('node walks across batches on $name', (backend) => {
+  const t = useSystem(backend, {
+    env: { WATCH_CLUSTERS: ENS_CLUSTERS.map((id) => `ens/${id}`).join(','), CLOUD_READ_TIMEOUT_MS: '1500' },
+    emulator: {
+      timeoutHoldMs: 3_000,
+      scenario: {
+        clusters: ENS_CLUSTERS.map((id) => ({
+          id,
+          provider: 'ens' as const,
+          pools: [{ name: `edge-${id.slice(-2)}`, desired: 2, faults: { failedNodes: 1 } }],
+        })),
+      },
+    },
+  });
+
+  it("starts a batch's walks while an earlier batch's walk hangs", async () => {
+    const first = ENS_CLUSTERS[0]!;
+    t.sys.emulator.faults.calls.push({ kind: 'timeout', count: 1, actions: ['DescribeClusterNodes'], clusterId: first });
+    const since = t.sys.emulator.callLog().length;
+    const summary = await t.sweep();
+    expect(summary).toMatchObject({ clusters: 24, nodeWalks: 23 });
+    const walks = t.sys.emulator
+      .callLog()
+      .slice(since)
+      .filter((c) => c.action === 'DescribeClusterNodes');
+    const hung = walks.find((c) => c.clusterId === first)!;
+    expect(hung.outcome).toBe('Timeout');
+    // Batches of three: the last batches' walks start long before the hung one is given up
+    // (1.5 s); were each batch's walks to wait for the one before, they would start after it.
+    const later = walks.filter((c) => ENS_CLUSTERS.indexOf(c.clusterId!) >= 3);
+    expect(later).toHaveLength(21);
+    const startedAfter = Math.max(...later.map((c) => Date.parse(c.at))) - Date.parse(hung.at);
+    expect(startedAfter).toBeLessThan(1_000);
+  });
+});
