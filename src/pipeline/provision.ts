@@ -264,9 +264,14 @@ async function followTask(
   const kind = `ack/${ref.regionId}`;
   for (;;) {
     // read each time: a task of another request that ends meanwhile teaches what they take
-    const wait = nextTaskPoll(clock.now() - started, taskDurations.expected(kind));
+    const expected = taskDurations.expected(kind);
+    const wait = nextTaskPoll(clock.now() - started, expected);
     if (clock.now() + wait >= until) return;
-    await clock.sleep(wait);
+    // Asleep on a guess (no task seen to end yet), the first that ends wakes it to plan again.
+    const learning = expected === undefined ? taskDurations.untilLearned(kind) : undefined;
+    const woken = await Promise.race([clock.sleep(wait).then(() => false), ...(learning ? [learning.learned.then(() => true)] : [])]);
+    learning?.cancel();
+    if (woken) continue;
     const budget = { deadline: until, maxAttempts: 1 };
     const task = await cloud.describeTask(ref, taskId, budget).catch(() => undefined);
     if (!task || task.state === 'running') continue;

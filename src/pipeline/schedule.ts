@@ -72,12 +72,33 @@ export async function wakeNextOnCluster(services: Services, cluster: Cluster, op
  */
 export class TaskDurations {
   private readonly seen = new Map<string, number[]>();
+  private readonly waiting = new Map<string, Set<() => void>>();
 
   record(key: string, ms: number): void {
+    const before = this.expected(key);
     const xs = this.seen.get(key) ?? [];
     xs.push(ms);
     if (xs.length > 8) xs.shift();
     this.seen.set(key, xs);
+    if (before !== undefined && ms >= before) return;
+    const waiting = this.waiting.get(key);
+    this.waiting.delete(key);
+    for (const wake of waiting ?? []) wake();
+  }
+
+  /**
+   * Resolves when what such tasks take becomes known, or shorter, so that a follower asleep
+   * on a guess plans again at once; `cancel` when done waiting.
+   */
+  untilLearned(key: string): { learned: Promise<void>; cancel: () => void } {
+    let wake = () => {};
+    const learned = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const waiting = this.waiting.get(key) ?? new Set();
+    waiting.add(wake);
+    this.waiting.set(key, waiting);
+    return { learned, cancel: () => this.waiting.get(key)?.delete(wake) };
   }
 
   /** The shortest of the recent durations (a task is rarely quicker), if any task has been seen to end. */
@@ -88,6 +109,7 @@ export class TaskDurations {
 
   clear(): void {
     this.seen.clear();
+    this.waiting.clear();
   }
 }
 

@@ -60,4 +60,28 @@ describe('TaskDurations', () => {
     d.clear();
     expect(d.expected('ack/cn-beijing')).toBeUndefined();
   });
+
+  it('wakes who waits on a kind when its first duration is learned, or a shorter one; not for a longer one, another kind, or after cancel', async () => {
+    const d = new TaskDurations();
+    const woke: string[] = [];
+    const wait = (name: string, key = 'ack/cn-beijing') => {
+      const w = d.untilLearned(key);
+      void w.learned.then(() => woke.push(name));
+      return w;
+    };
+    const settle = () => new Promise((r) => setImmediate(r));
+    wait('a');
+    wait('elsewhere', 'ack/cn-hangzhou');
+    wait('gone').cancel();
+    d.record('ack/cn-beijing', 100_000);
+    await settle();
+    expect(woke).toEqual(['a']);
+    wait('b');
+    d.record('ack/cn-beijing', 120_000); // longer: what to expect has not changed
+    await settle();
+    expect(woke).toEqual(['a']);
+    d.record('ack/cn-beijing', 90_000);
+    await settle();
+    expect(woke).toEqual(['a', 'b']);
+  });
 });
