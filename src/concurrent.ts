@@ -37,13 +37,30 @@ export async function forEachConcurrently<T>(items: readonly T[], limit: number 
 export function serialQueue() {
   let chain: Promise<void> = Promise.resolve();
   let failure: { error: unknown } | undefined;
+  let waiting = 0;
+  const roomWaiters: Array<{ most: number; resolve: () => void }> = [];
+  const settled = () => {
+    waiting--;
+    for (let i = roomWaiters.length - 1; i >= 0; i--) {
+      if (waiting > roomWaiters[i]!.most) continue;
+      roomWaiters[i]!.resolve();
+      roomWaiters.splice(i, 1);
+    }
+  };
   return {
     push(piece: () => Promise<void>): void {
+      waiting++;
       chain = chain
         .then(() => (failure ? undefined : piece()))
         .catch((error) => {
           failure ??= { error };
-        });
+        })
+        .finally(settled);
+    },
+    /** Resolves once at most `most` pieces are handed and not yet done: who hands them waits for room. */
+    room(most: number): Promise<void> {
+      if (waiting <= most) return Promise.resolve();
+      return new Promise((resolve) => roomWaiters.push({ most, resolve }));
     },
     get failed(): boolean {
       return failure !== undefined;

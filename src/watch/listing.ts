@@ -107,7 +107,11 @@ export async function listClusters(
     if (pending.length >= (options.batch ?? 50)) hand();
   };
   const worker = async () => {
-    while (next < targets.length && services.clock.now() < stopAt && !handed.failed) {
+    for (;;) {
+      // Listings wait while two batches are still to be handed on: the pools of a fleet are
+      // not all held at once because the work on them is slower than listing them.
+      await handed.room(2);
+      if (next >= targets.length || services.clock.now() >= stopAt || handed.failed) return;
       const i = next++;
       const { cluster, key } = targets[i]!;
       try {

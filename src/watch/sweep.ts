@@ -3,7 +3,7 @@
  * cluster once and, a batch of clusters at a time, hands their listings and their requests to
  * request tracking and to the alert rules; then it runs the alert lifecycle over what the rules
  * found, puts one message per channel into the outbox, sends what the outbox holds, and ends
- * with one JSON summary line. It holds one batch's pools and requests at a time, however many
+ * with one JSON summary line. It holds some batches' pools and requests at a time, however many
  * clusters it watches. A sweep that runs out of time resumes at the next cluster.
  */
 
@@ -213,6 +213,9 @@ export async function sweep(services: Services, channels: Channel[], options: { 
           // changed since it started (a minute's leeway for clocks).
           rules(listings, merged(requests, await store.forAlerts(since, { clusters: [...keys], changedSince })), keys);
         });
+        // The next batch is handed over once at most eight wait here (behind a walk that hangs,
+        // say): the sweep holds some batches' pools and requests, not every one of a large fleet.
+        await after.room(8);
       },
     });
     // A listing that failed still lets what was handed on finish before the sweep lets go.

@@ -45,6 +45,34 @@ describe('serialQueue', () => {
   });
 });
 
+describe('serialQueue.room', () => {
+  it('resolves once no more than the given number of pieces are waiting or running', async () => {
+    const q = serialQueue();
+    const gates: Array<() => void> = [];
+    const piece = () => () => new Promise<void>((resolve) => gates.push(resolve));
+    for (let i = 0; i < 4; i++) q.push(piece());
+    let roomy = false;
+    void q.room(2).then(() => {
+      roomy = true;
+    });
+    const tick = () => new Promise((r) => setImmediate(r));
+    await tick();
+    expect(roomy).toBe(false); // four handed
+    gates.shift()!();
+    await tick();
+    expect(roomy).toBe(false); // three
+    gates.shift()!();
+    await tick();
+    expect(roomy).toBe(true); // two
+    await expect(q.room(5)).resolves.toBeUndefined();
+    while (gates.length) {
+      gates.shift()!();
+      await tick();
+    }
+    await q.done();
+  });
+});
+
 describe('workSlots', () => {
   it('runs at most the limit at once across every caller, starting the rest in the order they asked', async () => {
     const run = workSlots(2);
