@@ -21,10 +21,24 @@ export function workSlots(limit: number): WorkSlots {
   };
 }
 
-/** Runs `fn` over `items`, at most `limit` at once (or within slots shared with other work); throws the first failure once all are done. */
+/**
+ * Runs `fn` over `items`, at most `limit` at once (or within slots shared with other work);
+ * after a failure no further item starts, and the first failure is thrown once those running are done.
+ */
 export async function forEachConcurrently<T>(items: readonly T[], limit: number | WorkSlots, fn: (item: T) => Promise<void>): Promise<void> {
   const run = typeof limit === 'number' ? workSlots(limit) : limit;
-  const settled = await Promise.allSettled(items.map((item) => run(() => fn(item))));
+  let stop = false;
+  const settled = await Promise.allSettled(
+    items.map((item) =>
+      run(async () => {
+        if (stop) return;
+        await fn(item).catch((error: unknown) => {
+          stop = true;
+          throw error;
+        });
+      }),
+    ),
+  );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
 }

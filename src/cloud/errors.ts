@@ -81,6 +81,10 @@ export function toCloudError(err: unknown): CloudError {
   const requestId = str(data.RequestId) ?? str(data.requestId) ?? str(data.requestid) ?? str(data.request_id);
   const statusCode = typeof e.statusCode === 'number' && Number.isFinite(e.statusCode) ? e.statusCode : undefined;
 
+  if (e.name === 'ConnectTimeoutError') {
+    // No connection was made: the request never went out.
+    return new CloudError({ code: 'ConnectTimeout', message: e.message ?? 'no connection in time', kind: 'network', ambiguous: false, cause: err });
+  }
   if (e.name === 'RequestTimeoutError') {
     return new CloudError({ code: 'RequestTimeout', message: e.message ?? 'the request timed out', kind: 'timeout', cause: err });
   }

@@ -44,6 +44,28 @@ export function spacingMs(ratePerSecond: number): number {
   return ratePerSecond > 0 && Number.isFinite(ratePerSecond) ? Math.ceil(1000 / ratePerSecond) : 0;
 }
 
+/**
+ * First attempts take their slots one at a time, in arrival order: only the one at the head
+ * waits for the line to come within reach (and asks a shared store), the others wait behind it.
+ */
+export class TakingLine {
+  private tail: Promise<void> = Promise.resolve();
+
+  async turn<T>(take: () => Promise<T>): Promise<T> {
+    const before = this.tail;
+    let done = () => {};
+    this.tail = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    try {
+      await before;
+      return await take();
+    } finally {
+      done();
+    }
+  }
+}
+
 /** In this process only: one instance's own, or (processLimiters) that of every instance on an embedded store. */
 export class RateLimiter implements Limiter {
   /** The theoretical time of the next call, were calls only spaced. */
@@ -51,6 +73,7 @@ export class RateLimiter implements Limiter {
   private readonly intervalMs: number;
   private readonly toleranceMs: number;
   private readonly aheadMs: number;
+  private readonly line = new TakingLine();
 
   constructor(
     readonly ratePerSecond: number,
@@ -62,20 +85,29 @@ export class RateLimiter implements Limiter {
     this.aheadMs = queueAheadMs(ratePerSecond, burst);
   }
 
-  /** Resolves when the caller may send; slots are taken in arrival order (retries first among those waiting to take one). */
+  /** Resolves when the caller may send: first attempts in arrival order, retries before those still waiting to take a slot. */
   async acquire(retry = false): Promise<void> {
     if (this.intervalMs === 0) return;
-    for (;;) {
-      const now = this.clock.now();
-      const slot = Math.max(now, this.nextSlot - this.toleranceMs);
-      if (!retry && slot - now > this.aheadMs) {
-        await this.clock.sleep(slot - now - this.aheadMs);
-        continue;
-      }
-      this.nextSlot = Math.max(now, this.nextSlot) + this.intervalMs;
-      if (slot > now) await this.clock.sleep(slot - now);
-      return;
-    }
+    const wait = retry
+      ? this.take()
+      : await this.line.turn(async () => {
+          for (let ahead = this.ahead(); ahead > this.aheadMs; ahead = this.ahead()) await this.clock.sleep(ahead - this.aheadMs);
+          return this.take();
+        });
+    if (wait > 0) await this.clock.sleep(wait);
+  }
+
+  /** How long a call taking the next slot now would wait. */
+  private ahead(): number {
+    return Math.max(0, this.nextSlot - this.toleranceMs - this.clock.now());
+  }
+
+  /** Takes the next slot; answers how long to wait for it. */
+  private take(): number {
+    const now = this.clock.now();
+    const slot = Math.max(now, this.nextSlot - this.toleranceMs);
+    this.nextSlot = Math.max(now, this.nextSlot) + this.intervalMs;
+    return slot - now;
   }
 }
 

@@ -3,6 +3,9 @@
  * products this project uses. Endpoints may carry a protocol and port
  * (`http://127.0.0.1:9100`) so the same code drives the sandbox and the real cloud.
  */
+import { subscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import * as credentialsModule from '@alicloud/credentials';
 import * as openapi from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
@@ -34,6 +37,39 @@ export interface Endpoint {
   protocol: 'http' | 'https';
   /** Host with an optional port. */
   host: string;
+}
+
+/** The connect timeout of each endpoint (`host[:port]`, as the Host header names it) this process calls; the shortest if several clients call one. */
+const connectTimeouts = new Map<string, number>();
+
+/**
+ * Times the connect of every new connection to a known endpoint: one not made within its
+ * connect timeout is destroyed (the request never went out). The client library cannot time
+ * the connect alone (its connect timeout is the socket's idle timeout, which also ends a slow
+ * answer), so Node's own report of each request's start is used to watch its socket.
+ */
+function timeConnects(host: string, ms: number): void {
+  if (!connectTimeouts.size) {
+    subscribe('http.client.request.start', (message) => {
+      const request = (message as { request: ClientRequest }).request;
+      const limit = connectTimeouts.get(String(request.getHeader('host') ?? ''));
+      if (limit === undefined) return;
+      const watch = (socket: Socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => {
+          const e = new Error(`ConnectTimeout(${limit}): no connection to ${request.host} in time`);
+          e.name = 'ConnectTimeoutError';
+          request.destroy(e);
+        }, limit);
+        const clear = () => clearTimeout(timer);
+        socket.once('connect', clear);
+        socket.once('close', clear);
+      };
+      if (request.socket) watch(request.socket);
+      else request.once('socket', watch);
+    });
+  }
+  connectTimeouts.set(host, Math.min(ms, connectTimeouts.get(host) ?? ms));
 }
 
 /** Accepts `host`, `host:port` or a URL such as `http://127.0.0.1:9100`. */
@@ -83,6 +119,7 @@ export class OpenApiTransport {
     private readonly timeouts: Timeouts = defaultTimeouts,
   ) {
     this.endpoint = typeof endpoint === 'string' ? parseEndpoint(endpoint) : endpoint;
+    timeConnects(this.endpoint.host, timeouts.connectTimeoutMs);
     const config = new openapi.Config({
       endpoint: this.endpoint.host,
       protocol: this.endpoint.protocol,
@@ -105,10 +142,11 @@ export class OpenApiTransport {
    * lets a caller shorten the wait to what is left of its time budget.
    *
    * The client library (httpx) sets its connect timeout as the socket's idle timeout, which
-   * then also ends a slow answer, and starts its read timer only on a new socket. So the
-   * library's idle timeout is made no shorter than the read timeout, and the read timeout is
-   * kept here for every socket: an answer that has not come within it is given up as a
-   * timeout (the request may have run).
+   * also ends a slow answer, and its read timer on a reused connection can be cancelled by
+   * the timer of the request before it. So the library's idle timeout is made no shorter than
+   * the read timeout, the connect is timed apart (timeConnects), and the read timeout is kept
+   * here: an answer that has not come within it is given up as a timeout (the request may
+   * have run).
    */
   async call<T>(spec: ApiSpec, request: ApiRequest, options: { readTimeoutMs?: number } = {}): Promise<ApiResponse<T>> {
     const params = new openapi.Params({ ...spec, protocol: this.endpoint.protocol.toUpperCase(), authType: 'AK' });

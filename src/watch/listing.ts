@@ -108,8 +108,9 @@ export async function listClusters(
   };
   const worker = async () => {
     for (;;) {
-      // Listings wait while two batches are still to be handed on: the pools of a fleet are
-      // not all held at once because the work on them is slower than listing them.
+      // No listing starts while two batches are handed on and not yet taken up (the one being
+      // taken up included): the pools of a fleet are not all held at once because the work on
+      // them is slower than listing them. Listings already going may add a batch or so more.
       await handed.room(2);
       if (next >= targets.length || services.clock.now() >= stopAt || handed.failed) return;
       const i = next++;

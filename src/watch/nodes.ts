@@ -52,14 +52,14 @@ export async function detectEnsNodeFailures(
   services: Services,
   listings: ClusterListing[],
   requests: NodepoolRequest[],
-  options: { deadline: number; stopAt: number; slots?: WorkSlots },
+  options: { deadline: number; stopAt: number; slots?: WorkSlots; stopped?: () => boolean },
 ): Promise<number> {
   const initMs = services.config.thresholds.ensNodeInitMinutes * 60_000;
   let walks = 0;
   const walked: Array<{ clusterId: string; nodepoolId: string }> = [];
   // Walks go several at once, within the describe rate limit; none starts after stopAt.
   await forEachConcurrently(poolsToWalk(listings, requests), options.slots ?? services.config.sweepConcurrency, async ({ listing, pool }) => {
-    if (services.clock.now() >= options.stopAt || listing.cluster.provider !== 'ens') return;
+    if (services.clock.now() >= options.stopAt || options.stopped?.() || listing.cluster.provider !== 'ens') return;
     let nodes: EnsNode[];
     // One attempt: a walk that fails waits for the next sweep rather than hold this one (and the
     // next behind its lock) in backoffs.

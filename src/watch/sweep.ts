@@ -202,7 +202,13 @@ export async function sweep(services: Services, channels: Channel[], options: { 
         if (ended) counted({ active: ended });
         // The node walks (slow when the cloud is), the rest of the tracking and the rules go on
         // beside the next batches, so that those batches' creations end as soon as they are listed.
-        const walking = detectEnsNodeFailures(services, listings, requests, { deadline: options.deadline, stopAt, slots: walkSlots });
+        const walking = detectEnsNodeFailures(services, listings, requests, {
+          deadline: options.deadline,
+          stopAt,
+          slots: walkSlots,
+          // once the work on a batch failed, the sweep fails: no walk starts after that
+          stopped: () => after.failed,
+        });
         walking.catch(() => undefined); // awaited in turn below: a failure is not unhandled meanwhile
         walks.push(walking);
         after.push(async () => {
@@ -213,8 +219,9 @@ export async function sweep(services: Services, channels: Channel[], options: { 
           // changed since it started (a minute's leeway for clocks).
           rules(listings, merged(requests, await store.forAlerts(since, { clusters: [...keys], changedSince })), keys);
         });
-        // The next batch is handed over once at most eight wait here (behind a walk that hangs,
-        // say): the sweep holds some batches' pools and requests, not every one of a large fleet.
+        // The next batch is handed over once at most eight are here, the one being worked on
+        // included (behind a walk that hangs, say): the sweep holds some batches' pools and
+        // requests, not every one of a large fleet.
         await after.room(8);
       },
     });

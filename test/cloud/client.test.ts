@@ -2,6 +2,8 @@
  * Our cloud client against the emulator: the simulated lifecycle, every fault as the real
  * API would show it, retries within a budget, pagination, and adoption after a lost answer.
  */
+import { Agent } from 'node:http';
+import { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SEED_ACK_CLUSTER, SEED_ENS_CLUSTER } from '../../sandbox/cloud-emulator.js';
 import { ManualClock } from '../../src/clock.js';
@@ -335,6 +337,30 @@ describe('error messages', () => {
 });
 
 describe('network failures', () => {
+  it('gives up a connection not made within the connect timeout, as a network error that did not run, however long the read timeout', async () => {
+    // A connection that never completes (a black-holed address), made by the agent the client library creates.
+    const original = Agent.prototype.createConnection;
+    Agent.prototype.createConnection = function (this: Agent, options: { host?: string }, ...rest: unknown[]) {
+      if (options.host !== 'blackhole.test') return (original as (...a: unknown[]) => unknown).call(this, options, ...rest);
+      const socket = new Socket();
+      Object.defineProperty(socket, 'connecting', { value: true });
+      return socket;
+    } as never;
+    try {
+      const client = env.client({
+        endpoints: { ens: 'http://blackhole.test:81' },
+        timeouts: { connectTimeoutMs: 150, readTimeoutMs: 10_000 },
+        retry: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 1 },
+      });
+      const t0 = Date.now();
+      const err = await errorOf(client.listNodePools(ENS, budget()));
+      expect(err).toMatchObject({ code: 'ConnectTimeout', kind: 'network', retryable: true, ambiguous: false });
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    } finally {
+      Agent.prototype.createConnection = original;
+    }
+  });
+
   it('shows a refused connection as a network error that certainly did not run', async () => {
     const client = env.client({ endpoints: { ens: 'http://127.0.0.1:1' }, retry: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 1 } });
     const err = await errorOf(client.listNodePools(ENS, budget()));

@@ -1,6 +1,6 @@
 /** Work handed on to run one piece after another (in order, stopped by the first failure), and slots shared by concurrent work. */
 import { describe, expect, it } from 'vitest';
-import { serialQueue, workSlots } from '../../src/concurrent.js';
+import { forEachConcurrently, serialQueue, workSlots } from '../../src/concurrent.js';
 
 describe('serialQueue', () => {
   it('runs the pieces one after another, in the order handed, while the caller goes on', async () => {
@@ -100,5 +100,18 @@ describe('workSlots', () => {
     const run = workSlots(1);
     await expect(run(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await run(async () => 'next')).toBe('next');
+  });
+});
+
+describe('forEachConcurrently', () => {
+  it('starts no further item after a failure, and throws it once those running are done', async () => {
+    const started: number[] = [];
+    const run = forEachConcurrently([1, 2, 3, 4, 5, 6], 2, async (n) => {
+      started.push(n);
+      if (n === 2) throw new Error('two failed');
+      for (let i = 0; i < 5; i++) await Promise.resolve(); // one is still running when two fails
+    });
+    await expect(run).rejects.toThrow('two failed');
+    expect(started).toEqual([1, 2]);
   });
 });
