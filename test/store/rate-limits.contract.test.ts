@@ -15,6 +15,19 @@ function recordingClock(at: number): Clock & { waits: number[] } {
   return { waits, now: () => at, sleep: async (ms) => void waits.push(ms) };
 }
 
+/** The store, counting the statements sent through it. */
+function countingDb(db: Db) {
+  const counting = {
+    statements: 0,
+    query: (sql: string, params?: unknown[]) => {
+      counting.statements++;
+      return db.query(sql, params);
+    },
+    exec: (sql: string) => db.exec(sql),
+  };
+  return counting;
+}
+
 describe.each(backends)('shared rate limit on $name', (backend) => {
   let db: Db;
   beforeAll(async () => {
@@ -71,14 +84,7 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
   it("asks the store for one instance's first attempts one at a time, in the order they came", async () => {
     const key = `test:${Math.random()}:ens:CreateClusterNodePool`;
     await db.query('INSERT INTO rate_slots (key, next_at_ms) VALUES ($1, $2)', [key, Date.now() + 3_000]);
-    let statements = 0;
-    const counting = {
-      query: (sql: string, params?: unknown[]) => {
-        statements++;
-        return db.query(sql, params);
-      },
-      exec: (sql: string) => db.exec(sql),
-    };
+    const counting = countingDb(db);
     let waited = 0;
     // rate 1000/s: the five slots fit in the second ahead once the line has moved
     const limiter = new SharedRateLimiter(counting as never, key, 1_000, recordingClock(0), 1, undefined, async (ms) => {
@@ -87,7 +93,7 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
     const order: number[] = [];
     await Promise.all(Array.from({ length: 5 }, (_, i) => limiter.acquire().then(() => order.push(i))));
     // the head was refused once and waited; the others waited behind it, not each at the store
-    expect(statements).toBe(6);
+    expect(counting.statements).toBe(6);
     expect(order).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -122,18 +128,11 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
   });
 
   it('takes one statement a call', async () => {
-    let statements = 0;
-    const counting = {
-      query: (sql: string, params?: unknown[]) => {
-        statements++;
-        return db.query(sql, params);
-      },
-      exec: (sql: string) => db.exec(sql),
-    };
+    const counting = countingDb(db);
     const limiter = new SharedRateLimiter(counting as never, `test:${Math.random()}:x`, 100, recordingClock(0), 1, undefined, async () => {});
     await limiter.acquire();
     await limiter.acquire();
-    expect(statements).toBe(2);
+    expect(counting.statements).toBe(2);
   });
 
   it('fails safe when the store cannot answer: each instance waits on its share of the rate', async () => {
