@@ -15,7 +15,7 @@ import type { Clock } from '../clock.js';
 import { burstToleranceMs, type Limiter, type LimiterFactory, queueAheadMs, RateLimiter, spacingMs, TakingLine } from '../cloud/rate-limiter.js';
 import type { Queryable } from './db.js';
 
-/** The longest a slot may lie ahead: a row pushed further (a clock that jumped) heals to this. */
+/** The longest a slot may lie ahead: a row pushed further (a clock that jumped) starts again from now. */
 const MAX_AHEAD_MS = 60_000;
 /** Milliseconds on the database's clock: one clock for every instance, whatever theirs say. */
 const DB_NOW_MS = '(extract(epoch FROM statement_timestamp()) * 1000)::bigint';
