@@ -21,6 +21,7 @@ import { deferrals, type ProvisionOutcome } from './deferral.js';
 
 export type { ProvisionOutcome } from './deferral.js';
 
+import { recentTaskDurations, recordTaskDuration } from '../store/task-durations.js';
 import { driveOperation } from './operate.js';
 import { type Check, failedCheck, preflight } from './preflight.js';
 import { endCreation, nextTaskPoll, taskDurations, taskFailure, wakeNextOnCluster } from './schedule.js';
@@ -262,6 +263,8 @@ async function followTask(
   const { clock, cloud } = services;
   const started = clock.now();
   const kind = `ack/${ref.regionId}`;
+  // With no task of the region seen to end here, what the other instances saw (if they can say).
+  if (taskDurations.expected(kind) === undefined) taskDurations.learnFrom(kind, await recentTaskDurations(services.store.db, kind).catch(() => []));
   for (;;) {
     // read each time: a task of another request that ends meanwhile teaches what they take
     const expected = taskDurations.expected(kind);
@@ -275,7 +278,14 @@ async function followTask(
     const budget = { deadline: until, maxAttempts: 1 };
     const task = await cloud.describeTask(ref, taskId, budget).catch(() => undefined);
     if (!task || task.state === 'running') continue;
-    if (task.state === 'success' && task.durationMs !== undefined) taskDurations.record(kind, task.durationMs);
+    let shared: Promise<void> | undefined;
+    if (task.state === 'success' && task.durationMs !== undefined) {
+      taskDurations.record(kind, task.durationMs);
+      // for the other instances, written while this one ends the request
+      shared = recordTaskDuration(services.store.db, kind, task.durationMs, new Date(clock.now())).catch((error: unknown) =>
+        log.warn('could not share how long the task took', { error }),
+      );
+    }
     try {
       const at = new Date(clock.now());
       if (task.state === 'success') {
@@ -298,6 +308,8 @@ async function followTask(
     } catch (err) {
       if (err instanceof StaleUpdateError) return; // the sweep got there first
       throw err;
+    } finally {
+      await shared;
     }
     log.info('the creation task ended; the cluster goes to the next request', { taskId, state: task.state });
     await handOn(services, ref, invocation, log);

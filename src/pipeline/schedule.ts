@@ -86,6 +86,12 @@ export class TaskDurations {
     for (const wake of waiting ?? []) wake();
   }
 
+  /** Takes what other instances saw (oldest first) when this one has seen no task of the kind end. */
+  learnFrom(key: string, durations: number[]): void {
+    if (this.expected(key) !== undefined || !durations.length) return;
+    for (const ms of durations.slice(-8)) this.record(key, ms);
+  }
+
   /**
    * Resolves when what such tasks take becomes known, or shorter, so that a follower asleep
    * on a guess plans again at once; `cancel` when done waiting.

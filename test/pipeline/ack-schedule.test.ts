@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { taskDurations } from '../../src/pipeline/schedule.js';
+import { recordTaskDuration } from '../../src/store/task-durations.js';
 import { ackExample, uniqueName } from '../helpers/cloud.js';
 import { backends } from '../helpers/db.js';
 import { useSystem } from '../helpers/system.js';
@@ -284,7 +285,9 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
     });
 
     it('learns from the tasks that ended how long they take, and asks about the next ones a few times only', async () => {
-      taskDurations.clear(); // what earlier tests' tasks took (this process is the provision instance)
+      // what earlier tests' tasks took, here and in the store (this process is the provision instance)
+      taskDurations.clear();
+      await t.sys.instance.store.db.query('DELETE FROM task_durations');
       const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
       const ids: string[] = [];
       for (const name of ['a', 'b', 'c', 'd'].map((n) => uniqueName(n))) {
@@ -301,6 +304,21 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
       // the later ones (an earlier task of the region ended in this process) are asked about
       // just before and just after the time the earlier ones took
       for (const n of counts.slice(1)) expect(n).toBeLessThanOrEqual(3);
+    });
+
+    it('plans from what the other instances saw when this one has seen no task of the region end', async () => {
+      taskDurations.clear(); // a new instance
+      // what other instances saw: the region's tasks take (4 + 6 min) ÷ 1200 = 500 ms here
+      await t.sys.instance.store.db.query('DELETE FROM task_durations');
+      for (let i = 0; i < 3; i++) await recordTaskDuration(t.sys.instance.store.db, 'ack/cn-beijing', 500, new Date());
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const body = { provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(uniqueName('n'), { desired_size: 1 }) };
+      const id = (await t.api('POST', '/v1/nodepool-requests', body)).json.id;
+      await t.idle();
+      const request = (await t.api('GET', `/v1/nodepool-requests/${id}`)).json;
+      expect(request.state).toBe('active');
+      // asked about as the tasks with history were, not every 100 ms as without
+      expect(t.sys.emulator.callLog({ action: 'DescribeTaskInfo' }).filter((a) => a.path === `/tasks/${request.taskId}`).length).toBeLessThanOrEqual(3);
     });
   });
 });

@@ -93,7 +93,7 @@ describe.each(raw)('migrations on $name', (backend) => {
       await store.transition(old2.id, { to: 'submitting', at, note: 'calling', patch: { createStartedAt: at } });
       const alone = await put('c0alone');
       await creating(alone.id);
-      expect(await migrate(db, all)).toEqual(['013_ack_turn']);
+      expect(await migrate(db, all)).toEqual(all.filter((m) => m.version >= '013').map((m) => m.version));
       // the pair keeps going: the one with its call marked is created as usual
       await store.transition(old2.id, { to: 'creating', at, note: 'created', patch: { createStartedAt: null } });
       // newer requests take turns after them, and the request alone on its cluster holds its turn

@@ -7,25 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import type { Db } from '../../src/store/index.js';
 import { SharedRateLimiter } from '../../src/store/rate-limits.js';
+import { countingDb } from '../helpers/counting.js';
 import { backends } from '../helpers/db.js';
 
 /** A clock frozen at `at` whose sleeps only record how long they were asked to wait. */
 function recordingClock(at: number): Clock & { waits: number[] } {
   const waits: number[] = [];
   return { waits, now: () => at, sleep: async (ms) => void waits.push(ms) };
-}
-
-/** The store, counting the statements sent through it. */
-function countingDb(db: Db) {
-  const counting = {
-    statements: 0,
-    query: (sql: string, params?: unknown[]) => {
-      counting.statements++;
-      return db.query(sql, params);
-    },
-    exec: (sql: string) => db.exec(sql),
-  };
-  return counting;
 }
 
 describe.each(backends)('shared rate limit on $name', (backend) => {
@@ -87,13 +75,13 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
     const counting = countingDb(db);
     let waited = 0;
     // rate 1000/s: the five slots fit in the second ahead once the line has moved
-    const limiter = new SharedRateLimiter(counting as never, key, 1_000, recordingClock(0), 1, undefined, async (ms) => {
+    const limiter = new SharedRateLimiter(counting.db, key, 1_000, recordingClock(0), 1, undefined, async (ms) => {
       if (ms > 100 && waited++ === 0) await db.query('UPDATE rate_slots SET next_at_ms = $2 WHERE key = $1', [key, Date.now()]);
     });
     const order: number[] = [];
     await Promise.all(Array.from({ length: 5 }, (_, i) => limiter.acquire().then(() => order.push(i))));
     // the head was refused once and waited; the others waited behind it, not each at the store
-    expect(counting.statements).toBe(6);
+    expect(counting.statements()).toBe(6);
     expect(order).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -129,10 +117,10 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
 
   it('takes one statement a call', async () => {
     const counting = countingDb(db);
-    const limiter = new SharedRateLimiter(counting as never, `test:${Math.random()}:x`, 100, recordingClock(0), 1, undefined, async () => {});
+    const limiter = new SharedRateLimiter(counting.db, `test:${Math.random()}:x`, 100, recordingClock(0), 1, undefined, async () => {});
     await limiter.acquire();
     await limiter.acquire();
-    expect(counting.statements).toBe(2);
+    expect(counting.statements()).toBe(2);
   });
 
   it('fails safe when the store cannot answer: each instance waits on its share of the rate', async () => {
