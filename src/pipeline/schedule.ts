@@ -9,6 +9,7 @@ import type { AckTask } from '../cloud/client.js';
 import type { Cluster } from '../cloud/cluster.js';
 import { type NodePool, nodeCounts } from '../cloud/nodepool.js';
 import type { CloudFailure, NodepoolRequest, ObservedStatus } from '../requests/model.js';
+import { KEPT_DURATIONS } from '../store/task-durations.js';
 import type { Services } from './services.js';
 
 export function observedFrom(pool: NodePool, at: Date): ObservedStatus {
@@ -78,7 +79,7 @@ export class TaskDurations {
     const before = this.expected(key);
     const xs = this.seen.get(key) ?? [];
     xs.push(ms);
-    if (xs.length > 8) xs.shift();
+    if (xs.length > KEPT_DURATIONS) xs.shift();
     this.seen.set(key, xs);
     if (before !== undefined && ms >= before) return;
     const waiting = this.waiting.get(key);
@@ -88,8 +89,8 @@ export class TaskDurations {
 
   /** Takes what other instances saw (oldest first) when this one has seen no task of the kind end. */
   learnFrom(key: string, durations: number[]): void {
-    if (this.expected(key) !== undefined || !durations.length) return;
-    for (const ms of durations.slice(-8)) this.record(key, ms);
+    if (this.expected(key) !== undefined) return;
+    for (const ms of durations) this.record(key, ms);
   }
 
   /**
