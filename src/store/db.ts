@@ -4,8 +4,9 @@
  * errors leave this file as the store's own (errors.ts).
  */
 import { setFlagsFromString } from 'node:v8';
+import type { Transaction } from '@electric-sql/pglite';
 import { translateDriverError } from './errors.js';
-import { preparedPglite } from './pglite-prepared.js';
+import { pgliteQueries } from './pglite-query.js';
 
 interface QueryResult<R> {
   rows: R[];
@@ -109,28 +110,28 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   // It concerns the process's WebAssembly alone: PGlite's, and any other (Node's fetch parses
   // HTTP with some), which then runs on baseline code too.
   setFlagsFromString('--liftoff-only');
-  const { PGlite, protocol, parse } = await import('@electric-sql/pglite');
+  const { PGlite, protocol } = await import('@electric-sql/pglite');
   // PGlite's shared buffers: its default, 128 MB, stays in the process once a sweep has read the
   // tables through, and duplicates what the file system caches (or, in memory, holds) already.
   const settings = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] };
   const db = dataDir ? new PGlite(dataDir, settings) : new PGlite(settings);
   await db.waitReady;
-  type Pg = { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[]; affectedRows?: number }>; exec: (sql: string) => Promise<unknown> };
-  // Named statements outside transactions only: inside one, PGlite's lock is already held.
-  const named = preparedPglite(db, protocol, parse);
-  const wrap = (q: Pg, top = false): Queryable => ({
+  // Statements are sent and their answers read by pgliteQueries; named ones outside transactions
+  // only (inside one, PGlite's lock is already held).
+  const queries = pgliteQueries(db, protocol);
+  const wrap = (tx?: Transaction): Queryable => ({
     async query<R>(sql: string, params?: unknown[], options?: QueryOptions) {
-      const res = await translated(() => (top && options?.name ? named(options.name, sql, params ?? []) : q.query(sql, params)));
+      const res = await translated(() => (!tx && options?.name ? queries.named(options.name, sql, params ?? []) : queries.query(sql, params ?? [], tx)));
       return { rows: res.rows as R[], rowCount: res.affectedRows ?? res.rows.length };
     },
     async exec(sql: string) {
-      await translated(() => q.exec(sql));
+      await translated(() => (tx ?? db).exec(sql));
     },
   });
   return {
     kind: 'pglite',
-    ...wrap(db as unknown as Pg, true),
-    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => translated(() => db.transaction((tx) => fn(wrap(tx as unknown as Pg))) as Promise<T>),
+    ...wrap(),
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => translated(() => db.transaction((tx) => fn(wrap(tx))) as Promise<T>),
     close: () => db.close(),
   };
 }
