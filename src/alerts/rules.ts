@@ -87,13 +87,15 @@ function poolDescription(rule: RuleName, p: NodePool): string {
   }
 }
 
-/** The latest request for each pool name (provider/cluster/name), the latest active one, and the pool's labels. */
-function latestByName(requests: NodepoolRequest[]): {
+type ByName = {
   latest: Map<string, NodepoolRequest>;
   lastFinal: Map<string, NodepoolRequest>;
   lastActive: Map<string, NodepoolRequest>;
   labels: Map<string, Record<string, string>>;
-} {
+};
+
+/** The latest request for each pool name (provider/cluster/name), the latest active one, and the pool's labels. */
+function latestByName(requests: NodepoolRequest[]): ByName {
   const latest = new Map<string, NodepoolRequest>();
   const lastFinal = new Map<string, NodepoolRequest>();
   const lastActive = new Map<string, NodepoolRequest>();
@@ -121,8 +123,8 @@ function latestByName(requests: NodepoolRequest[]): {
   // A pool's labels: those of every request for its name, a later one's over an earlier one's (a
   // scale sent without labels keeps the team its creation named).
   const labels = new Map<string, Record<string, string>>();
-  for (const r of [...requests].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    if (r.labels) labels.set(poolNameKey(r), { ...labels.get(poolNameKey(r)), ...r.labels });
+  for (const r of requests.filter((q) => q.labels).sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    labels.set(poolNameKey(r), { ...labels.get(poolNameKey(r)), ...r.labels });
   }
   return { latest, lastFinal, lastActive, labels };
 }
@@ -289,10 +291,23 @@ function observedAnnotations(r: NodepoolRequest): Annotations {
  * What is true of a resolving alert's subject now, in the words it fired with, so that a
  * resolved message shows the values at resolution rather than repeat the firing ones.
  */
-export function resolutionAnnotations(
-  a: Pick<AlertRecord, 'rule' | 'labels' | 'nodepoolRequestId' | 'annotations'>,
-  input: { now: Date; clusters: ClusterListing[]; requests: NodepoolRequest[] },
-): Annotations {
+export function resolutionAnnotations(a: ResolvingAlert, input: ResolutionInput): Annotations {
+  return resolverFor(input)(a);
+}
+
+type ResolvingAlert = Pick<AlertRecord, 'rule' | 'labels' | 'nodepoolRequestId' | 'annotations'>;
+type ResolutionInput = { now: Date; clusters: ClusterListing[]; requests: NodepoolRequest[] };
+
+/**
+ * resolutionAnnotations for many alerts over the same listings and requests: the requests are
+ * indexed by pool name once, not once an alert (a sweep's batch holds about a thousand).
+ */
+export function resolverFor(input: ResolutionInput): (a: ResolvingAlert) => Annotations {
+  let byName: ByName | undefined;
+  return (a) => resolveOne(a, input, () => (byName ??= latestByName(input.requests)));
+}
+
+function resolveOne(a: ResolvingAlert, input: ResolutionInput, byName: () => ByName): Annotations {
   const rule = a.rule as RuleName;
   const l = a.labels;
   // The error belonged to the firing; what it said stays beside the resolution as its worst.
@@ -304,8 +319,7 @@ export function resolutionAnnotations(
   };
   if (rule === 'cluster_unreachable') return { ...cleared, description: `the cluster was listed again at ${input.now.toISOString()}` };
   if (!RULES[rule]?.pool) {
-    const { latest } = latestByName(input.requests);
-    const r = latest.get(poolNameKey({ provider: l.provider, clusterId: l.clusterId, nodepoolName: l.nodepoolName ?? '' }));
+    const r = byName().latest.get(poolNameKey({ provider: l.provider, clusterId: l.clusterId, nodepoolName: l.nodepoolName ?? '' }));
     if (!r) return { ...cleared, description: 'the request is past the creation-alert window' };
     const recovered = r.id === a.nodepoolRequestId && r.state === 'active';
     return {

@@ -325,10 +325,11 @@ export class RequestStore {
     since: Date,
   ): Promise<Array<Pick<NodepoolRequest, 'provider' | 'regionId' | 'clusterId' | 'state' | 'operation' | 'nodepoolId' | 'createStartedAt'>>> {
     const res = await this.db.query<Row>(
-      `SELECT DISTINCT ON (provider, region_id, cluster_id, state, operation, nodepool_id IS NULL, create_started_at IS NULL)
-              provider, region_id, cluster_id, state, operation, nodepool_id, create_started_at
+      // One row for each kind of request a cluster has; grouped by hashing, not by sorting a month of rows.
+      `SELECT provider, region_id, cluster_id, state, operation, min(nodepool_id) AS nodepool_id, min(create_started_at) AS create_started_at
          FROM nodepool_requests
-        WHERE state = ANY($2) OR (state = ANY($3) AND updated_at >= $1)`,
+        WHERE state = ANY($2) OR (state = ANY($3) AND updated_at >= $1)
+        GROUP BY provider, region_id, cluster_id, state, operation, nodepool_id IS NULL, create_started_at IS NULL`,
       [since, WATCHED_STATES, SETTLED_STATES],
     );
     return res.rows.map((r) => ({
@@ -345,16 +346,13 @@ export class RequestStore {
   /**
    * What the sweep and its alert rules look at: live and active requests, and final ones since
    * `since`, by id; with `changedSince`, only those updated since then; with `clusters`, only
-   * those of these clusters (by clusterKey), and with `exceptClusters`, only those of others.
+   * those of these clusters (by clusterKey).
    * Read `pageSize` rows at a time and without what no sweep reads (the create parameters,
    * sealed secrets, idempotency key, body hash and reject reasons, most of a row):
    * `createParams` comes back empty and `bodyHash` blank, so a month of requests never sits in
    * memory whole, nor in one answer.
    */
-  async forAlerts(
-    since: Date,
-    options: { changedSince?: Date; pageSize?: number; clusters?: string[]; exceptClusters?: string[] } = {},
-  ): Promise<NodepoolRequest[]> {
+  async forAlerts(since: Date, options: { changedSince?: Date; pageSize?: number; clusters?: string[] } = {}): Promise<NodepoolRequest[]> {
     const out: NodepoolRequest[] = [];
     const pageSize = options.pageSize ?? 2_000;
     // clusterKey in SQL: an ENS cluster has no region.
@@ -368,7 +366,6 @@ export class RequestStore {
           WHERE id > $4 AND (state = ANY($2) OR (state = ANY($3) AND updated_at >= $1))
             AND ($5::timestamptz IS NULL OR updated_at >= $5::timestamptz)
             AND ($8::text[] IS NULL OR (r.cluster_id = ANY($9::text[]) AND ${key} = ANY($8::text[])))
-            AND ($10::text[] IS NULL OR NOT (${key} = ANY($10::text[])))
             -- A pool that a later delete of ours removed, or is removing (its call sent), is watched no more.
             AND NOT (r.state = 'active' AND r.nodepool_id IS NOT NULL AND EXISTS (
                   SELECT FROM nodepool_requests d
@@ -376,18 +373,7 @@ export class RequestStore {
                      AND d.nodepool_id = r.nodepool_id
                      AND (d.state IN ('applying', 'deleted') OR (d.state = ANY($7) AND d.create_started_at IS NOT NULL))))
           ORDER BY id LIMIT $6`,
-        [
-          since,
-          WATCHED_STATES,
-          SETTLED_STATES,
-          after,
-          options.changedSince ?? null,
-          pageSize,
-          PRE_CREATE_STATES,
-          options.clusters ?? null,
-          ids ?? null,
-          options.exceptClusters ?? null,
-        ],
+        [since, WATCHED_STATES, SETTLED_STATES, after, options.changedSince ?? null, pageSize, PRE_CREATE_STATES, options.clusters ?? null, ids ?? null],
       );
       for (const row of res.rows) out.push(toRequest(row));
       if (res.rows.length < pageSize) return out;

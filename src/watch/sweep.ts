@@ -11,7 +11,7 @@ import type { Channel } from '../alerts/channels/index.js';
 import { applyCandidates } from '../alerts/lifecycle.js';
 import { planNotifications } from '../alerts/notify.js';
 import { deliverPending } from '../alerts/outbox.js';
-import { type Candidate, evaluate, resolutionAnnotations } from '../alerts/rules.js';
+import { type Candidate, evaluate, resolutionAnnotations, resolverFor } from '../alerts/rules.js';
 import { type ClusterListing, clusterKey, clusterOf } from '../cloud/cluster.js';
 import { serialQueue, workSlots } from '../concurrent.js';
 import { shortestRepeatMs } from '../config-routes.js';
@@ -110,6 +110,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
   }
   let cursor: string | null = null;
   let redriving: Promise<number> | undefined;
+  let forgetting: Promise<void> | undefined;
   const walks: Promise<number>[] = [];
   try {
     const now = () => new Date(clock.now());
@@ -158,11 +159,23 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       for (const c of evaluate({ now: at, clusters, requests, thresholds: config.thresholds, requestLink: (id) => requestLink(id, config.publicBaseUrl) })) {
         if (!candidates.has(c.fingerprint)) candidates.set(c.fingerprint, c);
       }
+      const resolve = resolverFor({ now: at, clusters, requests });
       for (const a of firing) {
-        if (keys.has(clusterKey(clusterOf(a.labels)))) resolutions.set(a.fingerprint, resolutionAnnotations(a, { now: at, clusters, requests }));
+        if (keys.has(clusterKey(clusterOf(a.labels)))) resolutions.set(a.fingerprint, resolve(a));
       }
     };
     const after = serialQueue();
+    // The pools and health of clusters nobody watches any more are forgotten, once a sweep: once
+    // the first batch is in, while the others are listed, rather than after the last.
+    const forget = () => {
+      forgetting = store.recordListings(
+        [],
+        targets.map((t) => t.cluster),
+        now(),
+      );
+      forgetting.catch(() => undefined); // awaited below: a failure is not unhandled meanwhile
+      return forgetting;
+    };
     // The node walks of every batch share one set of slots: a batch's walks start as soon as it
     // is listed, and one that hangs until its timeout holds one slot, not the batches behind it.
     const walkSlots = workSlots(config.sweepConcurrency);
@@ -175,6 +188,7 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       onListed: async (batch) => {
         // The work on an earlier batch failed: list no more (the sweep throws its error).
         if (after.failed) return after.done();
+        if (!forgetting) forget();
         const health = await alerts.recordClusters(
           batch.map((r) => ({ key: r.key, ok: !r.error, error: r.error ? { code: r.error.code, message: r.error.message } : undefined })),
           now(),
@@ -231,23 +245,22 @@ export async function sweep(services: Services, channels: Channel[], options: { 
       throw error;
     });
     await after.done();
-    // The pools and health of clusters nobody watches any more are forgotten, once a sweep.
-    await store.recordListings(
-      [],
-      targets.map((t) => t.cluster),
-      now(),
-    );
+    await (forgetting ?? forget());
     summary.clusters = results.length;
     summary.clustersLeft = targets.length - reached;
     if (summary.clustersLeft > 0) cursor = reached > 0 ? ordered[reached - 1]!.key : (lock.cursor ?? null);
 
     // 3. The requests of clusters this sweep did not list (watched by nobody, or not reached in
-    // time): what needs no listing (timing out, creation alerts).
-    const rest = await store.forAlerts(since, { exceptClusters: [...evaluated] });
+    // time): what needs no listing (timing out, creation alerts). Those clusters are the ones the
+    // sweep's first read found requests in (the same rows) and did not list since: a fleet all
+    // listed reads nothing here. A request first sent to such a cluster while this sweep ran
+    // waits for the next one (a minute on; nothing of a new request is due sooner).
+    const restClusters = [...new Set(targetRows.map((r) => clusterKey(clusterOf(r))))].filter((k) => !evaluated.has(k));
+    const rest = restClusters.length ? await store.forAlerts(since, { clusters: restClusters }) : [];
     if (rest.length) await track(rest, []);
     const restKeys = new Set(rest.map((r) => clusterKey(clusterOf(r))));
     for (const a of firing) if (!evaluated.has(clusterKey(clusterOf(a.labels)))) restKeys.add(clusterKey(clusterOf(a.labels)));
-    rules([], merged(rest, await store.forAlerts(since, { exceptClusters: [...evaluated], changedSince })), restKeys);
+    rules([], rest.length ? merged(rest, await store.forAlerts(since, { clusters: [...restKeys], changedSince })) : [], restKeys);
     summary.redriven = await redriving;
 
     // 4. Alerts: the lifecycle over what every batch found.
@@ -300,8 +313,8 @@ export async function sweep(services: Services, channels: Channel[], options: { 
     summary.deliveriesDead = delivered.dead;
     summary.deliveriesPending = await alerts.pendingCount();
   } finally {
-    // A sweep that failed still lets its dispatches and node walks finish before it lets go (FC may freeze the instance after).
-    await Promise.allSettled([redriving, ...walks]);
+    // A sweep that failed still lets its dispatches, node walks and forgetting finish before it lets go (FC may freeze the instance after).
+    await Promise.allSettled([redriving, forgetting, ...walks]);
     await alerts.unlock(SWEEP_LOCK, options.owner, cursor).catch(() => undefined);
     summary.apiCalls = services.cloud.metrics.calls - before.calls;
     summary.throttled = services.cloud.metrics.throttled - before.throttled;

@@ -54,6 +54,25 @@ describe.each(backends)('fleet API on $name', (backend) => {
     expect(cloudCalls()).toBe(before);
   });
 
+  it('forgets a cluster nobody watches any more, and keeps those still watched', async () => {
+    await t.sweep();
+    const listed = async () => (await t.api('GET', '/v1/clusters')).json.items.map((c: any) => c.clusterId);
+    expect(await listed()).toEqual(expect.arrayContaining([ENS, ACK]));
+    const config = t.sys.instance.config;
+    const watched = config.watchClusters;
+    config.watchClusters = watched.filter((c) => c.clusterId !== ACK);
+    try {
+      await t.sweep();
+      expect(await listed()).toEqual([ENS]);
+      const gone = await t.api('GET', `/v1/clusters/ack/cn-beijing/${ACK}/nodepools`);
+      expect(gone.status).toBe(404);
+    } finally {
+      config.watchClusters = watched;
+    }
+    await t.sweep();
+    expect(await listed()).toEqual(expect.arrayContaining([ENS, ACK]));
+  });
+
   it('puts a pool with failed nodes first, with its firing alert, and keeps since when it has been in its state', async () => {
     await t.sweep();
     const first = (await t.api('GET', `/v1/clusters/ack/${ACK}/nodepools`)).json.items.find((p: any) => p.name === 'workers-a');
