@@ -177,7 +177,8 @@ async function measure(plan: B2Plan, store: Store, template: string | undefined,
       firstSweepMs,
       floorMs: round(floor.ms),
       floorFormula: floor.formula,
-      // The client spends only RATE_LIMIT_BURST (half) of the bucket at once, by design: its own best.
+      // The client spends only its share of the bucket at once (RATE_LIMIT_BURST), by design: its own best.
+      clientBurstShare: floor.share,
       clientFloorMs: round(floor.clientMs),
       ratioToClientFloor: C > L ? round(summary!.durationMs / floor.clientMs) : null,
       pools: summary!.pools,
@@ -214,6 +215,7 @@ function sweepFloor(C: number, L: number, describeMs: number) {
   return {
     ms,
     clientMs,
+    share,
     formula: `(C − L)/L + one listing = (${C} − ${L})/${L} s + ${round(describeMs)} ms`,
   };
 }

@@ -95,7 +95,7 @@ function table(results: Record<string, any>): string {
     rows.push([
       key,
       `a warm instance's sweep, ${C} clusters × ${P} pools, describe limit ${L}/s, on ${b.store} seeded with ${s.requests} finished requests (${s.history} history rows), ${s.firingAlerts} firing alerts, ${s.silences} silences`,
-      `${b.callsPerCluster} calls per cluster; ${(b.sweepMs / 1000).toFixed(2)} s ÷ floor ${(b.floorMs / 1000).toFixed(2)} s (${b.floorFormula}) = ${b.ratio} (÷ the client's own floor, spending half the bucket at once, ${b.ratioToClientFloor}); peak RSS ${b.peakRssMB} MB` +
+      `${b.callsPerCluster} calls per cluster; ${(b.sweepMs / 1000).toFixed(2)} s ÷ floor ${(b.floorMs / 1000).toFixed(2)} s (${b.floorFormula}) = ${b.ratio} (÷ the client's own floor, spending ${b.clientBurstShare} of the bucket at once, ${b.ratioToClientFloor}); peak RSS ${b.peakRssMB} MB` +
         (b.store === 'pglite'
           ? `; idle reopened database ${b.idleRssMB} MB (the sweep adds ${b.sweepOverIdleMB} MB); first-time initialisation ${b.firstInit.rssMB} MB in ${b.firstInit.ms} ms`
           : `; idle instance ${b.idleRssMB} MB`) +

@@ -3,7 +3,8 @@
  * at once (the burst), then each caller reserves the next free slot, 1/rate seconds after the
  * previous one (the generic cell rate algorithm, with queueing). A documented limit of N calls a
  * second lets N go at once; the client spends only a share of that burst (RATE_LIMIT_BURST), and
- * keeps the rest for network jitter and for other callers of the same account.
+ * keeps the rest for other callers of the same account and for rounding. (A call reaches the cloud
+ * no earlier than its slot, so a late or bunched arrival never takes more than the bucket holds.)
  */
 import type { Clock } from '../clock.js';
 
@@ -26,8 +27,8 @@ export function queueAheadMs(ratePerSecond: number, burst: number): number {
 /** Makes the limiter of one API (`ens:CreateClusterNodePool`, …) at its rate, letting `burst` calls go at once. */
 export type LimiterFactory = (api: string, ratePerSecond: number, burst: number) => Limiter;
 
-/** The share of one second's calls the client lets go at once, unless configured (RATE_LIMIT_BURST). */
-export const DEFAULT_BURST_SHARE = 0.5;
+/** The share of one second's calls the client lets go at once, unless configured (RATE_LIMIT_BURST): a tenth is left. */
+export const DEFAULT_BURST_SHARE = 0.9;
 
 /** How many calls may go at once at `ratePerSecond` when the client spends `share` of a second's calls: at least one. */
 export function burstCalls(ratePerSecond: number, share: number): number {

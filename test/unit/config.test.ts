@@ -10,7 +10,7 @@ describe('configuration', () => {
       apiTokens: [],
       endpoints: { ens: 'https://ens.aliyuncs.com', ack: 'https://cs.{region}.aliyuncs.com' },
       timeouts: { connectTimeoutMs: 5000, readTimeoutMs: 10000 },
-      rateLimits: { create: 10, describe: 100, burst: 0.5 },
+      rateLimits: { create: 10, describe: 100, burst: 0.9 },
       defaultDeadlineMinutes: 30,
       maxBodyBytes: 65536,
       provisionFunction: 'nodepool-pilot-provision',
