@@ -49,7 +49,7 @@ export function spacingMs(ratePerSecond: number): number {
  * First attempts take their slots one at a time, in arrival order: only the one at the head
  * waits for the line to come within reach (and asks a shared store), the others wait behind it.
  */
-export class TakingLine {
+class TakingLine {
   private tail: Promise<void> = Promise.resolve();
 
   async turn<T>(take: () => Promise<T>): Promise<T> {

@@ -69,7 +69,7 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
     }
   });
 
-  it("asks the store for one instance's first attempts one at a time, in the order they came", async () => {
+  it('asks the store once for the first attempts of an instance that wait together, and hands the slots out in the order they came', async () => {
     const key = `test:${Math.random()}:ens:CreateClusterNodePool`;
     await db.query('INSERT INTO rate_slots (key, next_at_ms) VALUES ($1, $2)', [key, Date.now() + 3_000]);
     const counting = countingDb(db);
@@ -80,9 +80,24 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
     });
     const order: number[] = [];
     await Promise.all(Array.from({ length: 5 }, (_, i) => limiter.acquire().then(() => order.push(i))));
-    // the head was refused once and waited; the others waited behind it, not each at the store
-    expect(counting.statements()).toBe(6);
+    // refused once (the line was three seconds ahead) and waited; then the five slots in one statement
+    expect(counting.statements()).toBe(2);
     expect(order).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('takes the slots of a burst of first attempts in one statement, spaced as one at a time would be', async () => {
+    const counting = countingDb(db);
+    const waits: number[] = [];
+    const limiter = new SharedRateLimiter(counting.db, `test:${Math.random()}:x`, 10, recordingClock(0), 1, undefined, async (ms) => void waits.push(ms), 2);
+    await Promise.all(Array.from({ length: 6 }, () => limiter.acquire()));
+    expect(counting.statements()).toBe(1);
+    // a burst of two goes at once; the other four wait about 100, 200, 300 and 400 ms
+    const sorted = waits.sort((a, b) => a - b);
+    expect(sorted).toHaveLength(4);
+    sorted.forEach((w, i) => {
+      expect(w).toBeGreaterThan((i + 1) * 100 - 100);
+      expect(w).toBeLessThanOrEqual((i + 1) * 100);
+    });
   });
 
   it('sends a retry before the first attempts still waiting: those take no slot more than a second ahead', async () => {
