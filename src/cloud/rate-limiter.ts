@@ -47,7 +47,8 @@ export function spacingMs(ratePerSecond: number): number {
 
 /**
  * First attempts take their slots one at a time, in arrival order: only the one at the head
- * waits for the line to come within reach (and asks a shared store), the others wait behind it.
+ * waits for the line to come within reach, the others wait behind it. (The shared limiter in the
+ * store takes the slots of every first attempt waiting in one statement instead.)
  */
 class TakingLine {
   private tail: Promise<void> = Promise.resolve();
