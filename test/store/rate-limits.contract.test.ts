@@ -100,6 +100,29 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
     });
   });
 
+  it('takes for a burst only the slots within a second, and the rest once the line has moved', async () => {
+    const key = `test:${Math.random()}:x`;
+    const counting = countingDb(db);
+    const waits: number[] = [];
+    // 10/s with no burst: a second ahead holds eleven slots (waits of 0 to 1000 ms)
+    const limiter = new SharedRateLimiter(counting.db, key, 10, recordingClock(0), 1, undefined, async (ms) => {
+      waits.push(ms);
+      // the eleventh sleep is the line's (the ten before are the first slots' own waits): meanwhile the line moves
+      if (waits.length === 11) await db.query('UPDATE rate_slots SET next_at_ms = $2 WHERE key = $1', [key, Date.now()]);
+    });
+    await Promise.all(Array.from({ length: 15 }, () => limiter.acquire()));
+    // eleven slots, then none (the line waited), then the last four
+    expect(counting.statements()).toBe(3);
+    const first = waits.slice(0, 10).sort((a, b) => a - b);
+    first.forEach((w, i) => {
+      expect(w).toBeGreaterThan(i * 100);
+      expect(w).toBeLessThanOrEqual((i + 1) * 100);
+    });
+    expect(waits[10]).toBeGreaterThan(0);
+    expect(waits[10]).toBeLessThanOrEqual(100);
+    expect(waits.slice(11).sort((a, b) => a - b)).toHaveLength(3);
+  });
+
   it('sends a retry before the first attempts still waiting: those take no slot more than a second ahead', async () => {
     const key = `test:${Math.random()}:ens:CreateClusterNodePool`;
     const backlog = async (ms: number) => db.query('UPDATE rate_slots SET next_at_ms = $2 WHERE key = $1', [key, Date.now() + ms]);
