@@ -122,7 +122,7 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   const wrap = (tx?: Transaction): Queryable => ({
     async query<R>(sql: string, params?: unknown[], options?: QueryOptions) {
       const res = await translated(() => (!tx && options?.name ? queries.named(options.name, sql, params ?? []) : queries.query(sql, params ?? [], tx)));
-      return { rows: res.rows as R[], rowCount: res.affectedRows ?? res.rows.length };
+      return { rows: res.rows as R[], rowCount: res.affectedRows };
     },
     async exec(sql: string) {
       await translated(() => (tx ?? db).exec(sql));
