@@ -210,7 +210,8 @@ async function submit(req: HttpRequest, services: Services, caller: Caller): Pro
         operation: outcome.request.operation,
         createdBy: caller.name,
       });
-      await dispatchCreation(services, outcome.request);
+      // One stored waiting its ACK cluster's turn is driven when the one ahead ends, not now.
+      if (!outcome.waitingFor) await dispatchCreation(services, outcome.request);
       return json(202, submitView(outcome.request, base), { location: submitView(outcome.request, base).links.self });
     case 'replayed':
       return json(202, submitView(outcome.request, base), { location: submitView(outcome.request, base).links.self, 'idempotent-replayed': 'true' });

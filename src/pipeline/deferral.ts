@@ -21,6 +21,12 @@ const WAIT_FALLBACK_MS = 5 * 60_000;
 /** How soon a request that lost the cluster's turn to one already gone looks again. */
 const TURN_RETRY_MS = 1_000;
 
+/** What a request waiting for `whom` on its ACK cluster says in its history. */
+export const waitingNote = (whom: string) => `waiting for ${whom} on the cluster: ACK takes one node-pool operation at a time`;
+
+/** When a request that starts waiting its turn at `now` looks again if nothing wakes it (never past its deadline). */
+export const turnFallback = (now: number, deadlineAt: Date) => new Date(Math.min(now + WAIT_FALLBACK_MS, deadlineAt.getTime()));
+
 function failure(e: CloudError): CloudFailure {
   return { code: e.code, message: e.message, ...(e.requestId ? { requestId: e.requestId } : {}) };
 }
@@ -89,10 +95,7 @@ export function deferrals(services: Services, current: () => NodepoolRequest, ow
     const whom = ahead ? `request ${ahead.id} (${ahead.state})` : 'another request';
     // No request ahead any more: the one that took the turn has ended since, and its end woke
     // nobody (this one was still held). Look again soon rather than at the fallback.
-    const { request } = await defer(
-      ahead ? WAIT_FALLBACK_MS : TURN_RETRY_MS,
-      () => `waiting for ${whom} on the cluster: ACK takes one node-pool operation at a time`,
-    );
+    const { request } = await defer(ahead ? WAIT_FALLBACK_MS : TURN_RETRY_MS, () => waitingNote(whom));
     log.info('waiting for its turn on the cluster', { ahead: ahead?.id });
     return { outcome: 'deferred', request };
   };

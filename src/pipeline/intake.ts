@@ -110,7 +110,7 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
     return { messageId: msg.messageId, nodepoolRequestId: out.request.id, outcome: 'rejected', reason: err.message };
   }
   const key = submission.idempotencyKey ?? implicitKey;
-  const accepted = await acceptSubmission(services, submission, { source: 'queue', idempotencyKey: key, body });
+  const accepted = await acceptSubmission(services, submission, { source: 'queue', idempotencyKey: key, body, leaseOwner: options.owner });
   if (accepted.kind === 'key-conflict' || accepted.kind === 'pool-conflict' || accepted.kind === 'name-taken') {
     const reason =
       accepted.kind === 'key-conflict'
@@ -123,29 +123,34 @@ async function handleMessage(services: Services, msg: QueueMessage, options: { o
     services.log.warn('rejected a conflicting message', { messageId: msg.messageId, nodepoolRequestId: out.request.id, existing: accepted.request?.id });
     return { messageId: msg.messageId, nodepoolRequestId: out.request.id, outcome: 'rejected', reason };
   }
+  const id = accepted.request.id;
   if (accepted.kind === 'created') {
-    services.log.info('accepted from the queue', { messageId: msg.messageId, nodepoolRequestId: accepted.request.id });
+    services.log.info('accepted from the queue', { messageId: msg.messageId, nodepoolRequestId: id, waitingFor: accepted.waitingFor?.id });
+    // Stored waiting for the request ahead on its ACK cluster: that one's end drives it.
+    if (accepted.waitingFor) return { messageId: msg.messageId, nodepoolRequestId: id, outcome: 'deferred' };
   }
-  // Created or replayed: drive it. The lease makes a duplicate delivery a no-op.
+  // Stored leased to this invocation, or replayed (then the lease makes a duplicate delivery a no-op): drive it.
+  const leased = accepted.kind === 'created' && accepted.request.leaseOwner === options.owner ? accepted.request : undefined;
   const budgetMs = options.deadline - services.clock.now();
   if (budgetMs < 1_000) {
-    services.log.info('no time left in this invocation; the sweep will drive the request', { nodepoolRequestId: accepted.request.id });
-    return { messageId: msg.messageId, nodepoolRequestId: accepted.request.id, outcome: 'skipped' };
+    services.log.info('no time left in this invocation; the sweep will drive the request', { nodepoolRequestId: id });
+    if (leased) await services.store.releaseLease(id, options.owner);
+    return { messageId: msg.messageId, nodepoolRequestId: id, outcome: 'skipped' };
   }
   try {
-    const out = await provisionRequest(services, accepted.request.id, { owner: options.owner, budgetMs });
-    return { messageId: msg.messageId, nodepoolRequestId: accepted.request.id, outcome: out.outcome };
+    const out = await provisionRequest(services, id, { owner: options.owner, budgetMs, leased });
+    return { messageId: msg.messageId, nodepoolRequestId: id, outcome: out.outcome };
   } catch (error) {
     if (isTransient(error)) throw error;
     // The request is stored: the message is done with, and the watch sweep drives the request.
     services.log.error('provisioning failed; the stored request is left to the watch sweep', {
       messageId: msg.messageId,
-      nodepoolRequestId: accepted.request.id,
+      nodepoolRequestId: id,
       error,
     });
     return {
       messageId: msg.messageId,
-      nodepoolRequestId: accepted.request.id,
+      nodepoolRequestId: id,
       outcome: 'skipped',
       reason: `provisioning failed (${(error as Error)?.name ?? 'error'})`,
     };

@@ -37,6 +37,13 @@ export interface ProvisionOptions {
   budgetMs: number;
   /** Ignore next_attempt_at (an explicit re-drive). */
   force?: boolean;
+  /**
+   * The request as already leased to `owner`, with no request of ours ahead on its cluster as its
+   * lease was taken (the queue intake's insert, or the hand-off of a freed cluster, read the
+   * turn): no lease to take and no turn to read. (Should another hold the turn all the same, the
+   * mark before the call is refused, and the request waits.)
+   */
+  leased?: NodepoolRequest;
   /** Test hook: called after the cloud accepted the create and before the commit. */
   afterCreate?: () => void;
 }
@@ -48,7 +55,10 @@ export async function provisionRequest(
 ): Promise<{ outcome: ProvisionOutcome; request?: NodepoolRequest }> {
   const { store, clock, config } = services;
   const log = services.log.child({ nodepoolRequestId: id });
-  const leased = await store.acquireLease(id, options.owner, new Date(clock.now()), config.leaseSeconds * 1000, { force: options.force });
+  const leased =
+    options.leased?.id === id && options.leased.leaseOwner === options.owner
+      ? options.leased
+      : await store.acquireLease(id, options.owner, new Date(clock.now()), config.leaseSeconds * 1000, { force: options.force });
   if (!leased) {
     log.info('not provisioning: the request is final, deferred, or held by another worker');
     return { outcome: 'skipped' };
@@ -132,7 +142,7 @@ async function drive(
   // ACK takes one node-pool operation per cluster at a time, and our requests go in order:
   // while one is ahead of this one, wait, spending no call. Its end wakes this one. (A request
   // that has marked its create holds the turn already.)
-  if (!rec.createStartedAt) {
+  if (!rec.createStartedAt && !options.leased) {
     const waiting = await awaitTurn();
     if (waiting) return waiting;
   }
@@ -326,14 +336,14 @@ async function followTask(
 async function handOn(services: Services, cluster: Cluster, invocation: { owner: string; invocationEnd: number }, log: Services['log']): Promise<void> {
   const { clock } = services;
   const inHere = invocation.invocationEnd - clock.now() >= NEXT_IN_SAME_INVOCATION_MS;
-  const next = await wakeNextOnCluster(services, cluster, { dispatch: !inHere });
+  const next = await wakeNextOnCluster(services, cluster, inHere ? { leaseTo: invocation.owner } : {});
   if (!next || !inHere) return;
-  log.info('driving the next request of the cluster in this invocation', { next });
+  log.info('driving the next request of the cluster in this invocation', { next: next.id });
   try {
-    await provisionRequest(services, next, { owner: invocation.owner, budgetMs: invocation.invocationEnd - clock.now() });
+    await provisionRequest(services, next.id, { owner: invocation.owner, budgetMs: invocation.invocationEnd - clock.now(), leased: next });
   } catch (error) {
     // The request before it is done and recorded: the next one's trouble is not its. The next
     // is due (its lease released or expiring), so the sweep drives it.
-    log.warn('could not drive the next request of the cluster; the sweep will', { next, error });
+    log.warn('could not drive the next request of the cluster; the sweep will', { next: next.id, error });
   }
 }

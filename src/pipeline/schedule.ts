@@ -48,21 +48,25 @@ export async function endCreation(
   services.log.info(`request ${to}`, { nodepoolRequestId: r.id, nodepoolId: r.nodepoolId, operation: r.operation, note });
 }
 
-export async function wakeNextOnCluster(services: Services, cluster: Cluster, options: { dispatch?: boolean } = {}): Promise<string | undefined> {
+/**
+ * The cluster is free: its next request is made due and dispatched, or, given `leaseTo`, leased
+ * to that worker, which drives it itself (it is due now, so should that worker fail, the next
+ * sweep drives it).
+ */
+export async function wakeNextOnCluster(services: Services, cluster: Cluster, options: { leaseTo?: string } = {}): Promise<NodepoolRequest | undefined> {
   if (cluster.provider !== 'ack') return undefined;
-  const now = new Date(services.clock.now());
-  const next = await services.store.wakeNextOnCluster(cluster, now);
-  if (!next) return undefined;
-  // The caller drives it itself: it is due now, so should the caller fail, the next sweep does.
-  if (options.dispatch === false) return next.id;
+  const now = services.clock.now();
+  const lease = options.leaseTo ? { owner: options.leaseTo, until: new Date(now + services.config.leaseSeconds * 1000) } : undefined;
+  const next = await services.store.wakeNextOnCluster(cluster, new Date(now), lease);
+  if (!next || lease) return next;
   try {
-    await services.dispatcher.dispatch(next.id, services.log, await services.store.nextDispatch(next.id, now));
+    await services.dispatcher.dispatch(next.id, services.log, await services.store.nextDispatch(next.id, new Date(now)));
     services.log.info('the cluster is free: the next request goes', { nodepoolRequestId: next.id, clusterId: cluster.clusterId });
   } catch (err) {
     // It is due now: the next sweep dispatches it.
     services.log.warn('could not dispatch the next request of the cluster; the sweep will', { nodepoolRequestId: next.id, error: err });
   }
-  return next.id;
+  return next;
 }
 
 /**

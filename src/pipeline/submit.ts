@@ -8,6 +8,7 @@ import { type NodepoolRequest, OPERATIONS, type Operation, type Submission } fro
 import { isStorableText } from '../requests/schema.js';
 import { canonicalJson, liftSecrets } from '../requests/secrets.js';
 import type { InsertOutcome } from '../store/requests.js';
+import { turnFallback, waitingNote } from './deferral.js';
 import type { Services } from './services.js';
 
 export type SubmitOutcome = InsertOutcome;
@@ -21,13 +22,22 @@ function bodyHash(services: Pick<Services, 'secrets'>, body: unknown): string {
 export async function acceptSubmission(
   services: Services,
   submission: Submission,
-  meta: { source: 'http' | 'queue'; idempotencyKey?: string; body: unknown /** The API token's name; a queue message is `queue`. */; createdBy?: string },
+  meta: {
+    source: 'http' | 'queue';
+    idempotencyKey?: string;
+    body: unknown;
+    /** The API token's name; a queue message is `queue`. */
+    createdBy?: string;
+    /** The worker that drives the request as soon as it is stored (the queue intake): it is stored leased to it, unless it waits its turn. */
+    leaseOwner?: string;
+  },
 ): Promise<SubmitOutcome> {
   const now = services.clock.now();
   // Only a create carries secrets (a password); a scale or delete carries none.
   const { masked, secrets } =
     submission.operation === 'create' ? liftSecrets(submission.provider, submission.createParams) : { masked: submission.createParams, secrets: {} };
   const minutes = submission.deadlineMinutes ?? services.config.defaultDeadlineMinutes;
+  const deadlineAt = new Date(now + minutes * 60_000);
   return services.store.insert({
     id: newRequestId(now),
     operation: submission.operation,
@@ -45,9 +55,12 @@ export async function acceptSubmission(
     idempotencyKey: meta.idempotencyKey,
     bodyHash: bodyHash(services, meta.body),
     source: meta.source,
-    deadlineAt: new Date(now + minutes * 60_000),
+    deadlineAt,
     createdAt: new Date(now),
     note: `${submission.operation} accepted from ${meta.source === 'http' ? `the HTTP API, sent by ${meta.createdBy ?? 'an unnamed caller'}` : 'the queue'}; deadline in ${minutes} min`,
+    // On an ACK cluster, a request with one of ours ahead is stored waiting: nothing drives it until that one ends.
+    turn: { waitNote: waitingNote('request %s (%s)'), waitUntil: turnFallback(now, deadlineAt) },
+    ...(meta.leaseOwner ? { lease: { owner: meta.leaseOwner, until: new Date(now + services.config.leaseSeconds * 1000) } } : {}),
   });
 }
 

@@ -131,18 +131,25 @@ export class RequestStore {
   }
 
   /**
-   * The oldest of our requests waiting to be created on a cluster, made due now; undefined when
-   * none waits, or when the oldest is held by a worker (which then sees its turn itself).
+   * The next of our requests waiting on a cluster (one that marked a call and was put back holds
+   * the turn, so it goes first; then the oldest), made due now, and leased to `lease.owner` when
+   * given (the caller drives it at once); undefined when none waits, or when that one is held by a
+   * worker (which then sees its turn itself).
    */
-  async wakeNextOnCluster(cluster: { provider: Provider; regionId?: string; clusterId: string }, now: Date): Promise<NodepoolRequest | undefined> {
+  async wakeNextOnCluster(
+    cluster: { provider: Provider; regionId?: string; clusterId: string },
+    now: Date,
+    lease?: { owner: string; until: Date },
+  ): Promise<NodepoolRequest | undefined> {
     const res = await this.db.query<Row>(
-      `UPDATE nodepool_requests SET next_attempt_at = $3, dispatched_at = NULL
+      `UPDATE nodepool_requests SET next_attempt_at = $3, dispatched_at = NULL,
+              lease_owner = COALESCE($6, lease_owner), lease_expires_at = CASE WHEN $6::text IS NULL THEN lease_expires_at ELSE $7::timestamptz END
         WHERE id = (SELECT id FROM nodepool_requests
                      WHERE provider = $1 AND region_id IS NOT DISTINCT FROM $5 AND cluster_id = $2 AND state = ANY($4)
-                     ORDER BY id LIMIT 1)
+                     ORDER BY create_started_at IS NOT NULL DESC, id LIMIT 1)
           AND (lease_expires_at IS NULL OR lease_expires_at < $3)
         RETURNING *`,
-      [cluster.provider, cluster.clusterId, now, PRE_CREATE_STATES, cluster.regionId ?? null],
+      [cluster.provider, cluster.clusterId, now, PRE_CREATE_STATES, cluster.regionId ?? null, lease?.owner ?? null, lease?.until ?? null],
     );
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }

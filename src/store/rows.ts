@@ -97,10 +97,20 @@ export interface NewRequest {
   rejectReasons?: Array<{ path: string; message: string }>;
   createdAt: Date;
   note: string;
+  /**
+   * An ACK request to be driven takes its place in its cluster's line as it is stored: with a
+   * request of ours ahead, it is stored waiting, due at `waitUntil` unless the end of the one
+   * ahead wakes it sooner, with `waitNote` (a format: `%s` the id, then `%s` the state of the one
+   * ahead) in its history.
+   */
+  turn?: { waitNote: string; waitUntil: Date };
+  /** Stored leased to this worker, unless it waits (the queue intake drives it at once). */
+  lease?: { owner: string; until: Date };
 }
 
 export type InsertOutcome =
-  | { kind: 'created'; request: NodepoolRequest }
+  /** Stored; `waitingFor`, when it is stored waiting for that request on its ACK cluster. */
+  | { kind: 'created'; request: NodepoolRequest; waitingFor?: Pick<NodepoolRequest, 'id' | 'state'> }
   /** Same idempotency key and same body: the earlier request. */
   | { kind: 'replayed'; request: NodepoolRequest }
   /** Same idempotency key, different body. */

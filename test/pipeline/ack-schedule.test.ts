@@ -59,6 +59,62 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
     });
   });
 
+  describe('taking requests from the queue', () => {
+    const t = useSystem(backend, { env: { WATCH_CLUSTERS: '' } });
+    const send = async (body: unknown) => {
+      const res = await fetch(`${t.sys.cloudUrl}/_sandbox/queues/nodepool-requests/messages`, { method: 'POST', body: JSON.stringify(body) });
+      expect(res.status).toBe(201);
+      await t.idle();
+    };
+    const byName = async (name: string) => {
+      const list = (await t.api('GET', '/v1/nodepool-requests?limit=100')).json.items.find((r: any) => r.nodepoolName === name);
+      return (await t.api('GET', `/v1/nodepool-requests/${list.id}`)).json;
+    };
+
+    it('stores a request with one of ours ahead on its cluster already waiting, and leases the one it drives as it stores it', async () => {
+      const cluster = await t.admin('POST', '/clusters', { provider: 'ack', regionId: 'cn-beijing' });
+      const store = t.sys.instance.store;
+      const calls = { lease: 0, ahead: 0 };
+      const { acquireLease, aheadOnCluster } = store;
+      store.acquireLease = (...args) => {
+        calls.lease++;
+        return acquireLease.apply(store, args);
+      };
+      store.aheadOnCluster = (...args) => {
+        calls.ahead++;
+        return aheadOnCluster.apply(store, args);
+      };
+      const names = ['a', 'b', 'c'].map((n) => uniqueName(n));
+      try {
+        for (const name of names) await send({ provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(name) });
+      } finally {
+        store.acquireLease = acquireLease;
+        store.aheadOnCluster = aheadOnCluster;
+      }
+      const [a, b, c] = await Promise.all(names.map(byName));
+      expect(a.state).toBe('creating');
+      // the intake leased a with its insert, and b and c read their turn with theirs: no statement more
+      expect(calls).toEqual({ lease: 0, ahead: 0 });
+      expect(b.history.map((h: any) => [h.state, h.note])).toEqual([
+        ['accepted', expect.stringContaining('accepted from the queue')],
+        ['submitting', `waiting for request ${a.id} (creating) on the cluster: ACK takes one node-pool operation at a time`],
+      ]);
+      // (the one holding the turn is named first)
+      expect(c.history.at(-1).note).toContain(`waiting for request ${a.id} (creating)`);
+      expect([b.attempts, c.attempts, b.lastError, c.lastError]).toEqual([0, 0, null, null]);
+      // nothing was asked of the cloud for b and c: a's two reads (side by side) and its create
+      const asked = t.sys.emulator.callLog({ clusterId: cluster.id }).map((l) => l.action);
+      expect([...asked.slice(0, 2).sort(), asked[2], asked.length]).toEqual(['DescribeClusterDetail', 'DescribeClusterNodePools', 'CreateClusterNodePool', 3]);
+      // a's end hands the cluster to b, and b's to c
+      for (const next of [b, c]) {
+        t.advanceCloud(11_000);
+        await t.sweep();
+        await t.idle();
+        expect((await byName(next.nodepoolName)).state).toBe('creating');
+      }
+    });
+  });
+
   describe('when two requests for one cluster are accepted in the same millisecond', () => {
     const t = useSystem(backend, { env: { WATCH_CLUSTERS: '' } });
     const state = async (id: string) => (await t.api('GET', `/v1/nodepool-requests/${id}`)).json;
@@ -109,7 +165,10 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
       store.insert = async (r) => {
         if (!firstId || secondId) return insert(r);
         secondId = `${firstId.slice(0, 14)}${'0'.repeat(16)}`;
-        return insert({ ...r, id: secondId });
+        const out = await insert({ ...r, id: secondId });
+        // stored already waiting for the one ahead: it moves no further
+        if (out.kind === 'created' && out.waitingFor) moved();
+        return out;
       };
       try {
         const create = (name: string) => ({ provider: 'ack', regionId: 'cn-beijing', clusterId: cluster.id, request: ackExample(name) });
@@ -257,9 +316,9 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
       expect(creates.map((c) => (c.params as any).body.nodepool_info.name)).toEqual(
         await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/nodepool-requests/${id}`)).json.nodepoolName)),
       );
-      // Each was dispatched once, when it was sent; the invocation that saw a task end drove the
-      // next request itself instead of dispatching it again through FC's queue.
-      expect(t.sys.emulator.callLog({ action: 'InvokeFunction' }).length - invokesBefore).toBe(3);
+      // Only the first was dispatched: the others were stored waiting for it, and the invocation
+      // that saw a task end drove the next request itself, not through FC's queue.
+      expect(t.sys.emulator.callLog({ action: 'InvokeFunction' }).length - invokesBefore).toBe(1);
     });
 
     it('hands the cluster on in the same invocation past a request that fails before its create', async () => {
@@ -280,8 +339,8 @@ describe.each(backends)('ACK scheduling on $name', (backend) => {
       expect(requests.map((r) => r.state)).toEqual(['active', 'failed', 'active']);
       expect(requests[1].lastError.code).toBe('InstanceTypeNotOffered');
       expect(t.sys.emulator.callLog({ clusterId: cluster.id, action: 'CreateClusterNodePool' }).map((c) => c.outcome)).toEqual(['OK', 'OK']);
-      // each dispatched once, when it was sent: the invocation that failed b drove c itself
-      expect(t.sys.emulator.callLog({ action: 'InvokeFunction' }).length - invokesBefore).toBe(3);
+      // only a was dispatched (b and c were stored waiting): the invocation that failed b drove c itself
+      expect(t.sys.emulator.callLog({ action: 'InvokeFunction' }).length - invokesBefore).toBe(1);
     });
 
     it('learns from the tasks that ended how long they take, and asks about the next ones a few times only', async () => {

@@ -247,6 +247,78 @@ describe.each(backends)('request store on $name', (backend) => {
     expect((await store.aheadOnCluster(c))?.id).toBe(b.id);
   });
 
+  it('stores an ACK request with one of ours ahead already waiting, and one with none leased to the worker that drives it', async () => {
+    const cluster = `c${Math.random().toString(16).slice(2, 12)}`;
+    const turn = { waitNote: 'behind %s, which is %s', waitUntil: at(300) };
+    const ack = (worker: string) =>
+      store.insert(newRequest({ provider: 'ack', regionId: 'cn-beijing', clusterId: cluster, turn, lease: { owner: worker, until: at(30) } }));
+    const a = await ack('w1');
+    expect(a).toMatchObject({ kind: 'created', request: { state: 'accepted', leaseOwner: 'w1', leaseExpiresAt: at(30), nextAttemptAt: undefined } });
+    expect(a.kind === 'created' && a.waitingFor).toBeUndefined();
+    const b = await ack('w2');
+    expect(b).toMatchObject({
+      kind: 'created',
+      waitingFor: { id: a.request!.id, state: 'accepted' },
+      request: { state: 'submitting', leaseOwner: undefined, nextAttemptAt: at(300), attempts: 0 },
+    });
+    expect((await store.history(b.request!.id)).map((h) => [h.state, h.note])).toEqual([
+      ['accepted', 'accepted over HTTP'],
+      ['submitting', `behind ${a.request!.id}, which is accepted`],
+    ]);
+    // it waits: no worker leases it before its time, and the end of the one ahead wakes it
+    expect(await store.acquireLease(b.request!.id, 'w3', at(1), 60_000)).toBeUndefined();
+    await store.releaseLease(a.request!.id, 'w1');
+    await store.transition(a.request!.id, { from: ['accepted'], to: 'failed', at: at(2), note: 'failed before its call' });
+    const ref = { provider: 'ack' as const, regionId: 'cn-beijing', clusterId: cluster };
+    expect(await store.wakeNextOnCluster(ref, at(2), { owner: 'w5', until: at(40) })).toMatchObject({
+      id: b.request!.id,
+      nextAttemptAt: at(2),
+      leaseOwner: 'w5',
+      leaseExpiresAt: at(40),
+    });
+    // held by the worker that woke it: nobody else wakes or leases it meanwhile
+    expect(await store.wakeNextOnCluster(ref, at(3))).toBeUndefined();
+    expect(await store.acquireLease(b.request!.id, 'w6', at(3), 60_000)).toBeUndefined();
+    // a third waits for the second, which is next; another region's cluster of that id, and ENS, never wait
+    expect(await ack('w4')).toMatchObject({ waitingFor: { id: b.request!.id, state: 'submitting' }, request: { state: 'submitting' } });
+    const elsewhere = await store.insert(newRequest({ provider: 'ack', regionId: 'cn-hangzhou', clusterId: cluster, turn }));
+    expect(elsewhere).toMatchObject({ kind: 'created', request: { state: 'accepted' } });
+    const ens = [await store.insert(newRequest({ turn })), await store.insert(newRequest({ turn }))];
+    expect(ens.map((o) => [o.kind, o.kind === 'created' && o.waitingFor, o.request?.state])).toEqual([
+      ['created', undefined, 'accepted'],
+      ['created', undefined, 'accepted'],
+    ]);
+  });
+
+  it.runIf(backend.name === 'postgres')(
+    'an ACK insert meeting the end of the request ahead as it is written waits for that write, and then does not wait',
+    async () => {
+      const cluster = `c${Math.random().toString(16).slice(2, 12)}`;
+      const turn = { waitNote: 'behind %s (%s)', waitUntil: at(300) };
+      const ack = () => store.insert(newRequest({ provider: 'ack', regionId: 'cn-beijing', clusterId: cluster, turn }));
+      const a = (await ack()).request!;
+      await store.transition(a.id, { from: ['accepted'], to: 'submitting', at: at(1), note: 'calling', patch: { createStartedAt: at(1) } });
+      await store.transition(a.id, { from: ['submitting'], to: 'creating', at: at(2), note: 'created', patch: { createStartedAt: null } });
+      const { insert: inserting } = await db.transaction(async (tx) => {
+        // the end of the one ahead, written and not yet committed, while the next is inserted
+        await tx.query("UPDATE nodepool_requests SET state = 'active' WHERE id = $1", [a.id]);
+        const insert = ack();
+        // the insert waits on the row being written (as the store's other connections see; the
+        // activity view keeps the start of a statement's text)
+        for (const until = Date.now() + 10_000; Date.now() < until; ) {
+          const waiting = await db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%WITH by_key AS%' AND datname = current_database()",
+          );
+          if (waiting.rows[0]!.n > 0) return { insert }; // (not the promise itself, which the transaction would await)
+        }
+        throw new Error('the insert did not wait for the write of the request ahead');
+      });
+      // it read the committed end: no one is ahead, so its wake-up (which ran before it was stored) is not needed
+      expect(await inserting).toMatchObject({ kind: 'created', request: { state: 'accepted' } });
+      expect(((await inserting) as { waitingFor?: unknown }).waitingFor).toBeUndefined();
+    },
+  );
+
   it('reads a request that marked its call as ahead, even when it sorts after the one asking', async () => {
     const cluster = `c${Math.random().toString(16).slice(2, 12)}`;
     const later = (await store.insert(newRequest({ provider: 'ack', regionId: 'cn-beijing', clusterId: cluster }))).request!;
