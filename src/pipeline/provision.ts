@@ -278,7 +278,7 @@ async function followTask(
   for (;;) {
     // read each time: a task of another request that ends meanwhile teaches what they take
     const expected = taskDurations.expected(kind);
-    const wait = nextTaskPoll(clock.now() - started, expected);
+    const wait = nextTaskPoll(clock.now() - started, expected, Math.random());
     if (clock.now() + wait >= until) return;
     // Asleep on a guess (no task seen to end yet), the first that ends wakes it to plan again.
     const learning = expected === undefined ? taskDurations.untilLearned(kind) : undefined;

@@ -131,13 +131,16 @@ const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x
 /**
  * When to ask about a followed task again, given how long it has run and, if known, how long
  * such tasks take (E):
- * - not known: after a fortieth of the time so far (100 ms to 15 s);
+ * - not known: after a fortieth of the time so far (100 ms to 15 s), times 0.5 + `jitter` (a
+ *   random number in [0, 1) from the caller): tasks started together are asked about at times
+ *   spread apart, so that the first to end is seen soon by one of their followers, which then
+ *   teaches the others what such tasks take;
  * - before E − E/100: sleep until then (at most 60 s at a time);
  * - from there: every E/400 (25 ms to 15 s), growing by a twentieth of the time past E, so a
  *   task far slower than the ones before is asked about no more often than without history.
  */
-export function nextTaskPoll(elapsedMs: number, expectedMs?: number): number {
-  if (!expectedMs) return clamp(elapsedMs / 40, 100, 15_000);
+export function nextTaskPoll(elapsedMs: number, expectedMs?: number, jitter = 0.5): number {
+  if (!expectedMs) return clamp(elapsedMs / 40, 100, 15_000) * (0.5 + jitter);
   const fine = clamp(expectedMs / 400, 25, 15_000);
   const near = expectedMs - expectedMs / 100;
   if (elapsedMs < near) return clamp(near - elapsedMs, fine, 60_000);

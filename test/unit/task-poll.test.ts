@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { nextTaskPoll, TaskDurations } from '../../src/pipeline/schedule.js';
 
 /** The times at which a follower asks, for a task that ends at `endMs`, and the first one at or after the end. */
-function asks(endMs: number, expectedMs?: number) {
+function asks(endMs: number, expectedMs?: number, jitter?: (i: number) => number) {
   const at: number[] = [];
   let t = 0;
   while (t < endMs) {
-    t += nextTaskPoll(t, expectedMs);
+    t += nextTaskPoll(t, expectedMs, jitter?.(at.length));
     at.push(t);
   }
   return { calls: at.length, lateMs: t - endMs };
@@ -18,6 +18,21 @@ describe('nextTaskPoll', () => {
     expect(nextTaskPoll(0)).toBe(100);
     expect(nextTaskPoll(40_000)).toBe(1_000);
     expect(nextTaskPoll(3_600_000)).toBe(15_000);
+  });
+
+  it('without history spreads the followers of tasks started together, so that one of them sees its end far sooner', () => {
+    expect([nextTaskPoll(40_000, undefined, 0), nextTaskPoll(40_000, undefined, 0.999)]).toEqual([500, 1_499]);
+    // ten tasks of one region that take 10 s, started together: without spreading, every
+    // follower asks at the same times, and all are as late as one
+    const end = 10_000;
+    const alone = asks(end).lateMs;
+    // a fixed draw of jitters per follower, as Math.random would give
+    const lates = Array.from({ length: 10 }, (_, f) => asks(end, undefined, (i) => ((f * 7 + i * 13) % 10) / 10).lateMs);
+    expect(alone).toBeGreaterThan(100);
+    expect(Math.min(...lates)).toBeLessThan(alone / 3);
+    // and they ask about as often
+    const calls = Array.from({ length: 10 }, (_, f) => asks(end, undefined, (i) => ((f * 7 + i * 13) % 10) / 10).calls);
+    expect(Math.max(...calls)).toBeLessThanOrEqual(1.6 * asks(end).calls);
   });
 
   it('with history sleeps until just before the expected end, then asks every E/400', () => {
