@@ -315,16 +315,19 @@ export async function sweep(services: Services, channels: Channel[], options: { 
   } finally {
     // A sweep that failed still lets its dispatches, node walks and forgetting finish before it lets go (FC may freeze the instance after).
     await Promise.allSettled([redriving, forgetting, ...walks]);
-    await alerts.unlock(SWEEP_LOCK, options.owner, cursor).catch(() => undefined);
     summary.apiCalls = services.cloud.metrics.calls - before.calls;
     summary.throttled = services.cloud.metrics.throttled - before.throttled;
     summary.durationMs = clock.now() - started;
-    await recordSweepRun(store.db, {
-      finishedAt: new Date(clock.now()),
-      durationMs: summary.durationMs,
-      clusters: summary.clusters,
-      errors: summary.clusterErrors,
-    }).catch((error) => log.warn('the sweep could not record its run for /metrics', { error }));
+    // The lock let go and the run recorded side by side: neither needs the other.
+    await Promise.all([
+      alerts.unlock(SWEEP_LOCK, options.owner, cursor).catch(() => undefined),
+      recordSweepRun(store.db, {
+        finishedAt: new Date(clock.now()),
+        durationMs: summary.durationMs,
+        clusters: summary.clusters,
+        errors: summary.clusterErrors,
+      }).catch((error) => log.warn('the sweep could not record its run for /metrics', { error })),
+    ]);
   }
   log.info('sweep', { ...summary });
   return summary;

@@ -319,6 +319,53 @@ describe.each(backends)('request store on $name', (backend) => {
     },
   );
 
+  it('marks which firing alerts a sweep inhibited, by which cluster, and clears the rest, in one statement', async () => {
+    const fire = async (n: number) =>
+      (await alertStore.fire({
+        fingerprint: `inhibit-${n}-${Math.random()}`,
+        rule: 'nodes_failed',
+        severity: 'warning',
+        labels: { alertname: 'nodes_failed' } as never,
+        annotations: {} as never,
+        startsAt: at(0),
+      }))!;
+    const [a, b, c] = [await fire(1), await fire(2), await fire(3)];
+    const inhibition = async () => new Map((await alertStore.firing()).filter((x) => [a.id, b.id, c.id].includes(x.id)).map((x) => [x.id, x.inhibitedBy]));
+    await alertStore.markInhibited(
+      new Map([
+        [a.id, 'ens//eck-1'],
+        [b.id, 'ens//eck-1'],
+      ]),
+    );
+    expect(await inhibition()).toEqual(
+      new Map([
+        [a.id, 'ens//eck-1'],
+        [b.id, 'ens//eck-1'],
+        [c.id, undefined],
+      ]),
+    );
+    // the next sweep: a by another cluster, b no longer, c now
+    await alertStore.markInhibited(
+      new Map([
+        [a.id, 'ens//eck-2'],
+        [c.id, 'ens//eck-1'],
+      ]),
+    );
+    expect(await inhibition()).toEqual(
+      new Map([
+        [a.id, 'ens//eck-2'],
+        [b.id, undefined],
+        [c.id, 'ens//eck-1'],
+      ]),
+    );
+    await alertStore.markInhibited(new Map());
+    expect([...(await inhibition()).values()]).toEqual([undefined, undefined, undefined]);
+    await alertStore.resolve(
+      [a, b, c].map((x) => ({ id: x.id })),
+      at(1),
+    );
+  });
+
   it('reads a request that marked its call as ahead, even when it sorts after the one asking', async () => {
     const cluster = `c${Math.random().toString(16).slice(2, 12)}`;
     const later = (await store.insert(newRequest({ provider: 'ack', regionId: 'cn-beijing', clusterId: cluster }))).request!;
