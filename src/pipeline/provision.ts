@@ -37,13 +37,14 @@ export interface ProvisionOptions {
   budgetMs: number;
   /** Ignore next_attempt_at (an explicit re-drive). */
   force?: boolean;
-  /**
-   * The request as already leased to `owner`, with no request of ours ahead on its cluster as its
-   * lease was taken (the queue intake's insert, or the hand-off of a freed cluster, read the
-   * turn): no lease to take and no turn to read. (Should another hold the turn all the same, the
-   * mark before the call is refused, and the request waits.)
-   */
+  /** The request as already leased to `owner` (by the queue intake's insert, or a hand-off): no lease to take. */
   leased?: NodepoolRequest;
+  /**
+   * The hand-off of a freed cluster leased this request as the next to go (nothing of ours in
+   * the cloud, none marked before it, none older): no turn to read. (Should another take the turn
+   * meanwhile, the mark before the call is refused, and the request waits.)
+   */
+  next?: boolean;
   /** Test hook: called after the cloud accepted the create and before the commit. */
   afterCreate?: () => void;
 }
@@ -142,7 +143,7 @@ async function drive(
   // ACK takes one node-pool operation per cluster at a time, and our requests go in order:
   // while one is ahead of this one, wait, spending no call. Its end wakes this one. (A request
   // that has marked its create holds the turn already.)
-  if (!rec.createStartedAt && !options.leased) {
+  if (!rec.createStartedAt && !options.next) {
     const waiting = await awaitTurn();
     if (waiting) return waiting;
   }
@@ -340,7 +341,7 @@ async function handOn(services: Services, cluster: Cluster, invocation: { owner:
   if (!next || !inHere) return;
   log.info('driving the next request of the cluster in this invocation', { next: next.id });
   try {
-    await provisionRequest(services, next.id, { owner: invocation.owner, budgetMs: invocation.invocationEnd - clock.now(), leased: next });
+    await provisionRequest(services, next.id, { owner: invocation.owner, budgetMs: invocation.invocationEnd - clock.now(), leased: next, next: true });
   } catch (error) {
     // The request before it is done and recorded: the next one's trouble is not its. The next
     // is due (its lease released or expiring), so the sweep drives it.

@@ -133,8 +133,9 @@ export class RequestStore {
   /**
    * The next of our requests waiting on a cluster (one that marked a call and was put back holds
    * the turn, so it goes first; then the oldest), made due now, and leased to `lease.owner` when
-   * given (the caller drives it at once); undefined when none waits, or when that one is held by a
-   * worker (which then sees its turn itself).
+   * given (the caller drives it at once); undefined when none waits, when that one is held by a
+   * worker (which then sees its turn itself), or when the cluster is not free (one of ours is
+   * still in the cloud: its end wakes the next).
    */
   async wakeNextOnCluster(
     cluster: { provider: Provider; regionId?: string; clusterId: string },
@@ -148,8 +149,10 @@ export class RequestStore {
                      WHERE provider = $1 AND region_id IS NOT DISTINCT FROM $5 AND cluster_id = $2 AND state = ANY($4)
                      ORDER BY create_started_at IS NOT NULL DESC, id LIMIT 1)
           AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+          AND NOT EXISTS (SELECT FROM nodepool_requests h
+                           WHERE h.provider = $1 AND h.region_id IS NOT DISTINCT FROM $5 AND h.cluster_id = $2 AND h.state = ANY($8))
         RETURNING *`,
-      [cluster.provider, cluster.clusterId, now, PRE_CREATE_STATES, cluster.regionId ?? null, lease?.owner ?? null, lease?.until ?? null],
+      [cluster.provider, cluster.clusterId, now, PRE_CREATE_STATES, cluster.regionId ?? null, lease?.owner ?? null, lease?.until ?? null, IN_CLOUD_STATES],
     );
     return res.rows[0] ? toRequest(res.rows[0]) : undefined;
   }

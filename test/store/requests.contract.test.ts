@@ -241,8 +241,13 @@ describe.each(backends)('request store on $name', (backend) => {
     await mark(other.id, 5);
     const ens = [(await store.insert(newRequest())).request!, (await store.insert(newRequest())).request!];
     for (const r of ens) await mark(r.id, 5);
+    // nothing is woken while the holder is in the cloud (a waiter that ends meanwhile hands on nothing)
+    const ref = { provider: 'ack' as const, regionId: 'cn-beijing', clusterId: cluster };
+    expect(await store.wakeNextOnCluster(ref, at(5), { owner: 'w1', until: at(60) })).toBeUndefined();
+    expect(await store.get(b.id)).toMatchObject({ leaseOwner: undefined, nextAttemptAt: at(60) });
     // the holder's end frees the turn
     await store.transition(a.id, { from: ['creating'], to: 'active', at: at(6), note: 'active' });
+    expect((await store.wakeNextOnCluster(ref, at(6)))?.id).toBe(b.id);
     expect(await mark(b.id, 7)).toMatchObject({ state: 'submitting', createStartedAt: at(7) });
     expect((await store.aheadOnCluster(c))?.id).toBe(b.id);
   });
