@@ -276,10 +276,8 @@ export class AlertStore {
   async markInhibited(inhibited: Map<number, string>): Promise<void> {
     // One statement: the two updates touch different rows (those inhibited now, and the rest).
     await this.db.query(
-      `WITH marked AS (
-         UPDATE alerts a SET inhibited_by = v.by FROM (SELECT id, by FROM unnest($1::bigint[], $2::text[]) AS t(id, by)) v
-          WHERE a.id = v.id AND a.inhibited_by IS DISTINCT FROM v.by
-       )
+      `WITH marked AS (UPDATE alerts a SET inhibited_by = v.by FROM (SELECT id, by FROM unnest($1::bigint[], $2::text[]) AS t(id, by)) v
+                        WHERE a.id = v.id AND a.inhibited_by IS DISTINCT FROM v.by)
        UPDATE alerts SET inhibited_by = NULL WHERE state = 'firing' AND inhibited_by IS NOT NULL AND NOT (id = ANY($1::bigint[]))`,
       [[...inhibited.keys()], [...inhibited.values()]],
     );
