@@ -132,9 +132,9 @@ const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x
  * When to ask about a followed task again, given how long it has run and, if known, how long
  * such tasks take (E):
  * - not known: after a fortieth of the time so far (100 ms to 15 s), times 0.5 + `jitter` (a
- *   random number in [0, 1) from the caller; so 50 ms to 22.5 s): tasks started together are asked about at times
- *   spread apart, so that the first to end is seen soon by one of their followers, which then
- *   teaches the others what such tasks take;
+ *   random number in [0, 1) from the caller; so 50 ms to 22.5 s): tasks started together are
+ *   asked about at times spread apart, so that the first to end is seen soon by one of their
+ *   followers, which then teaches the others what such tasks take;
  * - before E − E/100: sleep until then (at most 60 s at a time);
  * - from there: every E/400 (25 ms to 15 s), growing by a twentieth of the time past E, so a
  *   task far slower than the ones before is asked about no more often than without history.

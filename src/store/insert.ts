@@ -6,8 +6,7 @@
  * nothing, and the statement runs again with a fresh snapshot, which names the winner.
  */
 import type { NodepoolRequest } from '../requests/model.js';
-import type { RequestState } from '../requests/state.js';
-import { IN_CLOUD_STATES, LIVE_STATES, PRE_CREATE_STATES } from '../requests/state.js';
+import { IN_CLOUD_STATES, LIVE_STATES, PRE_CREATE_STATES, type RequestState } from '../requests/state.js';
 import type { Queryable } from './db.js';
 import { type InsertOutcome, type NewRequest, type Row, toRequest } from './rows.js';
 

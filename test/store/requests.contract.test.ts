@@ -336,32 +336,33 @@ describe.each(backends)('request store on $name', (backend) => {
       }))!;
     const [a, b, c] = [await fire(1), await fire(2), await fire(3)];
     const inhibition = async () => new Map((await alertStore.firing()).filter((x) => [a.id, b.id, c.id].includes(x.id)).map((x) => [x.id, x.inhibitedBy]));
-    await alertStore.markInhibited(
-      new Map([
+    // each sweep's inhibitions, and what the alerts then say
+    const sweep = async (marks: Array<[number, string]>, expected: Array<[number, string | undefined]>) => {
+      await alertStore.markInhibited(new Map(marks));
+      expect(await inhibition()).toEqual(new Map(expected));
+    };
+    await sweep(
+      [
         [a.id, 'ens//eck-1'],
         [b.id, 'ens//eck-1'],
-      ]),
-    );
-    expect(await inhibition()).toEqual(
-      new Map([
+      ],
+      [
         [a.id, 'ens//eck-1'],
         [b.id, 'ens//eck-1'],
         [c.id, undefined],
-      ]),
+      ],
     );
     // the next sweep: a by another cluster, b no longer, c now
-    await alertStore.markInhibited(
-      new Map([
+    await sweep(
+      [
         [a.id, 'ens//eck-2'],
         [c.id, 'ens//eck-1'],
-      ]),
-    );
-    expect(await inhibition()).toEqual(
-      new Map([
+      ],
+      [
         [a.id, 'ens//eck-2'],
         [b.id, undefined],
         [c.id, 'ens//eck-1'],
-      ]),
+      ],
     );
     await alertStore.markInhibited(new Map());
     expect([...(await inhibition()).values()]).toEqual([undefined, undefined, undefined]);
