@@ -73,40 +73,36 @@ export function pgliteQueries(pg: PGlite, protocol: Protocol): PgliteQueries {
     return types;
   };
 
-  return {
-    async query(sql, params, tx) {
-      if (tx) {
-        if (tx.closed) throw new Error('Transaction is closed');
-        // The transaction holds PGlite's transaction lock; a statement takes the query lock.
-        return db._runExclusiveQuery(() => execute(sql, params));
-      }
-      await db._checkReady();
-      return db._runExclusiveTransaction(() =>
-        db._runExclusiveQuery(async () => {
-          const out = await execute(sql, params);
-          await db.syncToFs();
-          return out;
-        }),
-      );
-    },
-    async named(name, sql, params) {
-      const run = async () => {
-        const out = await execute(sql, params, name, await prepare(name, sql));
+  /** Outside a transaction: takes PGlite's locks as its `query` does, and writes through to its files after. */
+  const atTop = async (work: () => Promise<Answer>): Promise<Answer> => {
+    await db._checkReady();
+    return db._runExclusiveTransaction(() =>
+      db._runExclusiveQuery(async () => {
+        const out = await work();
         await db.syncToFs();
         return out;
-      };
-      await db._checkReady();
-      return db._runExclusiveTransaction(() =>
-        db._runExclusiveQuery(async () => {
-          try {
-            return await run();
-          } catch (err) {
-            // The session lost the statement (DEALLOCATE, DISCARD): prepare it again, once.
-            if ((err as { code?: unknown }).code !== '26000' || !prepared.delete(name)) throw err;
-            return run();
-          }
-        }),
-      );
+      }),
+    );
+  };
+
+  return {
+    async query(sql, params, tx) {
+      if (!tx) return atTop(() => execute(sql, params));
+      if (tx.closed) throw new Error('Transaction is closed');
+      // The transaction holds PGlite's transaction lock; a statement takes the query lock.
+      return db._runExclusiveQuery(() => execute(sql, params));
+    },
+    async named(name, sql, params) {
+      const run = async () => execute(sql, params, name, await prepare(name, sql));
+      return atTop(async () => {
+        try {
+          return await run();
+        } catch (err) {
+          // The session lost the statement (DEALLOCATE, DISCARD): prepare it again, once.
+          if ((err as { code?: unknown }).code !== '26000' || !prepared.delete(name)) throw err;
+          return run();
+        }
+      });
     },
   };
 }

@@ -16,6 +16,16 @@ function recordingClock(at: number): Clock & { waits: number[] } {
   return { waits, now: () => at, sleep: async (ms) => void waits.push(ms) };
 }
 
+/** `n` waits, one a slot of 100 ms each: the i-th (sorted) within the 100 ms up to (i + 1) × 100. */
+function expectSpaced(waits: number[], n: number): void {
+  const sorted = [...waits].sort((a, b) => a - b);
+  expect(sorted).toHaveLength(n);
+  sorted.forEach((w, i) => {
+    expect(w).toBeGreaterThan((i + 1) * 100 - 100);
+    expect(w).toBeLessThanOrEqual((i + 1) * 100);
+  });
+}
+
 describe.each(backends)('shared rate limit on $name', (backend) => {
   let db: Db;
   beforeAll(async () => {
@@ -31,12 +41,7 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
     const instances = [new SharedRateLimiter(db, key, 10, clock, 2, undefined, sleep), new SharedRateLimiter(db, key, 10, clock, 2, undefined, sleep)];
     await Promise.all(Array.from({ length: 10 }, (_, i) => instances[i % 2]!.acquire()));
     // The slots are on the database's clock: each wait is its slot less the little time already gone.
-    const sorted = waits.sort((a, b) => a - b);
-    expect(sorted).toHaveLength(9);
-    sorted.forEach((w, i) => {
-      expect(w).toBeGreaterThan((i + 1) * 100 - 100);
-      expect(w).toBeLessThanOrEqual((i + 1) * 100);
-    });
+    expectSpaced(waits, 9);
   });
 
   it('lets the burst go at once across instances, then spaces the rest: eight calls at 10/s with a burst of three', async () => {
@@ -47,12 +52,7 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
     const instances = [new SharedRateLimiter(db, key, 10, clock, 2, undefined, sleep, 3), new SharedRateLimiter(db, key, 10, clock, 2, undefined, sleep, 3)];
     await Promise.all(Array.from({ length: 8 }, (_, i) => instances[i % 2]!.acquire()));
     // Three calls do not wait; the other five wait about 100, 200, … 500 ms.
-    const sorted = waits.sort((a, b) => a - b);
-    expect(sorted).toHaveLength(5);
-    sorted.forEach((w, i) => {
-      expect(w).toBeGreaterThan((i + 1) * 100 - 100);
-      expect(w).toBeLessThanOrEqual((i + 1) * 100);
-    });
+    expectSpaced(waits, 5);
   });
 
   it('heals a slot pushed far ahead (a clock that jumped): it starts again from now, for a first attempt as for a retry', async () => {
@@ -92,12 +92,7 @@ describe.each(backends)('shared rate limit on $name', (backend) => {
     await Promise.all(Array.from({ length: 6 }, () => limiter.acquire()));
     expect(counting.statements()).toBe(1);
     // a burst of two goes at once; the other four wait about 100, 200, 300 and 400 ms
-    const sorted = waits.sort((a, b) => a - b);
-    expect(sorted).toHaveLength(4);
-    sorted.forEach((w, i) => {
-      expect(w).toBeGreaterThan((i + 1) * 100 - 100);
-      expect(w).toBeLessThanOrEqual((i + 1) * 100);
-    });
+    expectSpaced(waits, 4);
   });
 
   it('takes for a burst only the slots within a second, and the rest once the line has moved', async () => {
