@@ -324,7 +324,7 @@ describe.each(backends)('request store on $name', (backend) => {
     },
   );
 
-  it('marks which firing alerts a sweep inhibited, by which cluster, and clears the rest, in one statement', async () => {
+  it('marks which firing alerts a sweep inhibited, by which cluster, and clears the rest', async () => {
     const fire = async (n: number) =>
       (await alertStore.fire({
         fingerprint: `inhibit-${n}-${Math.random()}`,
